@@ -1,0 +1,61 @@
+"""The only shared layer: records, errors, preflight, upstream runner, provenance, volumes, cards."""
+
+from medskills.core.errors import (
+    EnvironmentProblem,
+    ExitCode,
+    GateFailure,
+    InputError,
+    MedskillsError,
+    ModelPackError,
+    PreflightError,
+    StudyError,
+    UpstreamFailure,
+    UpstreamTimeout,
+    UsageError,
+)
+from medskills.core.io import prepare_output_dir, sha256_file, write_json_atomic, write_text_atomic
+from medskills.core.models import (
+    DISCLAIMER,
+    Artifact,
+    Check,
+    CostEstimate,
+    GateResult,
+    Invocation,
+    PreflightReport,
+    Provenance,
+    RunRecord,
+    Severity,
+    Status,
+)
+from medskills.core.settings import Settings, load_settings
+
+__all__ = [
+    "DISCLAIMER",
+    "Artifact",
+    "Check",
+    "CostEstimate",
+    "EnvironmentProblem",
+    "ExitCode",
+    "GateFailure",
+    "GateResult",
+    "InputError",
+    "Invocation",
+    "MedskillsError",
+    "ModelPackError",
+    "PreflightError",
+    "PreflightReport",
+    "Provenance",
+    "RunRecord",
+    "Settings",
+    "Severity",
+    "Status",
+    "StudyError",
+    "UpstreamFailure",
+    "UpstreamTimeout",
+    "UsageError",
+    "load_settings",
+    "prepare_output_dir",
+    "sha256_file",
+    "write_json_atomic",
+    "write_text_atomic",
+]

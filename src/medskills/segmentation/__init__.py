@@ -1,0 +1,3 @@
+"""segmentation capability package."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""synthesis capability package."""
+
+__all__: list[str] = []

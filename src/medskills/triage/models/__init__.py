@@ -1,0 +1,1 @@
+"""Triage ensemble members, one module each."""

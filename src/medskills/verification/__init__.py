@@ -1,0 +1,3 @@
+"""verification capability package."""
+
+__all__: list[str] = []
