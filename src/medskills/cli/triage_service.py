@@ -1,0 +1,9 @@
+"""Triage commands (registered on the `medskills triage` sub-app)."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to ``app``."""
