@@ -1,0 +1,41 @@
+"""Label spaces (MAISI, VISTA3D, TotalSegmentator) and name-based conversion between them."""
+
+from medskills.core.label_spaces._dictionary import (
+    BACKGROUND_ID,
+    LabelDictionary,
+    LabelEntry,
+    LabelSource,
+    LabelSpace,
+    load_label_dictionary,
+)
+from medskills.core.label_spaces._mapping import (
+    AnatomyRow,
+    ClassMapping,
+    LabelConversion,
+    LabelMappingRecord,
+    MappingRelation,
+    UnmappedClass,
+    UnmappedReason,
+    build_label_mapping,
+    load_anatomy_table,
+    map_labels,
+)
+
+__all__ = [
+    "BACKGROUND_ID",
+    "AnatomyRow",
+    "ClassMapping",
+    "LabelConversion",
+    "LabelDictionary",
+    "LabelEntry",
+    "LabelMappingRecord",
+    "LabelSource",
+    "LabelSpace",
+    "MappingRelation",
+    "UnmappedClass",
+    "UnmappedReason",
+    "build_label_mapping",
+    "load_anatomy_table",
+    "load_label_dictionary",
+    "map_labels",
+]
