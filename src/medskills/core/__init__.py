@@ -29,6 +29,9 @@ from medskills.core.models import (
 )
 from medskills.core.settings import Settings, load_settings
 
+# Submodules with heavier or more specific APIs are imported by path:
+# medskills.core.preflight, .upstream, .provenance, .volumes, .card, .gates, .records, .label_spaces
+
 __all__ = [
     "DISCLAIMER",
     "Artifact",

@@ -147,7 +147,6 @@ class Provenance(FrozenModel):
     package_versions: dict[str, str | None] = Field(default_factory=dict)
     device: str
     device_name: str | None = None
-    hostname_hash: str | None = None
 
 
 class LogTails(FrozenModel):

@@ -1,0 +1,261 @@
+"""NIfTI I/O, geometry, intensity summaries and per-label statistics, each from one read of the file.
+
+Label statistics take one ``np.bincount`` pass over the voxels, whatever the number of labels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+from pydantic import Field
+
+from medskills.core.errors import InputError
+from medskills.core.models import FrozenModel
+
+__all__ = [
+    "Geometry",
+    "GeometryComparison",
+    "IntensitySummary",
+    "LabelStatistics",
+    "LabelVolume",
+    "LoadedVolume",
+    "as_label_map",
+    "compare_geometry",
+    "geometry_of",
+    "label_statistics",
+    "read_volume",
+    "summarize_intensity",
+    "write_nifti",
+]
+
+AFFINE_TOLERANCE_MM = 1e-4
+SPACING_TOLERANCE_MM = 1e-4
+MAX_LABEL_ID = 65535
+
+
+class Geometry(FrozenModel):
+    """Voxel grid of a volume.
+
+    ``shape`` and ``spacing_mm`` are in voxel-index order (axes 0, 1, 2). ``affine`` maps voxel
+    indices to world RAS millimetres (NIfTI convention); ``axis_codes`` name the world direction
+    each voxel axis increases towards (for example ``"RAS"`` or ``"LPS"``).
+    """
+
+    shape: tuple[int, ...]
+    spacing_mm: tuple[float, float, float]
+    affine: list[list[float]]
+    axis_codes: str
+    dtype: str
+
+
+class GeometryComparison(FrozenModel):
+    """How two grids differ: shapes, spacings (mm) and the largest affine difference (mm)."""
+
+    is_shape_match: bool
+    is_spacing_match: bool
+    affine_max_abs_diff: float
+    is_affine_match: bool
+
+    @property
+    def is_match(self) -> bool:
+        """True when shape, spacing and affine all agree within tolerance."""
+        return self.is_shape_match and self.is_spacing_match and self.is_affine_match
+
+
+class IntensitySummary(FrozenModel):
+    """Range and moments of the finite voxels, plus how many were not finite."""
+
+    minimum: float | None
+    maximum: float | None
+    mean: float | None
+    std: float | None
+    nonfinite_voxels: int
+    voxel_count: int
+
+    @property
+    def is_finite(self) -> bool:
+        """True when every voxel is finite."""
+        return self.nonfinite_voxels == 0
+
+    @property
+    def value_range(self) -> float:
+        """max - min of the finite voxels (0 for an all-non-finite volume)."""
+        if self.minimum is None or self.maximum is None:
+            return 0.0
+        return self.maximum - self.minimum
+
+
+class LabelVolume(FrozenModel):
+    """Voxel count and physical volume of one label id."""
+
+    label_id: int
+    voxel_count: int
+    volume_ml: float
+
+
+class LabelStatistics(FrozenModel):
+    """Per-label voxel counts and volumes of a label map (background 0 excluded from ``labels``)."""
+
+    label_ids_present: list[int]
+    labels: list[LabelVolume]
+    foreground_voxels: int
+    background_voxels: int
+    voxel_volume_ml: float = Field(description="Volume of one voxel in millilitres.")
+
+    def by_id(self) -> dict[int, LabelVolume]:
+        """Index the per-label entries by id."""
+        return {entry.label_id: entry for entry in self.labels}
+
+
+@dataclass(frozen=True)
+class LoadedVolume:
+    """A volume read once from disk: the data array (on-disk dtype), its affine and its geometry."""
+
+    path: Path
+    array: npt.NDArray[np.generic]
+    affine: npt.NDArray[np.float64]
+    geometry: Geometry
+
+
+def geometry_of(shape: tuple[int, ...], affine: npt.NDArray[np.float64], dtype: str) -> Geometry:
+    """Build a :class:`Geometry` from an array shape and a voxel-to-RAS affine."""
+    import nibabel as nib
+
+    spacing = np.sqrt((affine[:3, :3] ** 2).sum(axis=0))
+    return Geometry(
+        shape=tuple(int(n) for n in shape),
+        spacing_mm=(float(spacing[0]), float(spacing[1]), float(spacing[2])),
+        affine=[[float(v) for v in row] for row in affine],
+        axis_codes="".join(str(code) for code in nib.aff2axcodes(affine)),
+        dtype=dtype,
+    )
+
+
+def read_volume(path: Path) -> LoadedVolume:
+    """Read a NIfTI file once, keeping its on-disk dtype (no float64 copy).
+
+    Raises:
+        InputError: the file is missing or not readable as NIfTI, or is not 3D.
+    """
+    import nibabel as nib
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path} does not exist. Check the path.")
+    try:
+        image = nib.load(str(path))
+        array = np.asanyarray(image.dataobj)
+    except Exception as err:  # nibabel raises many types for corrupt files
+        raise InputError(f"{path} is not a readable NIfTI file: {err}") from err
+    if array.ndim == 4 and array.shape[3] == 1:
+        array = array[..., 0]
+    if array.ndim != 3:
+        raise InputError(f"{path} has shape {array.shape}; a 3D volume is required.")
+    affine = np.asarray(image.affine, dtype=np.float64)
+    return LoadedVolume(path=path, array=array, affine=affine,
+                        geometry=geometry_of(array.shape, affine, str(array.dtype)))
+
+
+def write_nifti(path: Path, array: npt.NDArray[np.generic], affine: npt.NDArray[np.float64]) -> Path:
+    """Write a NIfTI file atomically (temporary name in the same folder, then rename)."""
+    import os
+    import tempfile
+
+    import nibabel as nib
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    suffix = ".nii.gz" if path.name.endswith(".nii.gz") else ".nii"
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        nib.save(nib.Nifti1Image(array, affine), tmp_name)
+        os.replace(tmp_name, path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def summarize_intensity(array: npt.NDArray[np.generic]) -> IntensitySummary:
+    """Min, max, mean and std over finite voxels (float64 accumulation, no full float64 copy)."""
+    values = np.asarray(array)
+    if np.issubdtype(values.dtype, np.floating):
+        finite = np.isfinite(values)
+        nonfinite = int(values.size - np.count_nonzero(finite))
+        if nonfinite:
+            values = values[finite]
+    else:
+        nonfinite = 0
+    if values.size == 0:
+        return IntensitySummary(minimum=None, maximum=None, mean=None, std=None, nonfinite_voxels=nonfinite,
+                                voxel_count=int(array.size))
+    return IntensitySummary(
+        minimum=float(values.min()),
+        maximum=float(values.max()),
+        mean=float(values.mean(dtype=np.float64)),
+        std=float(values.std(dtype=np.float64)),
+        nonfinite_voxels=nonfinite,
+        voxel_count=int(array.size),
+    )
+
+
+def as_label_map(array: npt.NDArray[np.generic], *, where: str) -> npt.NDArray[np.int32]:
+    """Return an int32 label map; float labels must be integral (upstream saves labels as float32).
+
+    Raises:
+        InputError: values are not integral, negative, or not finite.
+    """
+    values = np.asarray(array)
+    if np.issubdtype(values.dtype, np.integer) or values.dtype == np.bool_:
+        labels = values.astype(np.int32, copy=False)
+    else:
+        labels = np.rint(values).astype(np.int32)
+        if not np.array_equal(labels, values):
+            worst = float(np.nanmax(np.abs(values - labels))) if np.isfinite(values).all() else float("nan")
+            raise InputError(f"{where}: label values are not integral (largest deviation {worst:g}). "
+                             "A label map must hold whole-number ids; check that the file is a label map.")
+    if labels.size and int(labels.min()) < 0:
+        raise InputError(f"{where}: label map has negative ids (min {int(labels.min())}); ids must be >= 0.")
+    return labels
+
+
+def label_statistics(labels: npt.NDArray[np.integer], spacing_mm: tuple[float, float, float]) -> LabelStatistics:
+    """Per-label voxel counts and mL in one ``np.bincount`` pass. ``labels`` must be non-negative ints."""
+    voxel_volume_ml = float(np.prod(spacing_mm)) / 1000.0
+    largest = int(labels.max()) if labels.size else 0
+    if largest > MAX_LABEL_ID:
+        raise InputError(f"label id {largest} exceeds {MAX_LABEL_ID}; this does not look like a label map.")
+    counts = np.bincount(labels.ravel())
+    present = np.flatnonzero(counts)
+    foreground_ids = [int(i) for i in present if i != 0]
+    entries = [
+        LabelVolume(label_id=i, voxel_count=int(counts[i]), volume_ml=round(float(counts[i]) * voxel_volume_ml, 4))
+        for i in foreground_ids
+    ]
+    background = int(counts[0]) if counts.size else 0
+    return LabelStatistics(
+        label_ids_present=foreground_ids,
+        labels=entries,
+        foreground_voxels=int(labels.size) - background,
+        background_voxels=background,
+        voxel_volume_ml=voxel_volume_ml,
+    )
+
+
+def compare_geometry(
+    left: Geometry, right: Geometry, *, spacing_tolerance_mm: float = SPACING_TOLERANCE_MM,
+    affine_tolerance_mm: float = AFFINE_TOLERANCE_MM,
+) -> GeometryComparison:
+    """Compare two grids: shapes exactly, spacing and affine within tolerances (mm)."""
+    spacing_diff = np.abs(np.subtract(left.spacing_mm, right.spacing_mm)).max()
+    affine_diff = float(np.abs(np.subtract(left.affine, right.affine)).max())
+    return GeometryComparison(
+        is_shape_match=tuple(left.shape[:3]) == tuple(right.shape[:3]),
+        is_spacing_match=bool(spacing_diff <= spacing_tolerance_mm),
+        affine_max_abs_diff=round(affine_diff, 9),
+        is_affine_match=affine_diff <= affine_tolerance_mm,
+    )
