@@ -16,6 +16,7 @@ from medskills.core.label_spaces import (
     MappingRelation,
     UnmappedClass,
     UnmappedReason,
+    align_label_maps,
     build_label_mapping,
     load_anatomy_table,
     load_label_dictionary,
@@ -58,7 +59,7 @@ def test_totalsegmentator_dictionaries_match_the_shared_class_maps(shared_data: 
 
 
 def test_unknown_label_name_suggests_close_names() -> None:
-    with pytest.raises(InputError, match="Did you mean: 'left kidney'"):
+    with pytest.raises(InputError, match="Did you mean 'left kidney'"):
         load_label_dictionary("maisi").id_of("left kidny")
 
 
@@ -145,12 +146,59 @@ def test_ids_outside_the_source_space_are_reported() -> None:
 
 
 def test_non_integer_or_negative_maps_are_rejected() -> None:
-    with pytest.raises(InputError, match="dtype float"):
-        map_labels(np.zeros((2, 2), dtype=np.float32), source="maisi", target="vista3d")
+    with pytest.raises(InputError, match="not integral"):
+        map_labels(np.full((2, 2), 1.5, dtype=np.float32), source="maisi", target="vista3d")
     with pytest.raises(InputError, match="negative ids"):
         map_labels(np.array([-1, 2], dtype=np.int16), source="maisi", target="vista3d")
+
+
+def test_integral_float_maps_are_accepted() -> None:
+    conversion = map_labels(np.array([0.0, 5.0], dtype=np.float32), source="totalsegmentator", target="maisi")
+    assert conversion.labels.tolist() == [0, 1]
 
 
 def test_vista3d_target_uses_a_wide_enough_dtype() -> None:
     conversion = map_labels(np.array([0, 1], dtype=np.uint8), source="totalsegmentator", target="vista3d")
     assert conversion.labels.dtype == np.uint16
+
+
+def test_alignment_within_one_space_keeps_every_class(totalsegmentator_map: np.ndarray) -> None:
+    aligned = align_label_maps(totalsegmentator_map, totalsegmentator_map,
+                               prediction_space="totalsegmentator", reference_space="totalsegmentator")
+    present = set(np.unique(totalsegmentator_map)) - {0}
+    assert {unit.prediction_ids[0] for unit in aligned.units} == present
+    assert np.array_equal(aligned.prediction, aligned.reference)
+    assert aligned.merges == () and aligned.unpaired == ()
+
+
+def test_alignment_merges_lobes_against_whole_lungs_and_says_so(totalsegmentator_map: np.ndarray) -> None:
+    whole_lungs = map_labels(totalsegmentator_map, source="totalsegmentator", target="totalsegmentator_mr").labels
+    aligned = align_label_maps(whole_lungs, totalsegmentator_map,
+                               prediction_space="totalsegmentator_mr", reference_space="totalsegmentator")
+    merges = {merge.into: merge for merge in aligned.merges}
+    assert merges["left lung"].reference_classes == ["lung_upper_lobe_left", "lung_lower_lobe_left"]
+    assert merges["left lung"].prediction_classes == ["lung_left"]
+    assert np.array_equal(aligned.prediction, aligned.reference)
+    assert {item.name for item in aligned.unpaired if item.side == "reference"} >= {"costal_cartilages", "rib_left_7"}
+
+
+def test_alignment_merges_left_and_right_kidney_when_one_side_has_only_kidney(
+    totalsegmentator_map: np.ndarray,
+) -> None:
+    prediction = map_labels(totalsegmentator_map, source="totalsegmentator", target="vista3d").labels
+    prediction[np.isin(prediction, [5, 14])] = 2  # VISTA3D "kidney"
+    aligned = align_label_maps(prediction, totalsegmentator_map,
+                               prediction_space="vista3d", reference_space="totalsegmentator")
+    kidney = next(unit for unit in aligned.units if unit.anatomy == "kidney")
+    assert kidney.prediction_ids == [2] and kidney.reference_ids == [2, 3]
+    assert any(merge.into == "kidney" for merge in aligned.merges)
+    assert not any(unit.anatomy in {"left kidney", "right kidney"} for unit in aligned.units)
+
+
+def test_alignment_keeps_laterality_when_both_sides_have_it(totalsegmentator_map: np.ndarray) -> None:
+    maisi = map_labels(totalsegmentator_map, source="totalsegmentator", target="maisi").labels
+    aligned = align_label_maps(maisi, totalsegmentator_map, prediction_space="maisi",
+                               reference_space="totalsegmentator")
+    left = next(unit for unit in aligned.units if unit.anatomy == "left kidney")
+    assert left.prediction_ids == [14] and left.reference_ids == [3]
+    assert aligned.merges == ()

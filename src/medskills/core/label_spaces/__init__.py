@@ -1,5 +1,12 @@
 """Label spaces (MAISI, VISTA3D, TotalSegmentator) and name-based conversion between them."""
 
+from medskills.core.label_spaces._alignment import (
+    AlignedLabelMaps,
+    AnatomyUnit,
+    UnitMerge,
+    UnpairedClass,
+    align_label_maps,
+)
 from medskills.core.label_spaces._dictionary import (
     BACKGROUND_ID,
     LabelDictionary,
@@ -23,6 +30,11 @@ from medskills.core.label_spaces._mapping import (
 
 __all__ = [
     "BACKGROUND_ID",
+    "AlignedLabelMaps",
+    "AnatomyUnit",
+    "UnitMerge",
+    "UnpairedClass",
+    "align_label_maps",
     "AnatomyRow",
     "ClassMapping",
     "LabelConversion",

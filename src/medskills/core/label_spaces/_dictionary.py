@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import json
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -10,6 +9,7 @@ from functools import cache
 from importlib import resources
 
 from medskills.core.errors import InputError
+from medskills.core.preflight import suggestion_text
 
 __all__ = [
     "BACKGROUND_ID",
@@ -108,8 +108,7 @@ class LabelDictionary:
         found = self._by_name.get(str(key).casefold())
         if found is not None:
             return found
-        close = difflib.get_close_matches(str(key).casefold(), list(self._by_name), n=3, cutoff=0.6)
-        hint = f" Did you mean: {', '.join(repr(self._by_name[name].name) for name in close)}?" if close else ""
+        hint = suggestion_text(str(key), [entry.name for entry in self.entries])
         raise InputError(f"Label name {key!r} is not in the {self.space} label space.{hint}")
 
     def name_of(self, label_id: int) -> str:

@@ -18,9 +18,9 @@ from importlib import resources
 import numpy as np
 import numpy.typing as npt
 
-from medskills.core.errors import InputError
 from medskills.core.label_spaces._dictionary import BACKGROUND_ID, LabelSpace, load_label_dictionary
 from medskills.core.models import FrozenModel
+from medskills.core.volumes import as_label_map
 
 __all__ = [
     "AnatomyRow",
@@ -164,14 +164,12 @@ def map_labels(
         mapping used for each class present and of every present class left unmapped (written as 0).
 
     Raises:
-        InputError: ``labels`` is not an integer array or holds negative ids.
+        InputError: ``labels`` holds non-integral or negative values.
     """
     source_space, target_space = LabelSpace(source), LabelSpace(target)
-    if not np.issubdtype(labels.dtype, np.integer):
-        raise InputError(f"Label map has dtype {labels.dtype}; convert it to integers before mapping labels.")
+    if not np.issubdtype(labels.dtype, np.unsignedinteger):
+        labels = as_label_map(labels, where=f"{source_space} label map")
     flat = labels.reshape(-1)
-    if flat.size and np.issubdtype(labels.dtype, np.signedinteger) and int(flat.min()) < 0:
-        raise InputError(f"Label map holds negative ids (min {int(flat.min())}); label ids must be >= 0.")
     counts = np.bincount(flat, minlength=BACKGROUND_ID + 1)
     plan = build_label_mapping(source_space, target_space)
     lookup = np.zeros(counts.size, dtype=_target_dtype(target_space))
