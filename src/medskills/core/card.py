@@ -91,7 +91,8 @@ def render_triptych_png(panel: CardPanel) -> bytes:
         low, high = np.percentile(shown[np.isfinite(shown)], [1, 99]) if shown.size else (0.0, 1.0)
     else:
         low, high = panel.window
-    palette = np.vstack([plt.get_cmap(name).colors for name in ("tab20", "tab20b", "tab20c")])[:_PALETTE_SIZE]
+    palette = np.vstack([getattr(plt.get_cmap(name), "colors") for name in ("tab20", "tab20b", "tab20c")])
+    palette = palette[:_PALETTE_SIZE]
     colormap = ListedColormap(palette)
     aspects = [spacing[1] / spacing[0], spacing[2] / spacing[0], spacing[2] / spacing[1]]
     figure, axes = plt.subplots(1, 3, figsize=(12, 4.4), facecolor="black")

@@ -147,6 +147,8 @@ def read_volume(path: Path) -> LoadedVolume:
         raise InputError(f"{path} does not exist. Check the path.")
     try:
         image = nib.load(str(path))
+        if not isinstance(image, nib.Nifti1Image | nib.Nifti2Image):
+            raise TypeError(f"{type(image).__name__} is not a NIfTI image")
         array = np.asanyarray(image.dataobj)
     except Exception as err:  # nibabel raises many types for corrupt files
         raise InputError(f"{path} is not a readable NIfTI file: {err}") from err
