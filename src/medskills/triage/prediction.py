@@ -9,7 +9,16 @@ from pydantic import Field
 from medskills.core.models import FrozenModel
 from medskills.dicom.volume import HUVolume
 
-__all__ = ["Predictor", "TriagePrediction"]
+__all__ = ["FindingScore", "Predictor", "TriagePrediction"]
+
+
+class FindingScore(FrozenModel):
+    """One ranked finding behind ``top_pathologies``: its score and the threshold it passed."""
+
+    name: str
+    group: str
+    score: float
+    threshold: float
 
 
 class TriagePrediction(FrozenModel):
@@ -30,6 +39,9 @@ class TriagePrediction(FrozenModel):
     model_version: str
     members_available: list[str] = Field(default_factory=list)
     members_unavailable: list[str] = Field(default_factory=list)
+    member_unavailable_reasons: dict[str, str] = Field(default_factory=dict)
+    feature_list_sha256: str | None = None
+    top_pathology_scores: list[FindingScore] = Field(default_factory=list)
 
 
 @runtime_checkable
