@@ -1,9 +1,61 @@
-"""Triage commands (registered on the `medskills triage` sub-app)."""
+"""Triage model commands (registered on the `medskills triage` sub-app): predict, train-stacker, extract-features."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from medskills.cli._common import emit, run_guarded
+from medskills.triage.training import ThresholdRule
+
+
+def predict_command(
+    image: Annotated[Path, typer.Argument(help="CT volume (.nii or .nii.gz).")],
+    pack: Annotated[Path, typer.Option("--pack", help="Model pack directory (holds pack.yaml).")],
+) -> None:
+    """Predict P(pathology), the decision and the top pathologies for one study."""
+    from medskills.triage.studies import predict_study
+
+    emit(run_guarded(lambda: predict_study(image, pack_dir=pack)))
+
+
+def train_stacker_command(
+    features: Annotated[Path, typer.Argument(help="Feature table (.csv or .parquet) with a study_id column.")],
+    labels: Annotated[Path, typer.Argument(help="CSV with study_id, label and optional label_thoracic (0/1).")],
+    output_dir: Annotated[Path, typer.Option("--out", help="New pack directory to write.")],
+    base_pack: Annotated[Path | None, typer.Option("--base-pack", help="Pack whose members and vocabulary to reuse.")] = None,
+    model_version: Annotated[str | None, typer.Option("--model-version")] = None,
+    folds: Annotated[int, typer.Option("--folds", min=2)] = 5,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    threshold_rule: Annotated[ThresholdRule, typer.Option("--threshold-rule")] = ThresholdRule.YOUDEN,
+    target_sensitivity: Annotated[float, typer.Option("--target-sensitivity", min=0.01, max=1.0)] = 0.9,
+) -> None:
+    """Train the main (and thoracic) LightGBM stackers with stratified CV and write a model pack."""
+    from medskills.triage.training import TrainStackerRequest, train_stacker
+
+    request = TrainStackerRequest(
+        features_path=features, labels_path=labels, output_dir=output_dir, base_pack=base_pack,
+        model_version=model_version, folds=folds, seed=seed, threshold_rule=threshold_rule,
+        target_sensitivity=target_sensitivity,
+    )
+    emit(run_guarded(lambda: train_stacker(request)))
+
+
+def extract_features_command(
+    studies: Annotated[list[Path], typer.Argument(help="CT volumes (.nii or .nii.gz).")],
+    pack: Annotated[Path, typer.Option("--pack", help="Model pack directory (a stacker is not needed).")],
+    output_dir: Annotated[Path, typer.Option("--out", help="New directory for features.csv.")],
+) -> None:
+    """Run every member of a pack on each study and write the feature table."""
+    from medskills.triage.studies import extract_features
+
+    emit(run_guarded(lambda: extract_features(studies, pack_dir=pack, output_dir=output_dir)))
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to ``app``."""
+    app.command("predict")(predict_command)
+    app.command("train-stacker")(train_stacker_command)
+    app.command("extract-features")(extract_features_command)
