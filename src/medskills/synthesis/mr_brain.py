@@ -1,0 +1,246 @@
+"""MR-brain synthesis (``rflow-mr-brain``): preflight, staging, the upstream run, evidence and card.
+
+The science runs upstream in ``python -m scripts.diff_model_infer`` with the upstream root as
+working directory. This module validates the request, stages the configs (the seed goes into the
+model config: upstream has no seed flag), runs the command through an injected runner, reads the
+image back and grades it. A failed upstream is exit 1, a timeout 124, never 0.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from pydantic import Field
+
+from medskills.core.assets import SkillId
+from medskills.core.card import CardPanel, CardTable, write_card
+from medskills.core.errors import ExitCode
+from medskills.core.gates import overall_status
+from medskills.core.io import prepare_output_dir, sha256_file
+from medskills.core.models import (
+    Artifact, FrozenModel, GateResult, Invocation, PreflightReport, RunRecord, Status, utc_now,
+)
+from medskills.core.preflight import PreflightCollector, check_gpu
+from medskills.core.provenance import DeviceInfo, collect_provenance, detect_device
+from medskills.core.records import finish_run
+from medskills.core.settings import Settings
+from medskills.core.upstream import Runner, UpstreamCommand, run_upstream
+from medskills.core.volumes import read_volume
+from medskills.synthesis.diff_model import (
+    DIFF_MODEL_ENTRYPOINT, DiffModelInference, StagedDiffModel, diff_model_argv, diff_model_facts,
+    read_inference_defaults, scan_diff_model_outputs, stage_diff_model,
+)
+from medskills.synthesis.image_evidence import (
+    ImageKind, ImageOutputSummary, evaluate_image_gates, image_artifacts, inspect_image, summarize_images,
+)
+from medskills.synthesis.mr_brain_request import (
+    MR_BRAIN_VERSION, MRBrainModality, MRBrainOverrides, estimate_mr_brain_cost, load_overrides,
+    resolve_modality, validate_overrides,
+)
+from medskills.synthesis.run_support import (
+    check_output_dir, check_upstream_commit, check_weights, cost_gate_reason, resolve_generate_root, run_environment,
+)
+
+__all__ = ["MR_BRAIN_SKILL", "MRBrainRecord", "MRBrainRequest", "MRBrainRequestEvidence", "generate_mr_brain"]
+
+MR_BRAIN_SKILL = "nv-generate-mr-brain"
+DEFAULT_TIMEOUT_SECONDS = 3600.0
+
+
+class MRBrainRequest(FrozenModel):
+    """What the command line asked for. ``config=None`` means the upstream defaults."""
+
+    config_path: Path | None = None
+    output_dir: Path
+    modality: str | None = None
+    random_seed: int = 1234
+    is_preflight_only: bool = False
+    is_cost_confirmed: bool = Field(default=False, description="--yes: accept a run above the cost limits.")
+    timeout_seconds: float = Field(default=DEFAULT_TIMEOUT_SECONDS, gt=0)
+    has_summary_card: bool = True
+
+    @classmethod
+    def from_cli(cls, config: str, **options: object) -> MRBrainRequest:
+        """Build from the positional ``CONFIG.json|default`` argument and the options."""
+        return cls.model_validate({"config_path": None if config == "default" else Path(config), **options})
+
+
+class MRBrainRequestEvidence(FrozenModel):
+    """The request as resolved: overrides given, modality, the rendered settings and their sources."""
+
+    config_path: Path | None
+    overrides: dict[str, object]
+    modality_name: MRBrainModality | None
+    modality_id: int | None
+    dim_requested: tuple[int, int, int] | None
+    spacing_requested_mm: tuple[float, float, float] | None
+    num_inference_steps: int | None
+    cfg_guidance_scale: float | None
+    upstream_default_cfg_guidance_scale: float
+    defaults_source: str
+    random_seed: int
+    version: str = MR_BRAIN_VERSION
+
+
+class MRBrainRecord(RunRecord):
+    """Evidence of one MR-brain run (``OUT/result.json``)."""
+
+    skill: str = MR_BRAIN_SKILL
+    version: str = MR_BRAIN_VERSION
+    entrypoint: str = f"python -m {DIFF_MODEL_ENTRYPOINT}"
+    request: MRBrainRequestEvidence
+    staging: StagedDiffModel | None = None
+    output: ImageOutputSummary | None = None
+
+
+def _request_evidence(
+    request: MRBrainRequest, overrides: MRBrainOverrides, modality: MRBrainModality | None,
+    inference: DiffModelInference | None, defaults_source: str, default_guidance: float,
+) -> MRBrainRequestEvidence:
+    return MRBrainRequestEvidence(
+        config_path=request.config_path, overrides=overrides.given(), modality_name=modality,
+        modality_id=None if modality is None else modality.upstream_id,
+        dim_requested=None if inference is None else inference.dim,
+        spacing_requested_mm=None if inference is None else inference.spacing,
+        num_inference_steps=None if inference is None else inference.num_inference_steps,
+        cfg_guidance_scale=None if inference is None else inference.cfg_guidance_scale,
+        upstream_default_cfg_guidance_scale=default_guidance, defaults_source=defaults_source,
+        random_seed=request.random_seed,
+    )
+
+
+def generate_mr_brain(
+    request: MRBrainRequest, *, settings: Settings, runner: Runner = run_upstream, device: DeviceInfo | None = None,
+    expected_sha256: dict[str, str] | None = None,
+) -> MRBrainRecord:
+    """Validate, then (unless preflight-only) run ``rflow-mr-brain`` and grade the image.
+
+    Args:
+        request: the command-line request.
+        settings: upstream root, GPU override, hash cache.
+        runner: runs the upstream command (tests pass a stand-in-aware runner or the default).
+        device: the compute device (detected when None).
+        expected_sha256: weight pins by file name (default: the pins in ``core.assets``).
+
+    Returns:
+        The run record, also written to ``OUT/result.json`` when the run started. Its ``exit_code`` is
+        2 for preflight or cost-gate refusals, 1 when upstream or a gate failed, 124 on timeout.
+
+    Raises:
+        UsageError: the config file cannot be read.
+    """
+    started_at = utc_now()
+    overrides = load_overrides(request.config_path)
+    collector = PreflightCollector()
+    facts = diff_model_facts(MR_BRAIN_VERSION)
+    upstream_root = resolve_generate_root(collector, settings, required_file=facts.network)
+    defaults = read_inference_defaults(facts, upstream_root)
+    modality = resolve_modality(collector, cli_modality=request.modality, override_modality=overrides.modality)
+    inference = validate_overrides(collector, overrides, defaults=defaults.inference, modality=modality,
+                                   random_seed=request.random_seed)
+    check_output_dir(collector, request.output_dir)
+    check_upstream_commit(collector, upstream_root, skill=SkillId.SYNTH_MR_BRAIN, version=MR_BRAIN_VERSION)
+    weights = check_weights(collector, settings, SkillId.SYNTH_MR_BRAIN, MR_BRAIN_VERSION, upstream_root,
+                            expected_sha256=expected_sha256)
+    device = device or detect_device()
+    check_gpu(collector, settings, device, needed_for="MR-brain synthesis")
+    cost = estimate_mr_brain_cost(inference) if inference is not None else None
+    report = collector.report(cost=cost)
+    evidence = _request_evidence(request, overrides, modality, inference, defaults.source,
+                                 defaults.inference.cfg_guidance_scale)
+    provenance = collect_provenance(upstream_root=upstream_root, weights=weights, device=device)
+    record = MRBrainRecord(
+        status=Status.SKIPPED, exit_code=ExitCode.OK, started_at=started_at, finished_at=utc_now(),
+        output_dir=Path(request.output_dir).absolute(), preflight=report, request=evidence, provenance=provenance,
+    )
+    refusal = _refusal(report, request, cost_reason=cost_gate_reason(cost, is_cost_confirmed=request.is_cost_confirmed))
+    if refusal:
+        return record.with_updates(status=Status.FAILED, exit_code=ExitCode.USAGE, failure_reasons=refusal,
+                                   finished_at=utc_now())  # type: ignore[return-value]
+    if request.is_preflight_only:
+        return record
+    assert inference is not None and upstream_root is not None and modality is not None
+    return _run(record, request, settings=settings, runner=runner, upstream_root=upstream_root,
+                inference=inference, modality=modality)
+
+
+def _refusal(report: PreflightReport, request: MRBrainRequest, *, cost_reason: str | None) -> list[str]:
+    """Why the run must not start (empty when it may): preflight errors, then the cost gate."""
+    if not report.request_valid or (not request.is_preflight_only and not report.environment_ready):
+        return [f"preflight: {check.field + ': ' if check.field else ''}{check.message}" for check in report.errors]
+    if cost_reason and not request.is_preflight_only:
+        return [cost_reason]
+    return []
+
+
+def _run(
+    record: MRBrainRecord, request: MRBrainRequest, *, settings: Settings, runner: Runner, upstream_root: Path,
+    inference: DiffModelInference, modality: MRBrainModality,
+) -> MRBrainRecord:
+    output_dir = prepare_output_dir(request.output_dir)
+    staged = stage_diff_model(
+        diff_model_facts(MR_BRAIN_VERSION), upstream_root=upstream_root, staged_dir=output_dir / "staged",
+        output_dir=output_dir, output_prefix=f"mr_brain_{modality.value}", inference=inference,
+    )
+    command = UpstreamCommand(
+        argv=diff_model_argv(sys.executable, staged), cwd=upstream_root,
+        env=run_environment(upstream_root), timeout_seconds=request.timeout_seconds,
+        log_dir=output_dir / "logs", log_name="diff_model_infer",
+    )
+    invocation = runner(command)
+    images = [inspect_image(path, kind=ImageKind.MR, requested_shape=inference.dim,
+                            requested_spacing_mm=inference.spacing)
+              for path in scan_diff_model_outputs(staged, started_at=invocation.started_at)]
+    output = summarize_images(output_dir, images, kind=ImageKind.MR)
+    gates = evaluate_image_gates(invocation, output)
+    record = _finished(record, invocation=invocation, gates=gates, output=output, staged=staged,
+                       output_dir=output_dir)
+    if request.has_summary_card:
+        record = _with_card(record, output_dir)
+    return finish_run(record, output_dir)
+
+
+def _finished(
+    record: MRBrainRecord, *, invocation: Invocation, gates: list[GateResult], output: ImageOutputSummary,
+    staged: StagedDiffModel, output_dir: Path,
+) -> MRBrainRecord:
+    status = overall_status(gates)
+    reasons = [f"{gate.gate}: {gate.message}" for gate in gates if gate.status is Status.FAILED]
+    if invocation.is_timed_out:
+        exit_code, reasons = ExitCode.TIMEOUT, [f"upstream timed out after {invocation.timeout_seconds:g} s", *reasons]
+    else:
+        exit_code = ExitCode.OK if status is Status.PASSED else ExitCode.FAILED
+    staged_artifacts = [_artifact("staged_config", path) for path in (staged.environment_path, staged.model_config_path)]
+    return record.with_updates(  # type: ignore[return-value]
+        status=status if exit_code != ExitCode.TIMEOUT else Status.FAILED, exit_code=exit_code,
+        invocation=invocation, gates=gates, output=output, staging=staged, failure_reasons=reasons,
+        artifacts=[*image_artifacts(output.samples), *staged_artifacts], finished_at=utc_now(),
+        output_dir=output_dir,
+    )
+
+
+def _artifact(role: str, path: Path) -> Artifact:
+    return Artifact(role=role, path=path, bytes=path.stat().st_size, sha256=sha256_file(path))
+
+
+def _with_card(record: MRBrainRecord, output_dir: Path) -> MRBrainRecord:
+    """Triptych of the first readable image (no overlay, 1st-99th percentile window) plus summary tables."""
+    panels = []
+    output = record.output
+    readable = [image for image in (output.samples if output else []) if image.is_readable]
+    if readable:
+        volume = read_volume(readable[0].path)
+        panels.append(CardPanel(title=readable[0].path.name, image=volume.array, affine=volume.affine,
+                                caption="axial / coronal / sagittal mid-slices; window 1st-99th percentile"))
+    request = record.request
+    rows = [["modality", f"{request.modality_name} (id {request.modality_id})"],
+            ["dim requested", str(request.dim_requested)], ["spacing requested (mm)", str(request.spacing_requested_mm)],
+            ["steps", str(request.num_inference_steps)], ["guidance", str(request.cfg_guidance_scale)],
+            ["random seed", str(request.random_seed)], ["exit code", str(record.exit_code)]]
+    gate_rows = [[gate.gate, gate.status.value, gate.message] for gate in record.gates]
+    tables = [CardTable(title="Request", rows=rows),
+              CardTable(title="Gates", header=["gate", "status", "message"], rows=gate_rows)]
+    path, error = write_card(output_dir / "summary.html", title="Synthetic brain MRI (rflow-mr-brain)",
+                             subtitle=MR_BRAIN_SKILL, status=record.status.value, panels=panels, tables=tables)
+    return record.with_updates(card_path=path, card_error=error)  # type: ignore[return-value]

@@ -1,0 +1,234 @@
+"""MR-brain request: modality names, override rules, preflight and cost, before any GPU time is spent.
+
+Upstream ``diff_model_infer`` does no geometry validation for MR, so every rule lives here: dims are
+multiples of 32 (three 2x downsamplings of a latent at dim/4) up to 512x512x256, steps 1..1000 (the
+RFlow scheduler's range), guidance non-negative. ``check_input_mr``'s geometry sets are only advice.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+
+from medskills.core.errors import UsageError
+from medskills.core.models import CostEstimate, FrozenModel
+from medskills.core.preflight import PreflightCollector, check_unknown_keys, suggestion_text
+from medskills.synthesis.diff_model import INFERENCE_BLOCK, DiffModelInference, modality_ids
+
+__all__ = [
+    "MR_BRAIN_VERSION",
+    "OVERRIDE_KEYS",
+    "MRBrainModality",
+    "MRBrainOverrides",
+    "estimate_mr_brain_cost",
+    "load_overrides",
+    "resolve_modality",
+    "validate_overrides",
+]
+
+MR_BRAIN_VERSION = "rflow-mr-brain"
+OVERRIDE_KEYS = ("dim", "spacing", "num_inference_steps", "cfg_guidance_scale", "modality")
+DIM_MULTIPLE = 32
+MAX_DIM = (512, 512, 256)
+MAX_STEPS = 1000
+ADVISED_SPACING_MM = (0.4, 5.0)
+WALL_SECONDS_LIMIT = 300.0
+VRAM_GB_LIMIT = 30.0
+_STARTUP_SECONDS = 25.0
+_SECONDS_PER_256_CUBE_30_STEPS = 90.0
+
+
+class MRBrainModality(StrEnum):
+    """The modality names the MR-brain weights were trained for (upstream ``modality_mapping.json``)."""
+
+    MRI = "mri"
+    MRI_T1 = "mri_t1"
+    MRI_T2 = "mri_t2"
+    MRI_FLAIR = "mri_flair"
+    MRI_SWI = "mri_swi"
+    MRI_T1_SKULL_STRIPPED = "mri_t1_skull_stripped"
+    MRI_T2_SKULL_STRIPPED = "mri_t2_skull_stripped"
+    MRI_FLAIR_SKULL_STRIPPED = "mri_flair_skull_stripped"
+    MRI_SWI_SKULL_STRIPPED = "mri_swi_skull_stripped"
+
+    @property
+    def upstream_id(self) -> int:
+        """The id upstream's ``configs/modality_mapping.json`` gives this name."""
+        return modality_ids()[self.value]
+
+
+class MRBrainOverrides(FrozenModel):
+    """The override file as read (unknown keys are kept out: preflight reports them)."""
+
+    dim: Any = None
+    spacing: Any = None
+    num_inference_steps: Any = None
+    cfg_guidance_scale: Any = None
+    modality: Any = None
+    unknown_keys: list[str] = Field(default_factory=list)
+
+    def given(self) -> dict[str, Any]:
+        """The override keys that were set, for evidence."""
+        return {key: getattr(self, key) for key in OVERRIDE_KEYS if getattr(self, key) is not None}
+
+
+def load_overrides(config: Path | None) -> MRBrainOverrides:
+    """Read an override JSON (flat, or nested under ``diffusion_unet_inference``); ``None`` means defaults.
+
+    Raises:
+        UsageError: the file is missing, not JSON, or not an object.
+    """
+    if config is None:
+        return MRBrainOverrides()
+    try:
+        document = json.loads(Path(config).read_text(encoding="utf-8"))
+    except FileNotFoundError as err:
+        raise UsageError(f"config {config} does not exist. Pass an override JSON file or the word 'default'.") from err
+    except (OSError, ValueError) as err:
+        raise UsageError(f"config {config} is not readable JSON: {err}. Fix the file or pass 'default'.") from err
+    if not isinstance(document, dict):
+        raise UsageError(f"config {config} must hold a JSON object of overrides, not {type(document).__name__}.")
+    if set(document) - {"_comment"} == {INFERENCE_BLOCK} and isinstance(document[INFERENCE_BLOCK], dict):
+        document = document[INFERENCE_BLOCK]
+    keys = [key for key in document if not str(key).startswith("_")]
+    known = {key: document[key] for key in keys if key in OVERRIDE_KEYS}
+    return MRBrainOverrides(**known, unknown_keys=[key for key in keys if key not in OVERRIDE_KEYS])
+
+
+def resolve_modality(
+    collector: PreflightCollector, *, cli_modality: str | None, override_modality: Any
+) -> MRBrainModality | None:
+    """``--modality`` wins over the override's ``modality`` (a name or an upstream id); default ``mri_t1``."""
+    names = [member.value for member in MRBrainModality]
+    if cli_modality is not None:
+        if override_modality is not None:
+            collector.warning("modality_override_ignored", f"--modality {cli_modality} takes precedence over the "
+                              f"config's modality {override_modality!r}.", field="modality")
+        return _modality_from_value(collector, cli_modality, field="--modality", names=names)
+    if override_modality is not None:
+        return _modality_from_value(collector, override_modality, field="modality", names=names)
+    return MRBrainModality.MRI_T1
+
+
+def _modality_from_value(
+    collector: PreflightCollector, value: Any, *, field: str, names: list[str]
+) -> MRBrainModality | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        by_id = {member.upstream_id: member for member in MRBrainModality}
+        if value in by_id:
+            return by_id[value]
+        known = {v: k for k, v in modality_ids().items()}
+        what = f"upstream id {value} ({known[value]})" if value in known else f"id {value}"
+        collector.error("unsupported_modality", f"{what} is not an MR-brain modality.", field=field,
+                        fix="use one of: " + ", ".join(f"{m.value} ({m.upstream_id})" for m in MRBrainModality))
+        return None
+    if isinstance(value, str) and value.strip().lower() in names:
+        return MRBrainModality(value.strip().lower())
+    collector.error("unsupported_modality", f"modality {value!r} is not an MR-brain modality."
+                    f"{suggestion_text(str(value), names)}", field=field, fix="use one of: " + ", ".join(names))
+    return None
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return (isinstance(value, int | float) and not isinstance(value, bool)) and math.isfinite(value)
+
+
+def _check_dim(collector: PreflightCollector, dim: Any) -> tuple[int, int, int] | None:
+    if not (isinstance(dim, list) and len(dim) == 3 and all(_is_int(v) for v in dim)):
+        collector.error("dim_type", f"dim must be a list of 3 integers, got {dim!r}.", field="dim",
+                        fix="for example [256, 256, 128]")
+        return None
+    problems = []
+    for axis, (value, limit) in enumerate(zip(dim, MAX_DIM, strict=True)):
+        if value <= 0 or value % DIM_MULTIPLE:
+            problems.append(f"dim[{axis}]={value} is not a positive multiple of {DIM_MULTIPLE}")
+        elif value > limit:
+            problems.append(f"dim[{axis}]={value} exceeds the maximum {limit}")
+    for problem in problems:
+        rule = "multiple_of_32" if "multiple" in problem else "dim_too_large"
+        collector.error(rule, f"{problem} (rule: every dim a multiple of {DIM_MULTIPLE}, at most "
+                        f"{MAX_DIM[0]}x{MAX_DIM[1]}x{MAX_DIM[2]}).", field="dim",
+                        fix="round each dim to a multiple of 32, e.g. [256, 256, 128]")
+    return None if problems else (dim[0], dim[1], dim[2])
+
+
+def _check_spacing(collector: PreflightCollector, spacing: Any) -> tuple[float, float, float] | None:
+    if not (isinstance(spacing, list) and len(spacing) == 3 and all(_is_number(v) and v > 0 for v in spacing)):
+        collector.error("spacing_invalid", f"spacing must be 3 positive numbers in mm, got {spacing!r}.",
+                        field="spacing", fix="for example [0.94, 0.94, 1.36]")
+        return None
+    low, high = ADVISED_SPACING_MM
+    if any(not low <= value <= high for value in spacing):
+        collector.warning("spacing_unusual", f"spacing {spacing} is outside [{low}, {high}] mm, the range upstream "
+                          "checks for MR in its paired path; quality is not guaranteed.", field="spacing")
+    return (float(spacing[0]), float(spacing[1]), float(spacing[2]))
+
+
+def _check_advised_geometry(collector: PreflightCollector, dim: tuple[int, int, int]) -> None:
+    """Upstream ``check_input_mr``'s sets (not applied by ``diff_model_infer``): a warning only."""
+    x, y, z = dim
+    advised = (z == 128 and x == y and x in (128, 256, 384, 512)) or (
+        z == 256 and list(dim) in ([128, 256, 256], [256, 128, 256], [256, 256, 256]))
+    if not advised:
+        collector.warning("geometry_untested", f"dim {list(dim)} is outside the MR sizes upstream validates "
+                          "elsewhere (z=128 with x=y in 128..512, or 256-sized volumes); output quality may suffer.",
+                          field="dim")
+
+
+def validate_overrides(
+    collector: PreflightCollector, overrides: MRBrainOverrides, *, defaults: DiffModelInference,
+    modality: MRBrainModality | None, random_seed: int,
+) -> DiffModelInference | None:
+    """Check every override (all problems collected) and return the rendered block, or None if invalid."""
+    check_unknown_keys(collector, overrides.unknown_keys, OVERRIDE_KEYS, where="the MR-brain config")
+    dim = _check_dim(collector, overrides.dim if overrides.dim is not None else list(defaults.dim))
+    spacing = _check_spacing(collector, overrides.spacing if overrides.spacing is not None else list(defaults.spacing))
+    steps = overrides.num_inference_steps if overrides.num_inference_steps is not None else defaults.num_inference_steps
+    if not (_is_int(steps) and 1 <= steps <= MAX_STEPS):
+        collector.error("steps_out_of_range", f"num_inference_steps must be an integer in 1..{MAX_STEPS}, got "
+                        f"{steps!r}.", field="num_inference_steps", fix="upstream ships 30")
+    guidance = overrides.cfg_guidance_scale if overrides.cfg_guidance_scale is not None else defaults.cfg_guidance_scale
+    if not (_is_number(guidance) and guidance >= 0):
+        collector.error("guidance_invalid", f"cfg_guidance_scale must be a number >= 0, got {guidance!r}.",
+                        field="cfg_guidance_scale", fix=f"upstream ships {defaults.cfg_guidance_scale:g}")
+    elif guidance == 0:
+        collector.warning("guidance_off", "cfg_guidance_scale 0 turns classifier-free guidance off; upstream notes "
+                          "washed-out MR contrast.", field="cfg_guidance_scale")
+    if dim is not None:
+        _check_advised_geometry(collector, dim)
+    if dim is None or spacing is None or modality is None or collector.has_request_errors:
+        return None
+    return defaults.model_copy(update={
+        "dim": dim, "spacing": spacing, "num_inference_steps": int(steps), "cfg_guidance_scale": float(guidance),
+        "modality": modality.upstream_id, "random_seed": random_seed,
+    })
+
+
+def estimate_mr_brain_cost(inference: DiffModelInference) -> CostEstimate:
+    """Coarse wall time, VRAM and disk for one volume; above 300 s or 30 GB needs ``--yes``.
+
+    Wall: a fixed start-up plus 90 s per 256^3 voxels at 30 steps, scaled by steps (upstream's
+    reference calibration). VRAM: 16 GB when every dim <= 256, else 32 GB. Disk: int16, 2 B/voxel.
+    """
+    voxels = math.prod(inference.dim)
+    wall = _STARTUP_SECONDS + _SECONDS_PER_256_CUBE_30_STEPS * voxels / 256**3 * inference.num_inference_steps / 30
+    vram = 16.0 if max(inference.dim) <= 256 else 32.0
+    reasons = []
+    if wall > WALL_SECONDS_LIMIT:
+        reasons.append(f"estimated wall time {wall:.0f} s exceeds {WALL_SECONDS_LIMIT:.0f} s")
+    if vram > VRAM_GB_LIMIT:
+        reasons.append(f"estimated peak VRAM {vram:.0f} GB exceeds {VRAM_GB_LIMIT:.0f} GB")
+    return CostEstimate(
+        wall_seconds=round(wall, 1), peak_vram_gb=vram, disk_mb=round(voxels * 2 / 1e6, 1),
+        basis="startup 25 s + 90 s x (voxels / 256^3) x (steps / 30); VRAM 16 GB if all dims <= 256 else 32 GB; "
+        "int16 output", needs_confirmation=bool(reasons), reasons=reasons,
+    )

@@ -1,0 +1,109 @@
+"""Preflight and run helpers shared by the NV-Generate-CTMR skills: root, weights, output dir, cost, env.
+
+Every readiness problem (no upstream, missing weights, hash mismatch) is collected with
+``blocks_request=False``, so ``--preflight-only`` still validates a request on a bare machine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from medskills.core.assets import SkillId, resolve_version, sha256_pins, weight_paths
+from medskills.core.models import CostEstimate, WeightFile
+from medskills.core.preflight import PreflightCollector
+from medskills.core.provenance import git_state, weight_inventory
+from medskills.core.settings import Settings
+from medskills.core.upstream import build_environment
+
+__all__ = [
+    "check_output_dir",
+    "check_upstream_commit",
+    "check_weights",
+    "cost_gate_reason",
+    "resolve_generate_root",
+    "run_environment",
+]
+
+CUDA_ALLOC_CONF = "max_split_size_mb:128,expandable_segments:True"
+
+
+def resolve_generate_root(collector: PreflightCollector, settings: Settings, *, required_file: str) -> Path | None:
+    """``NV_GENERATE_ROOT`` or the workbench fallback, if it holds ``required_file``; else a readiness error."""
+    root = settings.nv_generate_root or settings.default_nv_generate_root
+    source = "NV_GENERATE_ROOT" if settings.nv_generate_root else "the fallback .workbench_data/upstreams"
+    root = Path(root).absolute()
+    if (root / required_file).is_file():
+        return root
+    problem = "does not exist" if not root.exists() else f"has no {required_file}"
+    collector.error(
+        "upstream_missing", f"NV-Generate-CTMR root {root} (from {source}) {problem}.", field="NV_GENERATE_ROOT",
+        fix="run `medskills setup synth-mr-brain` or clone https://github.com/NVIDIA-Medtech/NV-Generate-CTMR and set "
+        "NV_GENERATE_ROOT to it", blocks_request=False,
+    )
+    return None
+
+
+def check_upstream_commit(collector: PreflightCollector, root: Path | None, *, skill: SkillId, version: str) -> None:
+    """Warn when the checkout is not at the pinned commit or has local changes (the run still goes ahead)."""
+    if root is None:
+        return
+    pinned = resolve_version(skill, version).upstream_commit
+    state = git_state(root)
+    if state.commit is None:
+        collector.warning("upstream_not_git", f"{root} is not a git checkout; its commit cannot be recorded.",
+                          field="NV_GENERATE_ROOT")
+    elif state.commit != pinned:
+        collector.warning("upstream_commit_differs", f"upstream is at {state.commit[:10]}, the tested pin is "
+                          f"{pinned[:10]}.", field="NV_GENERATE_ROOT", fix=f"git -C {root} checkout {pinned}")
+    if state.is_dirty:
+        collector.warning("upstream_dirty", f"{root} has uncommitted changes to tracked files.",
+                          field="NV_GENERATE_ROOT")
+
+
+def check_output_dir(collector: PreflightCollector, output_dir: Path) -> None:
+    """The output folder must be new or empty (runs never write over earlier results)."""
+    path = Path(output_dir)
+    if path.exists() and (not path.is_dir() or any(path.iterdir())):
+        collector.error("output_dir_not_empty", f"{path.absolute()} exists and is not an empty folder.",
+                        field="--output-dir", fix="pass a new or empty folder; earlier results are never overwritten")
+
+
+def check_weights(
+    collector: PreflightCollector, settings: Settings, skill: SkillId, version: str, root: Path | None, *,
+    names: Iterable[str] | None = None, expected_sha256: dict[str, str] | None = None,
+) -> list[WeightFile]:
+    """Inventory the weights ``version`` needs (optionally only ``names``); missing or mismatched is an error."""
+    if root is None:
+        return []
+    wanted = set(names) if names is not None else None
+    paths = [p for p in weight_paths(skill, version, root) if wanted is None or p.name in wanted]
+    pins = sha256_pins(skill, version) if expected_sha256 is None else expected_sha256
+    inventory = weight_inventory(paths, cache_path=settings.weight_hash_cache, expected_sha256=pins)
+    for weight in inventory:
+        if not weight.is_present:
+            collector.error("weights_missing", f"weight file {weight.path} is missing.", field="weights",
+                            fix=f"run `medskills setup {skill.value}` (downloads at the pinned revision)",
+                            blocks_request=False)
+        elif weight.is_hash_match is False:
+            collector.error("weights_hash_mismatch", f"{weight.path} has sha256 {weight.sha256}, expected "
+                            f"{weight.expected_sha256}.", field="weights",
+                            fix="delete the file and download it again with `medskills setup`", blocks_request=False)
+    return inventory
+
+
+def cost_gate_reason(cost: CostEstimate | None, *, is_cost_confirmed: bool) -> str | None:
+    """Why the run needs ``--yes`` (None when it does not, or when it was given)."""
+    if cost is None or not cost.needs_confirmation or is_cost_confirmed:
+        return None
+    return "cost gate: " + "; ".join(cost.reasons) + ". Re-run with --yes to proceed."
+
+
+def run_environment(root: Path, *, data_root: Path | None = None) -> dict[str, str]:
+    """Allow-listed environment for an upstream process: no bytecode in the clone, offline hub, data root."""
+    return build_environment({
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "HF_HUB_OFFLINE": "1",
+        "PYTORCH_CUDA_ALLOC_CONF": CUDA_ALLOC_CONF,
+        "MONAI_DATA_DIRECTORY": str(data_root or root),
+    })
