@@ -99,7 +99,26 @@ def generated_feature_table(
             writer.writerow([study, int(label), int(label)])
 
 
+def trained_pack(
+    tmp_path: Path, members: list[dict[str, object]], feature_names: Sequence[str], *, thoracic: bool = True, **manifest: object
+) -> Path:
+    """A members-only base pack plus a stacker trained on a generated table: returns the full pack dir."""
+    from medskills.triage.training import TrainStackerRequest, train_stacker
+
+    base = write_pack(tmp_path / "base", {"model_version": "base", "members": members, **manifest})
+    features, labels = tmp_path / "features.csv", tmp_path / "labels.csv"
+    generated_feature_table(features, labels, feature_names, studies=60)
+    if not thoracic:
+        rows = labels.read_text().splitlines()
+        labels.write_text("\n".join(",".join(r.split(",")[:2]) for r in rows) + "\n")
+    request = TrainStackerRequest(
+        features_path=features, labels_path=labels, output_dir=tmp_path / "pack", base_pack=base, folds=3, boosting_rounds=20
+    )
+    return train_stacker(request).pack_dir
+
+
 __all__ = [
+    "trained_pack",
     "TINY_I3RESNET",
     "build_tiny_astra_weights",
     "generated_feature_table",
