@@ -2,12 +2,73 @@
 
 from __future__ import annotations
 
+import json
+import sys
+from pathlib import Path
 
-def setup_command() -> None:
-    """Clone an upstream and fetch its weights (not yet implemented: see issue 'Setup and doctor')."""
-    raise NotImplementedError
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from medskills.cli._common import emit, run_guarded
+from medskills.core.assets import SkillId
+from medskills.core.settings import load_settings
+
+__all__ = ["doctor_command", "setup_command"]
+
+_STATUS_STYLE = {"ok": "green", "warn": "yellow", "fail": "bold red"}
 
 
-def doctor_command() -> None:
-    """Diagnose this machine for each skill (not yet implemented: see issue 'Setup and doctor')."""
-    raise NotImplementedError
+def setup_command(
+    skill: SkillId = typer.Argument(..., help="synth-ct, synth-mr-brain or segment-ctmr."),
+    root: Path | None = typer.Option(None, "--root", help="Parent folder of the clones [.workbench_data/upstreams]."),
+    data_root: Path | None = typer.Option(None, "--data-root", help="MONAI_DATA_DIRECTORY [the upstream root]."),
+    version: str | None = typer.Option(None, "--version", help="Model version, e.g. rflow-ct or ddpm-ct."),
+    revision: str | None = typer.Option(None, "--revision", help="Override the pinned hub commit (40 hex)."),
+    token_env: str = typer.Option("HF_TOKEN", "--token-env", help="Variable holding the hub token."),
+    yes: bool = typer.Option(False, "--yes", help="Allow downloads above 5 GB."),
+) -> None:
+    """Clone the upstream at its pin, fetch weights and datasets, and print the exports. Safe to re-run."""
+    from medskills.setup import SetupRequest, run_setup
+
+    settings = load_settings()
+    parent = root if root is not None else settings.default_nv_generate_root.parent
+    request = run_guarded(lambda: SetupRequest(skill=skill, version=version, hub_revision=revision, root=parent,
+                                               data_root=data_root, token_env=token_env, is_confirmed=yes))
+    report = run_guarded(lambda: run_setup(request, settings=settings))
+    console = Console(stderr=True)
+    for outcome in report.files:
+        console.print(f"{outcome.action.value:>17}  {outcome.path}")
+    if report.downloaded_bytes == 0:
+        console.print("Nothing downloaded: everything was already in place.")
+    console.print("Export these before running the skill:", style="bold")
+    console.print("\n".join(report.exports), markup=False, highlight=False)
+    emit(report)
+
+
+def doctor_command(
+    skill: SkillId | None = typer.Option(None, "--skill", help="Exit 1 unless this skill can run here."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON instead of the table."),
+    schema: bool = typer.Option(False, "--schema", help="Print the JSON schema of the --json report and exit."),
+    hash_weights: bool = typer.Option(True, "--hash/--no-hash", help="Hash weight files (cached after once)."),
+) -> None:
+    """Check python, torch, CUDA, packages, upstream clones, weights, datasets, disk and offline mode."""
+    from medskills.setup import DoctorReport, run_doctor
+
+    if schema:
+        sys.stdout.write(json.dumps(DoctorReport.model_json_schema(), indent=2) + "\n")
+        raise typer.Exit(0)
+    report = run_guarded(lambda: run_doctor(settings=load_settings(), skill=skill, hash_weights=hash_weights))
+    if as_json:
+        emit(report)
+    table = Table(title="medskills doctor", show_lines=False)
+    for column in ("area", "check", "status", "detail", "fix"):
+        table.add_column(column, overflow="fold")
+    for row in report.rows:
+        style = _STATUS_STYLE[row.status.value]
+        table.add_row(row.area, row.name, f"[{style}]{row.status.value}[/]", row.detail, row.fix or "")
+    console = Console()
+    console.print(table)
+    verdict = ", ".join(f"{s.value}: {'can run' if ok else 'cannot run'}" for s, ok in report.can_run.items())
+    console.print(f"{verdict}  ({report.elapsed_seconds:.1f} s)")
+    raise typer.Exit(report.exit_code)

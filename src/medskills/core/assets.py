@@ -126,6 +126,17 @@ class SkillAssets(FrozenModel):
     default_version: str
     versions: dict[str, SkillVersion]
 
+    def version(self, name: str | None = None) -> SkillVersion:
+        """The named version (the default when ``name`` is None); unknown names raise UsageError."""
+        chosen = name or self.default_version
+        if chosen not in self.versions:
+            choices = list(self.versions)
+            raise UsageError(
+                f"Unknown version {chosen!r} for skill {self.skill.value}; choose one of {', '.join(choices)}."
+                f"{suggestion_text(chosen, choices)}"
+            )
+        return self.versions[chosen]
+
 
 class AssetManifest(FrozenModel):
     """The whole ``assets.json``."""
@@ -155,15 +166,7 @@ def skill_assets(skill: SkillId | str) -> SkillAssets:
 
 def resolve_version(skill: SkillId | str, version: str | None = None) -> SkillVersion:
     """The named version of ``skill`` (its default when ``version`` is None)."""
-    entry = skill_assets(skill)
-    chosen = version or entry.default_version
-    if chosen not in entry.versions:
-        choices = list(entry.versions)
-        raise UsageError(
-            f"Unknown version {chosen!r} for skill {entry.skill.value}; choose one of {', '.join(choices)}."
-            f"{suggestion_text(chosen, choices)}"
-        )
-    return entry.versions[chosen]
+    return skill_assets(skill).version(version)
 
 
 def assets_for(skill: SkillId | str, version: str | None = None, *, kind: AssetKind | None = None) -> list[AssetFile]:
