@@ -1,7 +1,97 @@
-"""`medskills verify` commands."""
+"""`medskills verify` commands: grade a run directory (or a mask) and print the verdict as JSON."""
 
 from __future__ import annotations
 
-import typer
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-verify_app = typer.Typer(no_args_is_help=True, help="verify commands.")
+import typer
+from pydantic import ValidationError
+
+from medskills.cli._common import emit, run_guarded
+from medskills.core.errors import UsageError
+from medskills.core.label_spaces import LabelSpace
+
+if TYPE_CHECKING:
+    from medskills.verification import SegmentationVerifyRequest, Verdict
+
+verify_app = typer.Typer(no_args_is_help=True, help="Re-read a run's files and grade them (exit 0 pass, 1 fail).")
+
+_JSON_HELP = "Also write the verdict to this new file."
+
+
+@verify_app.command("ct-synthesis")
+def ct_synthesis_command(
+    run_dir: Path = typer.Argument(..., help="Output directory of a CT synthesis run (holds result.json)."),
+    json_path: Path | None = typer.Option(None, "--json", help=_JSON_HELP),
+) -> None:
+    """Grade a paired CT image + label run (ct_synthesis_quality_v1)."""
+    from medskills.verification import grade_ct_synthesis
+
+    emit(run_guarded(lambda: _written(grade_ct_synthesis(run_dir), json_path)))
+
+
+@verify_app.command("mr-synthesis")
+def mr_synthesis_command(
+    run_dir: Path = typer.Argument(..., help="Output directory of a brain-MRI synthesis run (holds result.json)."),
+    json_path: Path | None = typer.Option(None, "--json", help=_JSON_HELP),
+) -> None:
+    """Grade a synthetic brain-MRI run (mr_synthesis_quality_v1)."""
+    from medskills.verification import grade_mr_synthesis
+
+    emit(run_guarded(lambda: _written(grade_mr_synthesis(run_dir), json_path)))
+
+
+@verify_app.command("segmentation")
+def segmentation_command(
+    run_dir: Path | None = typer.Argument(None, help="Output directory of a segmentation run; or use --prediction."),
+    prediction: Path | None = typer.Option(None, "--prediction", help="A mask made elsewhere (no run record)."),
+    image: Path | None = typer.Option(None, "--image", help="The image the mask belongs to (geometry check)."),
+    prediction_labels: LabelSpace | None = typer.Option(None, "--prediction-labels", help="Label space of the mask."),
+    modality: str | None = typer.Option(None, "--modality", help="CT_BODY, MRI_BODY or MRI_BRAIN."),
+    ground_truth: Path | None = typer.Option(None, "--ground-truth", help="Reference label map (Dice, IoU, HD95)."),
+    reference_labels: LabelSpace | None = typer.Option(None, "--reference-labels", help="Label space of the reference."),
+    dice_floor: list[str] = typer.Option([], "--dice-floor", help="NAME=MIN, e.g. liver=0.9 (repeatable)."),
+    json_path: Path | None = typer.Option(None, "--json", help=_JSON_HELP),
+) -> None:
+    """Grade a segmentation (ct_segmentation_quality_v1), across label spaces when the reference differs."""
+    from medskills.verification import grade_segmentation
+
+    def action() -> Verdict:
+        request = _segmentation_request(run_dir=run_dir, prediction=prediction, image=image,
+                             prediction_labels=prediction_labels, modality=modality, ground_truth=ground_truth,
+                             reference_labels=reference_labels, dice_floors=_floors(dice_floor))
+        return _written(grade_segmentation(request), json_path)
+
+    emit(run_guarded(action))
+
+
+def _written(verdict: Verdict, json_path: Path | None) -> Verdict:
+    from medskills.verification import write_verdict
+
+    if json_path is not None:
+        write_verdict(verdict, json_path)
+    return verdict
+
+
+def _segmentation_request(**values: Any) -> SegmentationVerifyRequest:
+    from medskills.verification import SegmentationVerifyRequest
+
+    try:
+        return SegmentationVerifyRequest(**values)
+    except ValidationError as err:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'request'}: {e['msg']}" for e in err.errors())
+        raise UsageError(f"invalid verify request: {problems}") from err
+
+
+def _floors(items: list[str]) -> dict[str, float]:
+    floors = {}
+    for item in items:
+        name, separator, value = item.rpartition("=")
+        try:
+            floors[name.strip()] = float(value)
+        except ValueError as err:
+            raise UsageError(f"--dice-floor {item!r}: expected NAME=NUMBER, e.g. liver=0.9") from err
+        if not separator or not name.strip():
+            raise UsageError(f"--dice-floor {item!r}: expected NAME=NUMBER, e.g. liver=0.9")
+    return floors

@@ -1,3 +1,40 @@
-"""verification capability package."""
+"""Verifiers: re-read a run's files, recompute everything, cross-check the wrapper's claims, grade."""
 
-__all__: list[str] = []
+from medskills.verification.ct_synthesis_v1 import grade_ct_synthesis
+from medskills.verification.metrics import ClassOverlap, confusion_matrix, hd95_mm, overlap_per_class
+from medskills.verification.mr_synthesis_v1 import grade_mr_synthesis
+from medskills.verification.run_inputs import FIELD_PATHS
+from medskills.verification.segmentation_scores import score_segmentation
+from medskills.verification.segmentation_v1 import (
+    SegmentationModality,
+    SegmentationVerifyRequest,
+    grade_segmentation,
+)
+from medskills.verification.verdict import (
+    ClassScore,
+    SegmentationScores,
+    Tier,
+    Verdict,
+    VerifierId,
+    write_verdict,
+)
+
+__all__ = [
+    "FIELD_PATHS",
+    "ClassOverlap",
+    "ClassScore",
+    "SegmentationModality",
+    "SegmentationScores",
+    "SegmentationVerifyRequest",
+    "Tier",
+    "Verdict",
+    "VerifierId",
+    "confusion_matrix",
+    "grade_ct_synthesis",
+    "grade_mr_synthesis",
+    "grade_segmentation",
+    "hd95_mm",
+    "overlap_per_class",
+    "score_segmentation",
+    "write_verdict",
+]

@@ -1,0 +1,125 @@
+"""``mr_synthesis_quality_v1``: grade a brain-MRI synthesis run (NV-Generate-CTMR ``rflow-mr-brain``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from medskills.core.models import GateResult, Status
+from medskills.core.volumes import IntensitySummary, LoadedVolume, read_volume, summarize_intensity
+from medskills.verification.honesty import claims_match_check, recorded_hash_checks
+from medskills.verification.run_inputs import MRSynthesisRun, load_run, resolve_artifact
+from medskills.verification.verdict import Tier, Verdict, VerifierId, build_verdict, check, file_read, tier
+
+__all__ = ["MR_BRAIN_MODALITIES", "MR_SYNTHESIS_SKILLS", "grade_mr_synthesis"]
+
+MR_SYNTHESIS_SKILLS = frozenset({"nv_generate_mr_brain", "nv_generate_mr"})
+# Upstream configs/modality_mapping.json ids of the contrasts NV-Generate-MR-Brain documents
+# (whole brain and skull-stripped); the reference verifier accepted only the first four.
+MR_BRAIN_MODALITIES: dict[str, int] = {
+    "mri": 8, "mri_t1": 9, "mri_t2": 10, "mri_flair": 11, "mri_mra": 16, "mri_swi": 20,
+    "mri_t1_skull_stripped": 29, "mri_t2_skull_stripped": 30, "mri_flair_skull_stripped": 31,
+    "mri_swi_skull_stripped": 32, "mri_mra_skull_stripped": 33,
+}
+MIN_VALUE_RANGE = 1.0
+SPACING_TOLERANCE_MM = 1e-4
+
+
+@dataclass(frozen=True)
+class _Image:
+    index: int
+    volume: LoadedVolume
+    intensity: IntensitySummary
+    requested_shape: tuple[int, int, int] | None
+    requested_spacing_mm: tuple[float, float, float] | None
+
+    @property
+    def is_shape_match(self) -> bool:
+        return self.requested_shape is not None and tuple(self.volume.geometry.shape) == self.requested_shape
+
+    @property
+    def is_spacing_match(self) -> bool:
+        requested = self.requested_spacing_mm
+        return requested is not None and all(
+            abs(a - b) <= SPACING_TOLERANCE_MM for a, b in zip(self.volume.geometry.spacing_mm, requested, strict=True))
+
+
+def grade_mr_synthesis(run_dir: Path) -> Verdict:
+    """Re-read every generated MR volume and grade it against the request.
+
+    Raises:
+        InputError: ``result.json`` or an image it names is missing or unreadable (exit 2).
+    """
+    run, record_path = load_run(run_dir, MRSynthesisRun)
+    files = [file_read("record", record_path)]
+    images = []
+    for index, sample in enumerate(run.output.samples):
+        path = resolve_artifact(sample.path, run_dir)
+        files.append(file_read(f"sample{index}_image", path))
+        volume = read_volume(path)
+        images.append(_Image(index=index, volume=volume, intensity=summarize_intensity(volume.array),
+                             requested_shape=run.request.dim or sample.requested_shape,
+                             requested_spacing_mm=run.request.spacing_mm or sample.requested_spacing_mm))
+    recomputed = _recomputed_flags(images)
+    tiers = [
+        _target_tier(run),
+        tier("artifact_inventory", [check("samples_declared", passed=bool(images), measured=len(images), threshold=1,
+                                          reason="the record must list at least one generated image"),
+                                    *recorded_hash_checks(run.artifacts, run_dir, files)]),
+        tier("image_values", [c for image in images for c in _value_checks(image)]),
+        tier("requested_geometry", [c for image in images for c in _geometry_checks(image)]),
+        tier("honesty", [claims_match_check(run.output.model_dump(include=set(recomputed)), recomputed)]),
+    ]
+    return build_verdict(VerifierId.MR_SYNTHESIS, run_dir=Path(run_dir), target_skill=run.skill, tiers=tiers,
+                         files_read=files)
+
+
+def _target_tier(run: MRSynthesisRun) -> Tier:
+    skill = run.skill.removeprefix("medagent.").replace("-", "_")
+    modality = (run.request.modality or "").casefold()
+    return tier("target", [
+        check("skill_accepted", passed=skill in MR_SYNTHESIS_SKILLS, measured=run.skill,
+              threshold=", ".join(sorted(MR_SYNTHESIS_SKILLS)), reason="the run must come from an MR synthesis skill"),
+        check("run_succeeded", passed=run.status == Status.PASSED.value, measured=run.status,
+              threshold=Status.PASSED.value, reason="a run that failed its own gates cannot pass verification"),
+        check("modality_supported", passed=modality in MR_BRAIN_MODALITIES, measured=run.request.modality,
+              threshold=", ".join(MR_BRAIN_MODALITIES),
+              reason="the modality must be one NV-Generate-MR-Brain documents (configs/modality_mapping.json)"),
+    ])
+
+
+def _value_checks(image: _Image) -> list[GateResult]:
+    summary, prefix = image.intensity, f"sample{image.index}"
+    return [
+        check(f"{prefix}_values_finite", passed=summary.is_finite and summary.voxel_count > 0,
+              measured=summary.nonfinite_voxels, threshold=0, reason="no NaN or infinite voxels"),
+        check(f"{prefix}_values_nonconstant", passed=summary.value_range > MIN_VALUE_RANGE,
+              measured=round(summary.value_range, 4), threshold=MIN_VALUE_RANGE, reason="max - min over finite voxels"),
+        check(f"{prefix}_values_nonnegative", passed=summary.minimum is not None and summary.minimum >= 0,
+              measured=summary.minimum, threshold=0.0, reason="MR intensities are clipped at 0 upstream"),
+    ]
+
+
+def _geometry_checks(image: _Image) -> list[GateResult]:
+    geometry, prefix = image.volume.geometry, f"sample{image.index}"
+    return [
+        check(f"{prefix}_shape_matches_request", passed=image.is_shape_match, measured=list(geometry.shape),
+              threshold=list(image.requested_shape) if image.requested_shape else None,
+              reason="the generated grid must have the requested dimensions"),
+        check(f"{prefix}_spacing_matches_request", passed=image.is_spacing_match,
+              measured=str([round(v, 6) for v in geometry.spacing_mm]), threshold=str(image.requested_spacing_mm),
+              reason=f"spacing in mm, tolerance {SPACING_TOLERANCE_MM:g}"),
+    ]
+
+
+def _recomputed_flags(images: list[_Image]) -> dict[str, bool]:
+    """The aggregate booleans the MR wrapper reports, recomputed from the files."""
+    has_any = bool(images)
+    return {
+        "all_images_readable": has_any,
+        "all_shapes_match_requested": has_any and all(i.is_shape_match for i in images),
+        "all_spacing_match_requested": has_any and all(i.is_spacing_match for i in images),
+        "all_images_finite": has_any and all(i.intensity.is_finite for i in images),
+        "all_images_nonconstant": has_any and all(i.intensity.value_range > MIN_VALUE_RANGE for i in images),
+        "all_images_nonnegative": has_any and all((i.intensity.minimum or 0) >= 0 for i in images),
+    }

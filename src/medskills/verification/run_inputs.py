@@ -1,0 +1,191 @@
+"""INPUT models that read another tool's ``OUT/result.json``: only the fields the verifiers use.
+
+These models are not medskills records: they read files written by the synthesis and segmentation
+skills (or by older wrappers), so they ignore unknown keys (``extra="ignore"``) instead of rejecting
+them, and accept a few alternative spellings. Capabilities never import each other, so this module
+is the one place that knows the field paths; :data:`FIELD_PATHS` lists them for the documentation.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TypeVar
+
+from pydantic import AliasChoices, AliasPath, BaseModel, ConfigDict, Field, ValidationError
+
+from medskills.core.errors import InputError
+
+__all__ = [
+    "FIELD_PATHS",
+    "CTSynthesisRun",
+    "MRSynthesisRun",
+    "SegmentationRun",
+    "load_run",
+    "resolve_artifact",
+]
+
+RunT = TypeVar("RunT", bound="_InputModel")
+
+
+class _InputModel(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+
+class RecordedArtifact(_InputModel):
+    """``artifacts[]``: a file the run claims it wrote, with its sha256."""
+
+    role: str
+    path: Path
+    sha256: str | None = None
+
+
+class CTSample(_InputModel):
+    image_path: Path = Field(validation_alias=AliasChoices("image_path", AliasPath("image", "path")))
+    label_path: Path = Field(validation_alias=AliasChoices("label_path", AliasPath("label", "path")))
+
+
+class LabelMappingItem(_InputModel):
+    """``output.output_label_mapping[]``: which MAISI class each output id holds."""
+
+    anatomy: object = None
+    maisi_label_id: object = None
+    output_label_id: object = None
+
+
+class CTSynthesisOutput(_InputModel):
+    samples: list[CTSample] = Field(default_factory=list)
+    output_label_mapping: list[LabelMappingItem] | None = None
+    all_pairs_readable: bool | None = None
+    all_geometry_consistent: bool | None = None
+    any_foreground_present: bool | None = None
+    all_images_nonconstant: bool | None = None
+    all_images_hu_like: bool | None = None
+    all_effective_anatomy_labels_present: bool | None = None
+
+
+class CTSynthesisRun(_InputModel):
+    skill: str
+    status: str | None = None
+    exit_code: int | None = None
+    output: CTSynthesisOutput
+    artifacts: list[RecordedArtifact] = Field(default_factory=list)
+
+
+class MRSample(_InputModel):
+    path: Path = Field(validation_alias=AliasChoices("path", "image_path"))
+    requested_shape: tuple[int, int, int] | None = None
+    requested_spacing_mm: tuple[float, float, float] | None = Field(
+        default=None, validation_alias=AliasChoices("requested_spacing_mm", "requested_spacing"))
+
+
+class MRSynthesisOutput(_InputModel):
+    samples: list[MRSample] = Field(default_factory=list)
+    all_images_readable: bool | None = None
+    all_shapes_match_requested: bool | None = None
+    all_spacing_match_requested: bool | None = None
+    all_images_finite: bool | None = None
+    all_images_nonconstant: bool | None = None
+    all_images_nonnegative: bool | None = None
+
+
+class MRRequest(_InputModel):
+    modality: str | None = Field(default=None, validation_alias=AliasChoices("modality", "modality_name"))
+    dim: tuple[int, int, int] | None = Field(default=None, validation_alias=AliasChoices("dim", "dim_requested"))
+    spacing_mm: tuple[float, float, float] | None = Field(
+        default=None, validation_alias=AliasChoices("spacing_mm", "spacing", "spacing_requested"))
+
+
+class MRSynthesisRun(_InputModel):
+    skill: str
+    status: str | None = None
+    exit_code: int | None = None
+    request: MRRequest = Field(default_factory=MRRequest, validation_alias=AliasChoices("request", "input"))
+    output: MRSynthesisOutput
+    artifacts: list[RecordedArtifact] = Field(default_factory=list)
+
+
+class SegmentationRequest(_InputModel):
+    image: Path | None = Field(default=None, validation_alias=AliasChoices("image", "image_path"))
+    modality: str | None = None
+    ground_truth: Path | None = Field(default=None, validation_alias=AliasChoices("ground_truth", "ground_truth_path"))
+    label_prompts: list[int] | None = Field(
+        default=None, validation_alias=AliasChoices("label_prompts", "label_prompts_requested"))
+
+
+class SegmentationOutput(_InputModel):
+    mask_path: Path = Field(validation_alias=AliasChoices("mask_path", "prediction_path", "path"))
+    label_space: str = "vista3d"
+    label_ids_present: list[int] | None = None
+
+
+class SegmentationRun(_InputModel):
+    skill: str
+    status: str | None = None
+    exit_code: int | None = None
+    request: SegmentationRequest = Field(default_factory=SegmentationRequest,
+                                         validation_alias=AliasChoices("request", "input"))
+    output: SegmentationOutput
+    artifacts: list[RecordedArtifact] = Field(default_factory=list)
+
+
+FIELD_PATHS: dict[str, tuple[str, ...]] = {
+    "ct_synthesis_quality_v1": (
+        "skill", "status", "exit_code", "artifacts[].role|path|sha256",
+        "output.samples[].image_path (or .image.path)", "output.samples[].label_path (or .label.path)",
+        "output.output_label_mapping[].anatomy|maisi_label_id|output_label_id (optional: without it labels are MAISI ids)",
+        "output.all_pairs_readable|all_geometry_consistent|any_foreground_present|all_images_nonconstant|"
+        "all_images_hu_like|all_effective_anatomy_labels_present (claims, optional)",
+    ),
+    "mr_synthesis_quality_v1": (
+        "skill", "status", "exit_code", "artifacts[].role|path|sha256",
+        "request.modality (or input.modality_name)", "request.dim (or input.dim_requested)",
+        "request.spacing_mm|spacing (or input.spacing_requested)",
+        "output.samples[].path (or .image_path), .requested_shape, .requested_spacing_mm (fallback for the request)",
+        "output.all_images_readable|all_shapes_match_requested|all_spacing_match_requested|all_images_finite|"
+        "all_images_nonconstant|all_images_nonnegative (claims, optional)",
+    ),
+    "ct_segmentation_quality_v1": (
+        "skill", "status", "exit_code", "artifacts[].role|path|sha256",
+        "request.image (or input.image_path)", "request.modality (CT_BODY|MRI_BODY|MRI_BRAIN)",
+        "request.ground_truth (or input.ground_truth_path)", "request.label_prompts (optional)",
+        "output.mask_path (or .prediction_path or .path)", "output.label_space (default vista3d)",
+        "output.label_ids_present (claim, optional)",
+    ),
+}
+
+
+def load_run(run_dir: Path, model: type[RunT]) -> tuple[RunT, Path]:
+    """Read ``run_dir/result.json`` into ``model``; returns the model and the file path.
+
+    Raises:
+        InputError: the folder or record is missing, not JSON, or lacks a field the verifier needs.
+    """
+    record_path = Path(run_dir) / "result.json"
+    if not Path(run_dir).is_dir():
+        raise InputError(f"run directory {run_dir} does not exist. Pass the --output-dir of a finished run.")
+    if not record_path.is_file():
+        raise InputError(f"{record_path} is missing: {run_dir} is not a medskills run directory "
+                         "(every run writes result.json, also on failure).")
+    try:
+        document = json.loads(record_path.read_text(encoding="utf-8"))
+        return model.model_validate(document), record_path
+    except json.JSONDecodeError as err:
+        raise InputError(f"{record_path} is not valid JSON ({err}). Re-run the skill to rewrite it.") from err
+    except ValidationError as err:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in err.errors())
+        raise InputError(f"{record_path} lacks fields the verifier reads: {problems}") from err
+
+
+def resolve_artifact(path: Path, run_dir: Path) -> Path:
+    """Resolve a recorded path: absolute as is, else relative to the run directory, else to the CWD.
+
+    Raises:
+        InputError: the file is not found in any of those places.
+    """
+    candidates = [path] if path.is_absolute() else [Path(run_dir) / path, Path.cwd() / path]
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate.resolve()
+    tried = ", ".join(str(c) for c in candidates)
+    raise InputError(f"artifact {path} recorded in {Path(run_dir) / 'result.json'} was not found (tried {tried}).")

@@ -1,0 +1,150 @@
+"""The verdict every verifier writes: tiers of checks, an overall status, and the files it read.
+
+A check is a :class:`medskills.core.models.GateResult`: ``gate`` is the check name, ``observed`` the
+measured value, ``threshold`` the limit and ``message`` the reason.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import Field
+
+from medskills.core.errors import ExitCode, UsageError
+from medskills.core.io import sha256_file, write_json_atomic
+from medskills.core.label_spaces import UnitMerge, UnpairedClass
+from medskills.core.models import DISCLAIMER, SCHEMA_VERSION, Artifact, FrozenModel, GateResult, Status
+
+__all__ = [
+    "VERIFIER_VERSION",
+    "ClassScore",
+    "SegmentationScores",
+    "Tier",
+    "Verdict",
+    "VerifierId",
+    "build_verdict",
+    "check",
+    "file_read",
+    "skipped",
+    "tier",
+    "write_verdict",
+]
+
+VERIFIER_VERSION = "1.0.0"
+
+Measured = float | int | str | bool | list[int] | None
+
+
+class VerifierId(StrEnum):
+    """The verifiers medskills ships; each has a folder under ``verifiers/``."""
+
+    CT_SYNTHESIS = "ct_synthesis_quality_v1"
+    MR_SYNTHESIS = "mr_synthesis_quality_v1"
+    SEGMENTATION = "ct_segmentation_quality_v1"
+
+
+class Tier(FrozenModel):
+    """A group of checks; it fails when any of its checks fails."""
+
+    name: str
+    status: Status
+    checks: list[GateResult]
+
+    @property
+    def failed_checks(self) -> list[str]:
+        return [item.gate for item in self.checks if item.status is Status.FAILED]
+
+
+class ClassScore(FrozenModel):
+    """Agreement of one compared structure with the reference (volumes in mL, distance in mm)."""
+
+    name: str
+    prediction_ids: list[int]
+    reference_ids: list[int]
+    prediction_volume_ml: float
+    reference_volume_ml: float
+    volume_difference_ml: float
+    dice: float | None
+    iou: float | None
+    hd95_mm: float | None = Field(description="Only for structures present on both sides.")
+    dice_floor: float | None = None
+
+
+class SegmentationScores(FrozenModel):
+    """Per-structure scores against a reference, and how the two label spaces were paired."""
+
+    prediction_space: str
+    reference_space: str
+    classes: list[ClassScore]
+    merged: list[UnitMerge] = Field(default_factory=list)
+    without_counterpart: list[UnpairedClass] = Field(default_factory=list)
+
+
+class Verdict(FrozenModel):
+    """A verifier's report. ``exit_code`` is 0 when ``status`` is passed, else 1."""
+
+    schema_version: str = SCHEMA_VERSION
+    verifier: VerifierId
+    verifier_version: str = VERIFIER_VERSION
+    run_dir: Path | None
+    target_skill: str | None
+    status: Status
+    exit_code: int
+    tiers: list[Tier]
+    files_read: list[Artifact]
+    scores: SegmentationScores | None = None
+    notes: list[str] = Field(default_factory=list)
+    intended_use_disclaimer: str = DISCLAIMER
+
+    @property
+    def failed_checks(self) -> list[str]:
+        return [f"{item.name}.{name}" for item in self.tiers for name in item.failed_checks]
+
+
+def check(name: str, *, passed: bool, reason: str, measured: Measured = None, threshold: Measured = None) -> GateResult:
+    """A passed or failed check."""
+    return GateResult(gate=name, status=Status.PASSED if passed else Status.FAILED, message=reason,
+                      observed=measured, threshold=threshold)
+
+
+def skipped(name: str, *, reason: str) -> GateResult:
+    """A check that does not apply to this run (it neither passes nor fails the tier)."""
+    return GateResult(gate=name, status=Status.SKIPPED, message=reason)
+
+
+def tier(name: str, checks: list[GateResult]) -> Tier:
+    """Group checks; the tier fails when any check failed."""
+    failed = any(item.status is Status.FAILED for item in checks)
+    return Tier(name=name, status=Status.FAILED if failed else Status.PASSED, checks=checks)
+
+
+def file_read(role: str, path: Path) -> Artifact:
+    """Record a file the verifier read, with its size and sha256."""
+    return Artifact(role=role, path=path, bytes=path.stat().st_size, sha256=sha256_file(path))
+
+
+def build_verdict(
+    verifier: VerifierId, *, run_dir: Path | None, target_skill: str | None, tiers: list[Tier],
+    files_read: list[Artifact], scores: SegmentationScores | None = None, notes: list[str] | None = None,
+) -> Verdict:
+    """Assemble the verdict; overall status fails when any tier fails."""
+    failed = any(item.status is Status.FAILED for item in tiers)
+    return Verdict(
+        verifier=verifier, run_dir=run_dir, target_skill=target_skill,
+        status=Status.FAILED if failed else Status.PASSED,
+        exit_code=int(ExitCode.FAILED if failed else ExitCode.OK),
+        tiers=tiers, files_read=files_read, scores=scores, notes=notes or [],
+    )
+
+
+def write_verdict(verdict: Verdict, path: Path) -> Path:
+    """Write the verdict atomically to ``path``; an existing file is never replaced.
+
+    Raises:
+        UsageError: ``path`` already exists.
+    """
+    path = Path(path)
+    if path.exists():
+        raise UsageError(f"--json {path} already exists; verdicts never overwrite a file. Pass a new path.")
+    return write_json_atomic(path, verdict)
