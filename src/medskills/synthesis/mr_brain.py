@@ -38,6 +38,7 @@ from medskills.synthesis.mr_brain_request import (
     MR_BRAIN_VERSION, MRBrainModality, MRBrainOverrides, estimate_mr_brain_cost, load_overrides,
     resolve_modality, validate_overrides,
 )
+from medskills.synthesis.staging import LOG_DIR_NAME, STAGED_DIR_NAME
 from medskills.synthesis.run_support import (
     check_output_dir, check_upstream_commit, check_weights, cost_gate_reason, resolve_generate_root, run_environment,
 )
@@ -134,7 +135,7 @@ def generate_mr_brain(
     overrides = load_overrides(request.config_path)
     collector = PreflightCollector()
     facts = diff_model_facts(MR_BRAIN_VERSION)
-    upstream_root = resolve_generate_root(collector, settings, required_file=facts.network)
+    upstream_root = resolve_generate_root(collector, settings)
     defaults = read_inference_defaults(facts, upstream_root)
     modality = resolve_modality(collector, cli_modality=request.modality, override_modality=overrides.modality)
     inference = validate_overrides(collector, overrides, defaults=defaults.inference, modality=modality,
@@ -180,13 +181,13 @@ def _run(
 ) -> MRBrainRecord:
     output_dir = prepare_output_dir(request.output_dir)
     staged = stage_diff_model(
-        diff_model_facts(MR_BRAIN_VERSION), upstream_root=upstream_root, staged_dir=output_dir / "staged",
+        diff_model_facts(MR_BRAIN_VERSION), upstream_root=upstream_root, staged_dir=output_dir / STAGED_DIR_NAME,
         output_dir=output_dir, output_prefix=f"mr_brain_{modality.value}", inference=inference,
     )
     command = UpstreamCommand(
         argv=diff_model_argv(sys.executable, staged), cwd=upstream_root,
         env=run_environment(upstream_root), timeout_seconds=request.timeout_seconds,
-        log_dir=output_dir / "logs", log_name="diff_model_infer",
+        log_dir=output_dir / LOG_DIR_NAME, log_name="diff_model_infer",
     )
     invocation = runner(command)
     images = [inspect_image(path, kind=ImageKind.MR, requested_shape=inference.dim,

@@ -18,6 +18,7 @@ from pydantic import Field
 from medskills.core.errors import UsageError
 from medskills.core.models import CostEstimate, FrozenModel
 from medskills.core.preflight import PreflightCollector, check_unknown_keys, suggestion_text
+from medskills.synthesis.cost import CONFIRMATION_VRAM_GB, CONFIRMATION_WALL_SECONDS, STARTUP_SECONDS
 from medskills.synthesis.diff_model import INFERENCE_BLOCK, DiffModelInference, modality_ids
 
 __all__ = [
@@ -37,9 +38,6 @@ DIM_MULTIPLE = 32
 MAX_DIM = (512, 512, 256)
 MAX_STEPS = 1000
 ADVISED_SPACING_MM = (0.4, 5.0)
-WALL_SECONDS_LIMIT = 300.0
-VRAM_GB_LIMIT = 30.0
-_STARTUP_SECONDS = 25.0
 _SECONDS_PER_256_CUBE_30_STEPS = 90.0
 
 
@@ -220,13 +218,13 @@ def estimate_mr_brain_cost(inference: DiffModelInference) -> CostEstimate:
     reference calibration). VRAM: 16 GB when every dim <= 256, else 32 GB. Disk: int16, 2 B/voxel.
     """
     voxels = math.prod(inference.dim)
-    wall = _STARTUP_SECONDS + _SECONDS_PER_256_CUBE_30_STEPS * voxels / 256**3 * inference.num_inference_steps / 30
+    wall = STARTUP_SECONDS + _SECONDS_PER_256_CUBE_30_STEPS * voxels / 256**3 * inference.num_inference_steps / 30
     vram = 16.0 if max(inference.dim) <= 256 else 32.0
     reasons = []
-    if wall > WALL_SECONDS_LIMIT:
-        reasons.append(f"estimated wall time {wall:.0f} s exceeds {WALL_SECONDS_LIMIT:.0f} s")
-    if vram > VRAM_GB_LIMIT:
-        reasons.append(f"estimated peak VRAM {vram:.0f} GB exceeds {VRAM_GB_LIMIT:.0f} GB")
+    if wall > CONFIRMATION_WALL_SECONDS:
+        reasons.append(f"estimated wall time {wall:.0f} s exceeds {CONFIRMATION_WALL_SECONDS:.0f} s")
+    if vram > CONFIRMATION_VRAM_GB:
+        reasons.append(f"estimated peak VRAM {vram:.0f} GB exceeds {CONFIRMATION_VRAM_GB:.0f} GB")
     return CostEstimate(
         wall_seconds=round(wall, 1), peak_vram_gb=vram, disk_mb=round(voxels * 2 / 1e6, 1),
         basis="startup 25 s + 90 s x (voxels / 256^3) x (steps / 30); VRAM 16 GB if all dims <= 256 else 32 GB; "

@@ -15,8 +15,13 @@ from medskills.core.preflight import PreflightCollector
 from medskills.core.provenance import git_state, weight_inventory
 from medskills.core.settings import Settings
 from medskills.core.upstream import build_environment
+from medskills.synthesis.cost import CONFIRMATION_VRAM_GB, CONFIRMATION_WALL_SECONDS
+from medskills.synthesis.staging import CUDA_ALLOC_CONF
+from medskills.synthesis.upstream_root import locate_nv_generate_root
 
 __all__ = [
+    "CONFIRMATION_VRAM_GB",
+    "CONFIRMATION_WALL_SECONDS",
     "check_output_dir",
     "check_upstream_commit",
     "check_weights",
@@ -25,23 +30,13 @@ __all__ = [
     "run_environment",
 ]
 
-CUDA_ALLOC_CONF = "max_split_size_mb:128,expandable_segments:True"
-
-
-def resolve_generate_root(collector: PreflightCollector, settings: Settings, *, required_file: str) -> Path | None:
-    """``NV_GENERATE_ROOT`` or the workbench fallback, if it holds ``required_file``; else a readiness error."""
-    root = settings.nv_generate_root or settings.default_nv_generate_root
-    source = "NV_GENERATE_ROOT" if settings.nv_generate_root else "the fallback .workbench_data/upstreams"
-    root = Path(root).absolute()
-    if (root / required_file).is_file():
-        return root
-    problem = "does not exist" if not root.exists() else f"has no {required_file}"
-    collector.error(
-        "upstream_missing", f"NV-Generate-CTMR root {root} (from {source}) {problem}.", field="NV_GENERATE_ROOT",
-        fix="run `medskills setup synth-mr-brain` or clone https://github.com/NVIDIA-Medtech/NV-Generate-CTMR and set "
-        "NV_GENERATE_ROOT to it", blocks_request=False,
-    )
-    return None
+def resolve_generate_root(collector: PreflightCollector, settings: Settings) -> Path | None:
+    """The NV-Generate-CTMR runtime root (``locate_nv_generate_root``); a readiness error when there is none."""
+    location = locate_nv_generate_root(settings)
+    if location.root is None:
+        collector.error("upstream_missing", location.problem or "NV-Generate-CTMR upstream not found",
+                        field="NV_GENERATE_ROOT", fix=location.fix, blocks_request=False)
+    return location.root
 
 
 def check_upstream_commit(collector: PreflightCollector, root: Path | None, *, skill: SkillId, version: str) -> None:
