@@ -69,6 +69,9 @@ class CloneInspection:
 
 def inspect_clone(path: Path, *, pinned_commit: str) -> CloneInspection:
     """Read remote, HEAD, pin ancestry and the dirty flag of the clone at ``path`` (never raises for git errors)."""
+    toplevel = _git("rev-parse", "--show-toplevel", cwd=path)
+    if toplevel.returncode != 0 or Path(toplevel.stdout.strip()).resolve() != path.resolve():
+        return CloneInspection(remote_url=None, head_commit=None, has_pin=False, contains_pin=False, is_dirty=None)
     remote = _git("remote", "get-url", "origin", cwd=path)
     state = git_state(path)
     has_pin = _git("cat-file", "-e", f"{pinned_commit}^{{commit}}", cwd=path).returncode == 0
@@ -126,12 +129,12 @@ def ensure_clone(path: Path, *, url: str, pinned_commit: str) -> CloneOutcome:
     try:
         cloned = _git("clone", "--no-checkout", url, str(partial), timeout_seconds=GIT_TIMEOUT_SECONDS)
         if cloned.returncode != 0:
-            raise UpstreamFailure(f"git clone {url} failed: {_tail(cloned.stderr)} Check the network and the URL, "
+            raise UpstreamFailure(f"git clone {url} failed: {_tail(cloned.stderr)}. Check the network and the URL, "
                                   f"then re-run setup (nothing was left behind).")
         checkout = _git("checkout", "--detach", pinned_commit, cwd=partial)
         if checkout.returncode != 0:
             raise UpstreamFailure(f"git checkout {pinned_commit} in the clone of {url} failed: "
-                                  f"{_tail(checkout.stderr)} The pinned commit may be gone upstream.")
+                                  f"{_tail(checkout.stderr)}. The pinned commit may be gone upstream.")
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
