@@ -73,7 +73,14 @@ def write_pack(root: Path, manifest: dict[str, object]) -> Path:
 
 
 def generated_feature_table(
-    path: Path, labels_path: Path, names: Sequence[str], *, studies: int = 120, seed: int = 0, signal: str | None = None
+    path: Path,
+    labels_path: Path,
+    names: Sequence[str],
+    *,
+    studies: int = 120,
+    seed: int = 0,
+    signal: str | None = None,
+    nan_prefixes: tuple[str, ...] = (),
 ) -> None:
     """A feature table where ``signal`` (default: the first name) separates the classes; other columns are noise.
 
@@ -86,6 +93,9 @@ def generated_feature_table(
     values[:, list(names).index(signal)] += 3.0 * labels
     values[rng.random(values.shape) < 0.05] = np.nan
     values[:, list(names).index(signal)] = np.where(np.isnan(values[:, list(names).index(signal)]), 0.0, values[:, list(names).index(signal)])
+    for index, name in enumerate(names):
+        if name.startswith(nan_prefixes) and nan_prefixes:
+            values[:, index] = np.nan
     ids = [f"study{i:04d}" for i in range(studies)]
     with path.open("w", newline="") as handle:
         writer = csv.writer(handle)
@@ -100,14 +110,20 @@ def generated_feature_table(
 
 
 def trained_pack(
-    tmp_path: Path, members: list[dict[str, object]], feature_names: Sequence[str], *, thoracic: bool = True, **manifest: object
+    tmp_path: Path,
+    members: list[dict[str, object]],
+    feature_names: Sequence[str],
+    *,
+    thoracic: bool = True,
+    nan_prefixes: tuple[str, ...] = (),
+    **manifest: object,
 ) -> Path:
     """A members-only base pack plus a stacker trained on a generated table: returns the full pack dir."""
     from medskills.triage.training import TrainStackerRequest, train_stacker
 
     base = write_pack(tmp_path / "base", {"model_version": "base", "members": members, **manifest})
     features, labels = tmp_path / "features.csv", tmp_path / "labels.csv"
-    generated_feature_table(features, labels, feature_names, studies=60)
+    generated_feature_table(features, labels, feature_names, studies=60, nan_prefixes=nan_prefixes)
     if not thoracic:
         rows = labels.read_text().splitlines()
         labels.write_text("\n".join(",".join(r.split(",")[:2]) for r in rows) + "\n")

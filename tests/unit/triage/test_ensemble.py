@@ -1,0 +1,105 @@
+"""Ensemble predictor: members loaded once, NaN for unavailable or failing members, decision and findings."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import yaml
+
+from medskills.core.errors import ModelPackError
+from medskills.triage import Predictor, load_predictor
+from medskills.triage.models.astra import AstraMember, astra_feature_names
+from medskills.triage.models.fvlm import fvlm_feature_names
+from medskills.triage.pack_manifest import AstraMemberSpec, FVLMMemberSpec
+from triage_models_support.builders import synthetic_volume, tiny_astra_member, trained_pack
+
+
+def _astra_pack(tmp_path: Path, *, thoracic: bool = True, extra_members: tuple[dict[str, object], ...] = ()) -> Path:
+    base = tmp_path / "base"
+    base.mkdir()
+    entry = tiny_astra_member(base)
+    names = list(astra_feature_names(AstraMemberSpec.model_validate(entry)))
+    for extra in extra_members:
+        if extra["kind"] == "fvlm":
+            names += list(fvlm_feature_names(FVLMMemberSpec.model_validate(extra)))
+    return trained_pack(tmp_path, [entry, *extra_members], names, thoracic=thoracic)
+
+
+def _edit_manifest(pack: Path, change: Callable[[dict[str, Any]], object]) -> None:
+    manifest = yaml.safe_load((pack / "pack.yaml").read_text())
+    change(manifest)
+    (pack / "pack.yaml").write_text(yaml.safe_dump(manifest, sort_keys=False))
+
+
+def test_predictor_implements_the_protocol_and_records_the_pack(tmp_path: Path) -> None:
+    predictor = load_predictor(_astra_pack(tmp_path))
+    assert isinstance(predictor, Predictor)
+    prediction = predictor.predict(synthetic_volume())
+    assert prediction.model_version.startswith("stacker-")
+    assert prediction.members_available == ["astra"] and prediction.members_unavailable == []
+    assert prediction.probability_of_pathology_thoracic is not None and prediction.pathology_thoracic in (0, 1)
+    assert prediction.feature_list_sha256 is not None
+
+
+def test_thoracic_fields_are_null_without_a_thoracic_stacker(tmp_path: Path) -> None:
+    prediction = load_predictor(_astra_pack(tmp_path, thoracic=False)).predict(synthetic_volume())
+    assert prediction.probability_of_pathology_thoracic is None and prediction.pathology_thoracic is None
+
+
+def test_not_implemented_member_gives_nan_and_is_listed_unavailable(tmp_path: Path) -> None:
+    predictor = load_predictor(_astra_pack(tmp_path, extra_members=({"kind": "fvlm"},)))
+    row = predictor.features(synthetic_volume())
+    fvlm_values = [row.values[n] for n in fvlm_feature_names(FVLMMemberSpec())]
+    assert all(np.isnan(v) for v in fvlm_values)
+    prediction = predictor.predict(synthetic_volume())
+    assert prediction.members_unavailable == ["fvlm"]
+    assert "not implemented" in prediction.member_unavailable_reasons["fvlm"]
+
+
+def test_member_failing_on_a_study_gives_nan_not_zero(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    predictor = load_predictor(_astra_pack(tmp_path))
+
+    def broken(self: AstraMember, inputs: object) -> np.ndarray:
+        raise RuntimeError("simulated out of memory")
+
+    monkeypatch.setattr(AstraMember, "compute", broken)
+    row = predictor.features(synthetic_volume())
+    assert all(np.isnan(v) for v in row.values.values())
+    prediction = predictor.predict(synthetic_volume())
+    assert prediction.members_available == [] and "simulated out of memory" in prediction.member_unavailable_reasons["astra"]
+
+
+def test_stacker_features_that_no_member_produces_refuse_the_pack(tmp_path: Path) -> None:
+    pack = _astra_pack(tmp_path)
+    _edit_manifest(pack, lambda m: m["members"][0].update(name="other"))
+    with pytest.raises(ModelPackError, match="produced by no configured member"):
+        load_predictor(pack)
+
+
+def test_top_pathologies_follow_the_vocabulary_when_pathology(tmp_path: Path) -> None:
+    base = tmp_path / "base"
+    base.mkdir()
+    entry = tiny_astra_member(base)
+    names = list(astra_feature_names(AstraMemberSpec.model_validate(entry)))
+    vocabulary = [
+        {"name": "Atypical study", "group": "ungrouped", "threshold": 0.0, "sources": [names[0]]},
+        {"name": "Never", "group": "ungrouped", "threshold": 1.0, "sources": [names[1]]},
+    ]
+    pack = trained_pack(tmp_path, [entry], names, vocabulary=vocabulary)
+    _edit_manifest(pack, lambda m: m["thresholds"].update(main=0.0))
+    prediction = load_predictor(pack).predict(synthetic_volume())
+    assert prediction.pathology == 1
+    assert prediction.top_pathologies == ["Atypical study"]
+    assert prediction.top_pathology_scores[0].group == "ungrouped"
+
+
+def test_member_weights_hash_is_checked_when_loading_the_predictor(tmp_path: Path) -> None:
+    pack = _astra_pack(tmp_path)
+    weights = tmp_path / "base" / "astra_encoder.pt"
+    weights.write_bytes(weights.read_bytes()[:-10])
+    with pytest.raises(ModelPackError, match="sha256"):
+        load_predictor(pack)
