@@ -1,0 +1,157 @@
+"""Paired CT synthesis with NV-Generate-CTMR (``rflow-ct`` / ``ddpm-ct``), start to finish.
+
+preflight -> cost gate -> stage configs -> run ``python -m scripts.inference`` through the injected
+runner -> scan this run's outputs -> evidence -> gates -> card -> ``OUT/result.json``. The record is
+written whatever happens after the output folder is accepted, failures included.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from medskills.core.errors import ExitCode
+from medskills.core.gates import overall_status
+from medskills.core.io import prepare_output_dir
+from medskills.core.models import Invocation, PreflightReport, Status, utc_now
+from medskills.core.provenance import DeviceInfo, collect_provenance, detect_device
+from medskills.core.records import finish_run
+from medskills.core.settings import Settings
+from medskills.core.upstream import Runner, run_upstream
+from medskills.synthesis.ct_card import MAX_PANELS, write_ct_card
+from medskills.synthesis.ct_evidence import (
+    compute_anatomy_size_condition,
+    describe_sample,
+    label_mapping,
+    scan_outputs,
+    summarize_outputs,
+)
+from medskills.synthesis.ct_gates import CT_GATES, CTGateContext
+from medskills.synthesis.ct_preflight import CTPreflight, run_ct_preflight
+from medskills.synthesis.ct_record import CTRequestSection, CTSynthesisRecord
+from medskills.synthesis.ct_request import CTRunRequest, load_overrides
+from medskills.synthesis.staging import build_ct_command, stage_ct_configs
+
+__all__ = ["run_ct_synthesis"]
+
+logger = logging.getLogger(__name__)
+
+
+def _request_section(request: CTRunRequest, overrides: dict, preflight: CTPreflight) -> CTRequestSection:
+    settings = preflight.settings
+    return CTRequestSection(
+        config_path=request.config_path, config_overrides=overrides, version=request.version,
+        random_seed=request.random_seed, is_preflight_only=request.is_preflight_only,
+        timeout_seconds=request.timeout_seconds, settings=settings,
+        anatomy_list_requested=settings.anatomy_list if settings else [],
+        effective_anatomy_for_output=settings.effective_anatomy if settings else [],
+        mask_path=settings.mask_path if settings else None,
+    )
+
+
+def _log_preflight(report: PreflightReport) -> None:
+    if report.cost is not None:
+        logger.info("cost estimate: ~%.0f s wall, ~%.1f GB VRAM peak, ~%.0f MB disk", report.cost.wall_seconds,
+                    report.cost.peak_vram_gb, report.cost.disk_mb)
+    for check in report.warnings:
+        logger.warning("%s: %s", check.field or check.code, check.message)
+    for check in report.errors:
+        logger.error("%s: %s%s", check.field or check.code, check.message, f" Fix: {check.fix}" if check.fix else "")
+
+
+def _stopped_before_run(record: CTSynthesisRecord, report: PreflightReport, request: CTRunRequest) -> CTSynthesisRecord | None:
+    """The record to return when the run must not start (or preflight-only), else None."""
+    if not report.request_valid:
+        reasons = [f"{c.field}: {c.message}" if c.field else c.message for c in report.errors if c.blocks_request]
+        return record.with_updates(status=Status.FAILED, exit_code=ExitCode.USAGE, failure_reasons=reasons)
+    if request.is_preflight_only:
+        return record.with_updates(status=Status.PASSED, exit_code=ExitCode.OK)
+    if not report.environment_ready:
+        reasons = [f"not ready: {c.message}" + (f" Fix: {c.fix}" if c.fix else "") for c in report.errors]
+        return record.with_updates(status=Status.FAILED, exit_code=ExitCode.USAGE, failure_reasons=reasons)
+    if report.cost is not None and report.cost.needs_confirmation and not request.is_cost_confirmed:
+        reasons = [f"cost gate: {reason}; re-run with --yes to proceed" for reason in report.cost.reasons]
+        return record.with_updates(status=Status.FAILED, exit_code=ExitCode.USAGE, failure_reasons=reasons)
+    return None
+
+
+def run_ct_synthesis(
+    request: CTRunRequest, *, settings: Settings, runner: Runner = run_upstream, device: DeviceInfo | None = None,
+) -> CTSynthesisRecord:
+    """Run one paired CT request and return its record (also written to ``OUT/result.json``).
+
+    Raises:
+        UsageError: the override file is unreadable, or ``--output-dir`` exists and is not empty
+            (nothing is touched in that case).
+    """
+    overrides = load_overrides(request.config_path)
+    output_dir = prepare_output_dir(request.output_dir)
+    started_at = utc_now()
+    device = device or detect_device()
+    preflight = run_ct_preflight(request, overrides, settings=settings, device=device)
+    report = preflight.report
+    _log_preflight(report)
+    record = CTSynthesisRecord(
+        status=Status.FAILED, exit_code=ExitCode.FAILED, started_at=started_at, finished_at=utc_now(),
+        output_dir=output_dir, preflight=report, request=_request_section(request, overrides, preflight),
+        provenance=collect_provenance(upstream_root=preflight.upstream_root, weights=preflight.weights, device=device),
+    )
+    stopped = _stopped_before_run(record, report, request)
+    if stopped is not None:
+        return finish_run(stopped.with_updates(finished_at=utc_now()), output_dir)
+    return _run_and_record(request, record, preflight, output_dir, runner)
+
+
+def _run_and_record(
+    request: CTRunRequest, record: CTSynthesisRecord, preflight: CTPreflight, output_dir: Path, runner: Runner,
+) -> CTSynthesisRecord:
+    settings, root, data_root = preflight.settings, preflight.upstream_root, preflight.data_root
+    assert settings is not None and root is not None and data_root is not None  # guaranteed by preflight
+    staged = stage_ct_configs(request, settings, root=root, data_root=data_root, base_config=preflight.base_config,
+                              output_dir=output_dir)
+    command = build_ct_command(request, staged, root=root, data_root=data_root, output_dir=output_dir,
+                               is_inventory_complete=preflight.is_inventory_complete)
+    started_epoch = time.time()
+    invocation = runner(command)
+    scan = scan_outputs(output_dir, started_epoch=started_epoch, image_ext=settings.image_output_ext,
+                        label_ext=settings.label_output_ext)
+    mapping = label_mapping(settings, preflight.table)
+    measured = []
+    for index, (image_path, label_path) in enumerate(scan.pairs):
+        pair = describe_sample(image_path, label_path, mapping)
+        measured.append(pair if index < MAX_PANELS else replace(pair, image=None, labels=None))
+    condition_path = Path(staged.environment_config.get("all_anatomy_size_conditions_json", ""))  # type: ignore[arg-type]
+    output = summarize_outputs(
+        output_dir=output_dir, samples=[pair.evidence for pair in measured], ignored=scan.ignored, mapping=mapping,
+        settings=settings, log_text=_full_log(invocation), staged_inference=staged.inference_path,
+        staged_environment=staged.environment_path, corrections=list(staged.corrections),
+        anatomy_size_condition=compute_anatomy_size_condition(settings, condition_path),
+    )
+    gates = CT_GATES.evaluate(CTGateContext(invocation=invocation, output=output,
+                                            requested_samples=settings.num_output_samples))
+    exit_code, reasons = _verdict(invocation, gates)
+    result = record.with_updates(
+        status=overall_status(gates), exit_code=exit_code, invocation=invocation, output=output, gates=gates,
+        failure_reasons=reasons, artifacts=[a for s in output.samples for a in (s.image, s.label) if a is not None],
+    )
+    if request.has_summary_card:
+        card_path, card_error = write_ct_card(result, output_dir, measured)
+        result = result.with_updates(card_path=card_path, card_error=card_error)
+    return finish_run(result.with_updates(finished_at=utc_now()), output_dir)
+
+
+def _full_log(invocation: Invocation) -> str:
+    """The whole upstream stdout (the log file), falling back to the recorded tail."""
+    path = invocation.logs.stdout_path
+    if path is not None and Path(path).is_file():
+        return Path(path).read_text(encoding="utf-8", errors="replace")
+    return invocation.logs.stdout_tail
+
+
+def _verdict(invocation: Invocation, gates: list) -> tuple[int, list[str]]:
+    reasons = [f"{gate.gate}: {gate.message}" for gate in gates if gate.status == Status.FAILED]
+    if invocation.is_timed_out:
+        return int(ExitCode.TIMEOUT), [f"upstream timed out after {invocation.timeout_seconds:g} s", *reasons]
+    return (int(ExitCode.FAILED), reasons) if reasons else (int(ExitCode.OK), [])
