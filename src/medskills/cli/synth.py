@@ -36,3 +36,57 @@ def mr_brain_command(
         is_preflight_only=preflight_only, timeout_seconds=timeout_seconds, has_summary_card=not no_summary_card,
     )
     emit(run_guarded(lambda: generate_mr_brain(request, settings=load_settings())))
+
+
+@synth_app.command("ct")
+def ct_command(
+    config: str = typer.Argument(..., help="Override JSON for upstream configs/config_infer.json, or 'default'."),
+    output_dir: Path = typer.Option(..., "--output-dir", "-o", help="New or empty folder for the run."),
+    random_seed: int = typer.Option(0, "--random-seed", "-s", help="Passed to upstream --random-seed."),
+    version: str = typer.Option("rflow-ct", "--version", help="rflow-ct or ddpm-ct."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Accept a run above the cost limits (300 s, 30 GB)."),
+    preflight_only: bool = typer.Option(False, "--preflight-only", help="Validate and estimate; run nothing."),
+    timeout_seconds: float = typer.Option(3600.0, "--timeout-seconds", help="Kill upstream after this long."),
+    no_summary_card: bool = typer.Option(False, "--no-summary-card", help="Skip summary.html."),
+) -> None:
+    """Synthetic CT with a paired label mask (NV-Generate-CTMR scripts.inference)."""
+    from medskills.core.settings import load_settings
+    from medskills.synthesis.ct_request import CTRunRequest
+    from medskills.synthesis.ct_rflow import run_ct_synthesis
+
+    request = run_guarded(lambda: CTRunRequest.from_cli(
+        config, output_dir=output_dir, random_seed=random_seed, version=version, is_cost_confirmed=yes,
+        is_preflight_only=preflight_only, timeout_seconds=timeout_seconds, has_summary_card=not no_summary_card))
+    emit(run_guarded(lambda: run_ct_synthesis(request, settings=load_settings())))
+
+
+@anatomy_app.command("list")
+def anatomy_list_command(
+    region: str | None = typer.Option(None, "--region", "-r", help="head, chest (alias thorax), abdomen, pelvis, "
+                                      "lower, general or other."),
+    controllable: bool = typer.Option(False, "--controllable", help="Only the 10 size-controllable anatomies."),
+    name_filter: str | None = typer.Option(None, "--filter", "-f", help="Case-insensitive substring of the name."),
+) -> None:
+    """List MAISI anatomy names usable in anatomy_list (upstream's label_dict.json when a clone is found)."""
+    from medskills.core.settings import load_settings
+    from medskills.synthesis.anatomy import list_anatomies_for_settings
+
+    emit(run_guarded(lambda: list_anatomies_for_settings(load_settings(), region=region,
+                                                         is_controllable_only=controllable, name_filter=name_filter)),
+         exit_code=0)
+
+
+def run_ct_script() -> None:
+    """Entry point of skills/nv-generate-ct-rflow/scripts/run_rflow_ct.py (the seed command line)."""
+    from medskills.cli._common import configure_logging
+
+    configure_logging()
+    typer.run(ct_command)
+
+
+def list_anatomies_script() -> None:
+    """Entry point of skills/nv-generate-ct-rflow/scripts/list_anatomies.py."""
+    from medskills.cli._common import configure_logging
+
+    configure_logging()
+    typer.run(anatomy_list_command)
