@@ -157,7 +157,7 @@ def _coverage_tier(samples: list[_Sample], mapping: list[LabelMappingItem] | Non
     expected = {item.output_label_id for item in mapping if _is_int(item.output_label_id)}
     missing = sorted(expected - union)
     return tier("declared_anatomy_coverage", [
-        check("mapping_well_formed", passed=bool(mapping) and not malformed, measured=malformed or len(mapping),
+        check("mapping_well_formed", passed=bool(mapping) and not malformed, measured=", ".join(malformed) or len(mapping),
               reason="each item needs an anatomy name matching its MAISI id and an output id > 0"),
         check("declared_ids_present", passed=not missing, measured=missing, threshold=sorted(expected),
               reason="every declared output id must appear in at least one label map"),

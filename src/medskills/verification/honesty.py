@@ -44,5 +44,5 @@ def claims_match_check(claimed: Mapping[str, bool | None], recomputed: Mapping[s
         return skipped("aggregate_flags_match_recomputed", reason="the record makes no aggregate claims")
     contradicted = sorted(name for name, value in made.items() if value != recomputed[name])
     detail = ", ".join(f"{name}: claimed {made[name]}, recomputed {recomputed[name]}" for name in contradicted)
-    return check("aggregate_flags_match_recomputed", passed=not contradicted, measured=contradicted or sorted(made),
+    return check("aggregate_flags_match_recomputed", passed=not contradicted, measured=", ".join(contradicted or sorted(made)),
                  reason=detail or f"all {len(made)} claims agree with the files on disk")
