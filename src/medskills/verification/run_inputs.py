@@ -53,15 +53,21 @@ class LabelMappingItem(_InputModel):
     output_label_id: object = None
 
 
+def _claim(*names: str) -> bool | None:
+    """An optional boolean claim that may be spelled several ways (``all_x`` or ``is_all_x``)."""
+    return Field(default=None, validation_alias=AliasChoices(*names))  # type: ignore[no-any-return]
+
+
 class CTSynthesisOutput(_InputModel):
     samples: list[CTSample] = Field(default_factory=list)
     output_label_mapping: list[LabelMappingItem] | None = None
-    all_pairs_readable: bool | None = None
-    all_geometry_consistent: bool | None = None
-    any_foreground_present: bool | None = None
-    all_images_nonconstant: bool | None = None
-    all_images_hu_like: bool | None = None
-    all_effective_anatomy_labels_present: bool | None = None
+    all_pairs_readable: bool | None = _claim("all_pairs_readable", "is_all_pairs_readable")
+    all_geometry_consistent: bool | None = _claim("all_geometry_consistent", "is_all_geometry_consistent")
+    any_foreground_present: bool | None = _claim("any_foreground_present", "has_any_foreground")
+    all_images_nonconstant: bool | None = _claim("all_images_nonconstant", "is_all_images_nonconstant")
+    all_images_hu_like: bool | None = _claim("all_images_hu_like", "is_all_images_hu_like")
+    all_effective_anatomy_labels_present: bool | None = _claim(
+        "all_effective_anatomy_labels_present", "is_all_expected_labels_present")
 
 
 class CTSynthesisRun(_InputModel):
@@ -93,7 +99,8 @@ class MRRequest(_InputModel):
     modality: str | None = Field(default=None, validation_alias=AliasChoices("modality", "modality_name"))
     dim: tuple[int, int, int] | None = Field(default=None, validation_alias=AliasChoices("dim", "dim_requested"))
     spacing_mm: tuple[float, float, float] | None = Field(
-        default=None, validation_alias=AliasChoices("spacing_mm", "spacing", "spacing_requested"))
+        default=None,
+        validation_alias=AliasChoices("spacing_mm", "spacing", "spacing_requested_mm", "spacing_requested"))
 
 
 class MRSynthesisRun(_InputModel):
@@ -114,7 +121,8 @@ class SegmentationRequest(_InputModel):
 
 
 class SegmentationOutput(_InputModel):
-    mask_path: Path = Field(validation_alias=AliasChoices("mask_path", "prediction_path", "path"))
+    mask_path: Path | None = Field(default=None, validation_alias=AliasChoices("mask_path", "prediction_path", "path"))
+    bundle_output_path: Path | None = None
     label_space: str = "vista3d"
     label_ids_present: list[int] | None = None
 
@@ -125,8 +133,23 @@ class SegmentationRun(_InputModel):
     exit_code: int | None = None
     request: SegmentationRequest = Field(default_factory=SegmentationRequest,
                                          validation_alias=AliasChoices("request", "input"))
+    requested_prompt_ids: list[int] | None = Field(
+        default=None, validation_alias=AliasPath("plan", "prompts", "requested_ids"),
+        description="Prompt ids before subclass expansion; empty in everything mode.")
     output: SegmentationOutput
     artifacts: list[RecordedArtifact] = Field(default_factory=list)
+
+    @property
+    def label_prompts(self) -> list[int] | None:
+        return self.requested_prompt_ids or self.request.label_prompts
+
+    @property
+    def mask_path(self) -> Path:
+        path = self.output.mask_path or self.output.bundle_output_path
+        if path is None:
+            raise InputError("result.json has neither output.mask_path nor output.bundle_output_path; "
+                             "the run wrote no label map to grade.")
+        return path
 
 
 FIELD_PATHS: dict[str, tuple[str, ...]] = {
@@ -134,22 +157,24 @@ FIELD_PATHS: dict[str, tuple[str, ...]] = {
         "skill", "status", "exit_code", "artifacts[].role|path|sha256",
         "output.samples[].image_path (or .image.path)", "output.samples[].label_path (or .label.path)",
         "output.output_label_mapping[].anatomy|maisi_label_id|output_label_id (optional: without it labels are MAISI ids)",
-        "output.all_pairs_readable|all_geometry_consistent|any_foreground_present|all_images_nonconstant|"
-        "all_images_hu_like|all_effective_anatomy_labels_present (claims, optional)",
+        "output.is_all_pairs_readable|is_all_geometry_consistent|has_any_foreground|is_all_images_nonconstant|"
+        "is_all_images_hu_like|is_all_expected_labels_present (claims, optional; all_* spellings also read)",
     ),
     "mr_synthesis_quality_v1": (
         "skill", "status", "exit_code", "artifacts[].role|path|sha256",
-        "request.modality (or input.modality_name)", "request.dim (or input.dim_requested)",
-        "request.spacing_mm|spacing (or input.spacing_requested)",
+        "request.modality_name (or .modality)", "request.dim_requested (or .dim)",
+        "request.spacing_requested_mm (or .spacing_mm, .spacing, input.spacing_requested)",
         "output.samples[].path (or .image_path), .requested_shape, .requested_spacing_mm (fallback for the request)",
         "output.all_images_readable|all_shapes_match_requested|all_spacing_match_requested|all_images_finite|"
         "all_images_nonconstant|all_images_nonnegative (claims, optional)",
     ),
     "ct_segmentation_quality_v1": (
         "skill", "status", "exit_code", "artifacts[].role|path|sha256",
-        "request.image (or input.image_path)", "request.modality (CT_BODY|MRI_BODY|MRI_BRAIN)",
-        "request.ground_truth (or input.ground_truth_path)", "request.label_prompts (optional)",
-        "output.mask_path (or .prediction_path or .path)", "output.label_space (default vista3d)",
+        "request.image_path (or .image)", "request.modality (CT_BODY|MRI_BODY|MRI_BRAIN)",
+        "request.ground_truth_path (or .ground_truth)",
+        "plan.prompts.requested_ids (or request.label_prompts; empty = everything mode)",
+        "output.mask_path (or .prediction_path or .path; fallback output.bundle_output_path)",
+        "output.label_space (default vista3d)",
         "output.label_ids_present (claim, optional)",
     ),
 }

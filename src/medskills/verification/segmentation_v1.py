@@ -129,7 +129,7 @@ def _collect_inputs(request: SegmentationVerifyRequest) -> _Inputs:
             claimed_label_ids=None, files_read=files + _optional_reads(request.image, request.ground_truth),
             hash_checks=[])
     run, record_path = load_run(request.run_dir, SegmentationRun)
-    prediction = resolve_artifact(run.output.mask_path, request.run_dir)
+    prediction = resolve_artifact(run.mask_path, request.run_dir)
     image = request.image or (resolve_artifact(run.request.image, request.run_dir) if run.request.image else None)
     truth = request.ground_truth or (
         resolve_artifact(run.request.ground_truth, request.run_dir) if run.request.ground_truth else None)
@@ -140,7 +140,7 @@ def _collect_inputs(request: SegmentationVerifyRequest) -> _Inputs:
     return _Inputs(
         skill=run.skill, run_status=run.status, prediction=prediction, image=image, ground_truth=truth,
         prediction_space=space, reference_space=request.reference_labels or space, modality=modality,
-        label_prompts=run.request.label_prompts, claimed_label_ids=run.output.label_ids_present,
+        label_prompts=run.label_prompts, claimed_label_ids=run.output.label_ids_present,
         files_read=files, hash_checks=recorded_hash_checks(run.artifacts, request.run_dir, files))
 
 

@@ -57,7 +57,7 @@ def ct_output_labels(reference: np.ndarray) -> tuple[np.ndarray, list[dict[str, 
 def build_ct_synthesis_run(
     run_dir: Path, shared_data: Path, *, image: np.ndarray | None = None, labels: np.ndarray | None = None,
     mapping: list[dict[str, Any]] | None | str = "default", label_affine: np.ndarray | None = None,
-    claims: dict[str, bool] | None = None, skill: str = "nv_generate_ct_rflow",
+    claims: dict[str, bool] | None = None, skill: str = "nv-generate-ct-rflow",
 ) -> Path:
     """A paired CT run from ``ct_abdomen_3mm``: real HU image, labels as output ordinals."""
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -83,9 +83,10 @@ def build_mr_run(
     run_dir.mkdir(parents=True, exist_ok=True)
     path = save_nifti(run_dir / "mr_brain_mri_t1.nii.gz", image, affine)
     zooms = [float(z) for z in nib.affines.voxel_sizes(affine)]
-    request = {"modality": modality, "dim": dim or list(image.shape), "spacing_mm": spacing_mm or zooms}
+    request = {"modality_name": modality, "dim_requested": dim or list(image.shape),
+               "spacing_requested_mm": spacing_mm or zooms}
     output = {"samples": [{"path": path.name}], **(claims or {})}
-    write_record(run_dir, {"skill": "nv_generate_mr_brain", "request": request, "output": output,
+    write_record(run_dir, {"skill": "nv-generate-mr-brain", "request": request, "output": output,
                            "artifacts": [artifact("image", path)]})
     return run_dir
 
@@ -97,9 +98,10 @@ def build_segmentation_run(
 ) -> Path:
     run_dir.mkdir(parents=True, exist_ok=True)
     mask_path = save_nifti(run_dir / "image_seg.nii.gz", mask.astype(np.float32), affine)
-    request = {"image": str(image_path), "modality": modality, "label_prompts": label_prompts,
-               "ground_truth": str(ground_truth) if ground_truth else None}
+    request = {"image_path": str(image_path), "modality": modality,
+               "ground_truth_path": str(ground_truth) if ground_truth else None}
+    plan = {"prompts": {"is_everything": not label_prompts, "requested_ids": label_prompts or []}}
     output = {"mask_path": mask_path.name, "label_space": label_space, "label_ids_present": claimed_ids}
-    write_record(run_dir, {"skill": "nv_segment_ctmr", "request": request, "output": output,
+    write_record(run_dir, {"skill": "nv-segment-ctmr", "request": request, "plan": plan, "output": output,
                            "artifacts": [artifact("mask", mask_path)]})
     return run_dir

@@ -13,9 +13,9 @@ from medskills.core.models import Status
 from medskills.verification import Verdict, grade_ct_synthesis
 from unit.verification.run_builders import build_ct_synthesis_run, ct_output_labels, load_nifti
 
-HONEST_CLAIMS = {"all_pairs_readable": True, "all_geometry_consistent": True, "any_foreground_present": True,
-                 "all_images_nonconstant": True, "all_images_hu_like": True,
-                 "all_effective_anatomy_labels_present": True}
+HONEST_CLAIMS = {"is_all_pairs_readable": True, "is_all_geometry_consistent": True, "has_any_foreground": True,
+                 "is_all_images_nonconstant": True, "is_all_images_hu_like": True,
+                 "is_all_expected_labels_present": True}  # spelled as synthesis.ct_record writes them
 
 
 def _failed(verdict: Verdict) -> set[str]:
