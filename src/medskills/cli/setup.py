@@ -5,16 +5,21 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TypeVar
 
 import typer
+from pydantic import BaseModel, ValidationError
 from rich.console import Console
 from rich.table import Table
 
 from medskills.cli._common import emit, run_guarded
 from medskills.core.assets import SkillId
+from medskills.core.errors import UsageError
 from medskills.core.settings import load_settings
 
 __all__ = ["doctor_command", "setup_command"]
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 _STATUS_STYLE = {"ok": "green", "warn": "yellow", "fail": "bold red"}
 
@@ -33,8 +38,8 @@ def setup_command(
 
     settings = load_settings()
     parent = root if root is not None else settings.default_nv_generate_root.parent
-    request = run_guarded(lambda: SetupRequest(skill=skill, version=version, hub_revision=revision, root=parent,
-                                               data_root=data_root, token_env=token_env, is_confirmed=yes))
+    request = run_guarded(lambda: _validated(SetupRequest, skill=skill, version=version, hub_revision=revision,
+                                             root=parent, data_root=data_root, token_env=token_env, is_confirmed=yes))
     report = run_guarded(lambda: run_setup(request, settings=settings))
     console = Console(stderr=True)
     for outcome in report.files:
@@ -44,6 +49,14 @@ def setup_command(
     console.print("Export these before running the skill:", style="bold")
     console.print("\n".join(report.exports), markup=False, highlight=False)
     emit(report)
+
+
+def _validated(model: type[ModelT], **fields: object) -> ModelT:
+    """Build a request model; a bad flag value becomes a UsageError (exit 2) naming the field."""
+    try:
+        return model.model_validate(fields)
+    except ValidationError as err:
+        raise UsageError(f"Invalid option: {err}") from err
 
 
 def doctor_command(

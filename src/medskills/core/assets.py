@@ -117,6 +117,10 @@ class SkillVersion(FrozenModel):
     needs_cuda: bool
     files: list[AssetFile]
 
+    def sha256_pins(self) -> dict[str, str]:
+        """Known sha256 pins keyed by file name (the form ``weight_inventory`` accepts)."""
+        return {Path(f.target).name: f.sha256 for f in self.files if f.sha256 is not None}
+
 
 class SkillAssets(FrozenModel):
     """Everything external one skill needs."""
@@ -187,7 +191,7 @@ def dataset_paths(skill: SkillId | str, version: str | None, data_root: Path) ->
 
 def sha256_pins(skill: SkillId | str, version: str | None = None) -> dict[str, str]:
     """Known sha256 pins keyed by file name, the form ``weight_inventory(expected_sha256=...)`` accepts."""
-    return {Path(f.target).name: f.sha256 for f in assets_for(skill, version) if f.sha256 is not None}
+    return resolve_version(skill, version).sha256_pins()
 
 
 def runtime_root_for_clone(skill: SkillId | str, clone_dir: Path) -> Path:

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from medskills.core.assets import AssetKind, SkillAssets, SkillId, load_asset_manifest, sha256_pins
+from medskills.core.assets import AssetKind, AssetManifest, SkillAssets, SkillId, load_asset_manifest
 from medskills.core.provenance import DeviceInfo, detect_device, package_versions, weight_inventory
 from medskills.core.settings import Settings
 from medskills.setup.clone import clone_problems, inspect_clone
@@ -38,11 +38,15 @@ def run_doctor(
     device_probe: Callable[[], DeviceInfo] = detect_device,
     free_bytes: FreeBytes = free_bytes_at,
     hash_weights: bool = True,
+    manifest: AssetManifest | None = None,
 ) -> DoctorReport:
-    """Check this machine for ``skill`` (or every skill); the report's exit code is 1 when ``skill`` cannot run."""
+    """Check this machine for ``skill`` (or every skill); the report's exit code is 1 when ``skill`` cannot run.
+
+    ``manifest`` replaces the packaged one (tests point it at a local clone).
+    """
     started = time.perf_counter()
-    skills = [skill] if skill is not None else list(SkillId)
-    manifest = load_asset_manifest()
+    manifest = manifest or load_asset_manifest()
+    skills = [skill] if skill is not None else list(manifest.skills)
     versions = package_versions(("numpy", "monai", "nibabel", "pydicom", "huggingface_hub"))
     rows = [_python_row(skills)]
     device = device_probe()
@@ -149,13 +153,21 @@ def _skill_rows(entry: SkillAssets, *, settings: Settings, hash_weights: bool) -
                      fail_for=[skill], fix=setup_fix)]
     clone_dir = root.parent if entry.upstream.bundle_subdir else root
     inspection = inspect_clone(clone_dir, pinned_commit=version.upstream_commit)
+    if inspection.head_commit is None:
+        rows = [_row(skill.value, "upstream", f"{clone_dir} exists but is not a git clone", fail_for=[skill],
+                     fix=f"move {clone_dir} away, then {setup_fix}")]
+        return [*rows, *_asset_rows(entry, root, settings=settings, hash_weights=hash_weights)]
     problems = clone_problems(clone_dir, inspection, url=entry.upstream.url, pinned_commit=version.upstream_commit)
-    head = (inspection.head_commit or "not a git clone")[:12]
-    detail = f"{root} @ {head}, dirty={inspection.is_dirty}"
-    blocking = inspection.head_commit is None or not inspection.contains_pin
+    detail = f"{root} @ {inspection.head_commit[:12]}, dirty={inspection.is_dirty}"
     rows = [_row(skill.value, "upstream", detail if not problems else f"{detail}; {problems[0]}",
-                 fail_for=[skill] if blocking else (), warn=bool(problems), fix=" | ".join(problems) or None)]
-    rows.append(_weights_row(entry, root, settings=settings, hash_weights=hash_weights))
+                 fail_for=[] if inspection.contains_pin else [skill], warn=bool(problems),
+                 fix=" | ".join(problems) or None)]
+    return [*rows, *_asset_rows(entry, root, settings=settings, hash_weights=hash_weights)]
+
+
+def _asset_rows(entry: SkillAssets, root: Path, *, settings: Settings, hash_weights: bool) -> list[DoctorRow]:
+    skill, version = entry.skill, entry.version()
+    rows = [_weights_row(entry, root, settings=settings, hash_weights=hash_weights)]
     dataset_files = [f for f in version.files if f.kind == AssetKind.DATASET]
     if dataset_files:
         data_root = settings.monai_data_directory or root
@@ -171,7 +183,7 @@ def _weights_row(entry: SkillAssets, root: Path, *, settings: Settings, hash_wei
     skill = entry.skill
     files = [root / f.target for f in entry.version().files if f.kind == AssetKind.WEIGHT]
     inventory = weight_inventory(files, cache_path=settings.weight_hash_cache,
-                                 expected_sha256=sha256_pins(skill), hash_files=hash_weights)
+                                 expected_sha256=entry.version().sha256_pins(), hash_files=hash_weights)
     missing = [w.path.name for w in inventory if not w.is_present]
     mismatched = [w.path.name for w in inventory if w.is_hash_match is False]
     verified = sum(1 for w in inventory if w.is_hash_match)
