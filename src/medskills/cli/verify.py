@@ -95,3 +95,13 @@ def _floors(items: list[str]) -> dict[str, float]:
         if not separator or not name.strip():
             raise UsageError(f"--dice-floor {item!r}: expected NAME=NUMBER, e.g. liver=0.9")
     return floors
+
+
+def grade_script(verifier: str) -> None:
+    """Entry point of ``verifiers/<verifier>/scripts/grade.py``: the matching ``medskills verify`` command."""
+    from medskills.cli._common import configure_logging
+
+    commands = {"ct_synthesis_quality_v1": ct_synthesis_command, "mr_synthesis_quality_v1": mr_synthesis_command,
+                "ct_segmentation_quality_v1": segmentation_command}
+    configure_logging()
+    typer.run(commands[verifier])
