@@ -10,13 +10,13 @@ from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
 
-import numpy as np
 from pydantic import Field
 
+from medskills.core.card import CardPanel, CardTable, write_card
 from medskills.core.errors import InputError
 from medskills.core.gates import GateRegistry, gate_result
 from medskills.core.io import sha256_file
-from medskills.core.models import Artifact, FrozenModel, GateResult, Invocation
+from medskills.core.models import Artifact, FrozenModel, GateResult, Invocation, Status
 from medskills.core.volumes import IntensitySummary, LoadedVolume, read_volume, summarize_intensity
 
 __all__ = [
@@ -27,6 +27,7 @@ __all__ = [
     "image_artifacts",
     "inspect_image",
     "summarize_images",
+    "write_image_card",
 ]
 
 NONCONSTANT_MIN_RANGE = 1.0
@@ -212,3 +213,25 @@ def evaluate_image_gates(
     """Evaluate every image gate (a broken gate is reported failed, never hides the others)."""
     context = _GateContext(invocation=invocation, output=output, check_requested_geometry=check_requested_geometry)
     return _IMAGE_GATES.evaluate(context)
+
+
+def write_image_card(
+    output_dir: Path, *, title: str, subtitle: str, status: Status, output: ImageOutputSummary | None,
+    request_rows: list[list[str]], gates: Sequence[GateResult], window: tuple[float, float] | None = None,
+) -> tuple[Path | None, str | None]:
+    """``summary.html``: a triptych of the first readable image (no overlay) plus request and gate tables.
+
+    ``window`` None uses the 1st-99th percentile of the shown slices. Never raises (see ``write_card``).
+    """
+    readable = [image for image in (output.samples if output else []) if image.is_readable]
+    panels = []
+    if readable:
+        volume = read_volume(readable[0].path)
+        described = "1st-99th percentile" if window is None else f"[{window[0]:g}, {window[1]:g}]"
+        panels.append(CardPanel(title=readable[0].path.name, image=volume.array, affine=volume.affine, window=window,
+                                caption=f"axial / coronal / sagittal mid-slices; window {described}"))
+    tables = [CardTable(title="Request", rows=request_rows),
+              CardTable(title="Gates", header=["gate", "status", "message"],
+                        rows=[[gate.gate, gate.status.value, gate.message] for gate in gates])]
+    return write_card(output_dir / "summary.html", title=title, subtitle=subtitle, status=status.value,
+                      panels=panels, tables=tables)

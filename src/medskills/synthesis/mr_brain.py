@@ -14,25 +14,23 @@ from pathlib import Path
 from pydantic import Field
 
 from medskills.core.assets import SkillId
-from medskills.core.card import CardPanel, CardTable, write_card
 from medskills.core.errors import ExitCode
-from medskills.core.gates import overall_status
-from medskills.core.io import prepare_output_dir, sha256_file
+from medskills.core.io import prepare_output_dir
 from medskills.core.models import (
-    Artifact, FrozenModel, GateResult, Invocation, PreflightReport, RunRecord, Status, utc_now,
+    FrozenModel, GateResult, Invocation, RunRecord, Status, utc_now,
 )
 from medskills.core.preflight import PreflightCollector, check_gpu
 from medskills.core.provenance import DeviceInfo, collect_provenance, detect_device
 from medskills.core.records import finish_run
 from medskills.core.settings import Settings
 from medskills.core.upstream import Runner, UpstreamCommand, run_upstream
-from medskills.core.volumes import read_volume
 from medskills.synthesis.diff_model import (
     DIFF_MODEL_ENTRYPOINT, DiffModelInference, StagedDiffModel, diff_model_argv, diff_model_facts,
     read_inference_defaults, scan_diff_model_outputs, stage_diff_model,
 )
 from medskills.synthesis.image_evidence import (
     ImageKind, ImageOutputSummary, evaluate_image_gates, image_artifacts, inspect_image, summarize_images,
+    write_image_card,
 )
 from medskills.synthesis.mr_brain_request import (
     MR_BRAIN_VERSION, MRBrainModality, MRBrainOverrides, estimate_mr_brain_cost, load_overrides,
@@ -40,7 +38,8 @@ from medskills.synthesis.mr_brain_request import (
 )
 from medskills.synthesis.staging import LOG_DIR_NAME, STAGED_DIR_NAME
 from medskills.synthesis.run_support import (
-    check_output_dir, check_upstream_commit, check_weights, cost_gate_reason, resolve_generate_root, run_environment,
+    check_output_dir, check_upstream_commit, check_weights, cost_gate_reason, file_artifact, refusal_reasons,
+    resolve_generate_root, run_environment, run_outcome,
 )
 
 __all__ = ["MR_BRAIN_SKILL", "MRBrainRecord", "MRBrainRequest", "MRBrainRequestEvidence", "generate_mr_brain"]
@@ -155,7 +154,8 @@ def generate_mr_brain(
         status=Status.SKIPPED, exit_code=ExitCode.OK, started_at=started_at, finished_at=utc_now(),
         output_dir=Path(request.output_dir).absolute(), preflight=report, request=evidence, provenance=provenance,
     )
-    refusal = _refusal(report, request, cost_reason=cost_gate_reason(cost, is_cost_confirmed=request.is_cost_confirmed))
+    refusal = refusal_reasons(report, is_preflight_only=request.is_preflight_only,
+                              cost_reason=cost_gate_reason(cost, is_cost_confirmed=request.is_cost_confirmed))
     if refusal:
         return record.with_updates(status=Status.FAILED, exit_code=ExitCode.USAGE, failure_reasons=refusal,
                                    finished_at=utc_now())  # type: ignore[return-value]
@@ -164,15 +164,6 @@ def generate_mr_brain(
     assert inference is not None and upstream_root is not None and modality is not None
     return _run(record, request, settings=settings, runner=runner, upstream_root=upstream_root,
                 inference=inference, modality=modality)
-
-
-def _refusal(report: PreflightReport, request: MRBrainRequest, *, cost_reason: str | None) -> list[str]:
-    """Why the run must not start (empty when it may): preflight errors, then the cost gate."""
-    if not report.request_valid or (not request.is_preflight_only and not report.environment_ready):
-        return [f"preflight: {check.field + ': ' if check.field else ''}{check.message}" for check in report.errors]
-    if cost_reason and not request.is_preflight_only:
-        return [cost_reason]
-    return []
 
 
 def _run(
@@ -186,7 +177,7 @@ def _run(
     )
     command = UpstreamCommand(
         argv=diff_model_argv(sys.executable, staged), cwd=upstream_root,
-        env=run_environment(upstream_root), timeout_seconds=request.timeout_seconds,
+        env=run_environment(upstream_root, data_root=settings.monai_data_directory), timeout_seconds=request.timeout_seconds,
         log_dir=output_dir / LOG_DIR_NAME, log_name="diff_model_infer",
     )
     invocation = runner(command)
@@ -206,42 +197,22 @@ def _finished(
     record: MRBrainRecord, *, invocation: Invocation, gates: list[GateResult], output: ImageOutputSummary,
     staged: StagedDiffModel, output_dir: Path,
 ) -> MRBrainRecord:
-    status = overall_status(gates)
-    reasons = [f"{gate.gate}: {gate.message}" for gate in gates if gate.status is Status.FAILED]
-    if invocation.is_timed_out:
-        exit_code, reasons = ExitCode.TIMEOUT, [f"upstream timed out after {invocation.timeout_seconds:g} s", *reasons]
-    else:
-        exit_code = ExitCode.OK if status is Status.PASSED else ExitCode.FAILED
-    staged_artifacts = [_artifact("staged_config", path) for path in (staged.environment_path, staged.model_config_path)]
+    status, exit_code, reasons = run_outcome(invocation, gates)
+    staged_artifacts = [file_artifact("staged_config", path) for path in (staged.environment_path, staged.model_config_path)]
     return record.with_updates(  # type: ignore[return-value]
-        status=status if exit_code != ExitCode.TIMEOUT else Status.FAILED, exit_code=exit_code,
+        status=status, exit_code=exit_code,
         invocation=invocation, gates=gates, output=output, staging=staged, failure_reasons=reasons,
         artifacts=[*image_artifacts(output.samples), *staged_artifacts], finished_at=utc_now(),
         output_dir=output_dir,
     )
 
 
-def _artifact(role: str, path: Path) -> Artifact:
-    return Artifact(role=role, path=path, bytes=path.stat().st_size, sha256=sha256_file(path))
-
-
 def _with_card(record: MRBrainRecord, output_dir: Path) -> MRBrainRecord:
-    """Triptych of the first readable image (no overlay, 1st-99th percentile window) plus summary tables."""
-    panels = []
-    output = record.output
-    readable = [image for image in (output.samples if output else []) if image.is_readable]
-    if readable:
-        volume = read_volume(readable[0].path)
-        panels.append(CardPanel(title=readable[0].path.name, image=volume.array, affine=volume.affine,
-                                caption="axial / coronal / sagittal mid-slices; window 1st-99th percentile"))
     request = record.request
     rows = [["modality", f"{request.modality_name} (id {request.modality_id})"],
             ["dim requested", str(request.dim_requested)], ["spacing requested (mm)", str(request.spacing_requested_mm)],
             ["steps", str(request.num_inference_steps)], ["guidance", str(request.cfg_guidance_scale)],
             ["random seed", str(request.random_seed)], ["exit code", str(record.exit_code)]]
-    gate_rows = [[gate.gate, gate.status.value, gate.message] for gate in record.gates]
-    tables = [CardTable(title="Request", rows=rows),
-              CardTable(title="Gates", header=["gate", "status", "message"], rows=gate_rows)]
-    path, error = write_card(output_dir / "summary.html", title="Synthetic brain MRI (rflow-mr-brain)",
-                             subtitle=MR_BRAIN_SKILL, status=record.status.value, panels=panels, tables=tables)
+    path, error = write_image_card(output_dir, title="Synthetic brain MRI (rflow-mr-brain)", subtitle=MR_BRAIN_SKILL,
+                                   status=record.status, output=record.output, request_rows=rows, gates=record.gates)
     return record.with_updates(card_path=path, card_error=error)  # type: ignore[return-value]

@@ -10,7 +10,10 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from medskills.core.assets import SkillId, resolve_version, sha256_pins, weight_paths
-from medskills.core.models import CostEstimate, WeightFile
+from medskills.core.errors import ExitCode
+from medskills.core.gates import overall_status
+from medskills.core.io import sha256_file
+from medskills.core.models import Artifact, CostEstimate, GateResult, Invocation, PreflightReport, Status, WeightFile
 from medskills.core.preflight import PreflightCollector
 from medskills.core.provenance import git_state, weight_inventory
 from medskills.core.settings import Settings
@@ -26,8 +29,11 @@ __all__ = [
     "check_upstream_commit",
     "check_weights",
     "cost_gate_reason",
+    "file_artifact",
+    "refusal_reasons",
     "resolve_generate_root",
     "run_environment",
+    "run_outcome",
 ]
 
 def resolve_generate_root(collector: PreflightCollector, settings: Settings) -> Path | None:
@@ -102,3 +108,29 @@ def run_environment(root: Path, *, data_root: Path | None = None) -> dict[str, s
         "PYTORCH_CUDA_ALLOC_CONF": CUDA_ALLOC_CONF,
         "MONAI_DATA_DIRECTORY": str(data_root or root),
     })
+
+
+def refusal_reasons(report: PreflightReport, *, is_preflight_only: bool, cost_reason: str | None) -> list[str]:
+    """Why a run must not start (empty when it may): request errors, readiness errors (real runs), the cost gate.
+
+    ``--preflight-only`` is refused only for an invalid request: it validates, it does not need a GPU.
+    """
+    if not report.request_valid or (not is_preflight_only and not report.environment_ready):
+        return [f"preflight: {check.field + ': ' if check.field else ''}{check.message}" for check in report.errors]
+    if cost_reason and not is_preflight_only:
+        return [cost_reason]
+    return []
+
+
+def run_outcome(invocation: Invocation, gates: list[GateResult]) -> tuple[Status, ExitCode, list[str]]:
+    """Status, exit code and failure reasons of a finished run: 124 on timeout, 1 if a gate failed, else 0."""
+    reasons = [f"{gate.gate}: {gate.message}" for gate in gates if gate.status is Status.FAILED]
+    if invocation.is_timed_out:
+        return Status.FAILED, ExitCode.TIMEOUT, [f"upstream timed out after {invocation.timeout_seconds:g} s", *reasons]
+    status = overall_status(gates)
+    return status, (ExitCode.OK if status is Status.PASSED else ExitCode.FAILED), reasons
+
+
+def file_artifact(role: str, path: Path) -> Artifact:
+    """A written file as an artifact (size and sha256)."""
+    return Artifact(role=role, path=path, bytes=path.stat().st_size, sha256=sha256_file(path))
