@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from medskills.cli._common import emit, run_guarded
+from medskills.synthesis.ct_request import CTRunRequest, CTVersion
 
 synth_app = typer.Typer(no_args_is_help=True)
 anatomy_app = typer.Typer(no_args_is_help=True)
@@ -43,7 +44,7 @@ def ct_command(
     config: str = typer.Argument(..., help="Override JSON for upstream configs/config_infer.json, or 'default'."),
     output_dir: Path = typer.Option(..., "--output-dir", "-o", help="New or empty folder for the run."),
     random_seed: int = typer.Option(0, "--random-seed", "-s", help="Passed to upstream --random-seed."),
-    version: str = typer.Option("rflow-ct", "--version", help="rflow-ct or ddpm-ct."),
+    version: CTVersion = typer.Option(CTVersion.RFLOW_CT, "--version", help="Model version."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Accept a run above the cost limits (300 s, 30 GB)."),
     preflight_only: bool = typer.Option(False, "--preflight-only", help="Validate and estimate; run nothing."),
     timeout_seconds: float = typer.Option(3600.0, "--timeout-seconds", help="Kill upstream after this long."),
@@ -51,7 +52,6 @@ def ct_command(
 ) -> None:
     """Synthetic CT with a paired label mask (NV-Generate-CTMR scripts.inference)."""
     from medskills.core.settings import load_settings
-    from medskills.synthesis.ct_request import CTRunRequest
     from medskills.synthesis.ct_rflow import run_ct_synthesis
 
     request = run_guarded(lambda: CTRunRequest.from_cli(

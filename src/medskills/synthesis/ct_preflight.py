@@ -14,11 +14,11 @@ from pathlib import Path
 
 from pydantic import JsonValue
 
-from medskills.core.assets import AssetKind, SkillId, assets_for, sha256_pins, weight_paths
+from medskills.core.assets import AssetKind, SkillId, assets_for
 from medskills.core.errors import InputError
 from medskills.core.models import PreflightReport, WeightFile
 from medskills.core.preflight import PreflightCollector, check_gpu, check_unknown_keys
-from medskills.core.provenance import DeviceInfo, package_versions, weight_inventory
+from medskills.core.provenance import DeviceInfo, package_versions
 from medskills.core.settings import Settings
 from medskills.synthesis.anatomy import AnatomyTable, load_anatomy_table
 from medskills.synthesis.cost import estimate_ct_cost
@@ -30,14 +30,14 @@ from medskills.synthesis.ct_request import (
     InferenceSettings,
     MaskPath,
 )
-from medskills.synthesis.upstream_root import locate_nv_generate_root
+from medskills.synthesis.run_support import check_upstream_commit, check_weights, resolve_generate_root
 
 __all__ = ["REFERENCE_KEYS", "CTPreflight", "run_ct_preflight"]
 
 REFERENCE_KEYS = ("controlnet", "diffusion_unet", "autoencoder", "mask_generation_autoencoder",
                   "mask_generation_diffusion")
 VRAM_WARNING_FRACTION = 0.85
-_SETUP_FIX = "run `medskills setup synth-ct` (or download the files listed into the paths shown)"
+_SETUP_FIX = "run `medskills setup synth-ct` (downloads weights and datasets at the pinned revision)"
 
 
 @dataclass(frozen=True)
@@ -111,22 +111,6 @@ def _check_upstream_files(c: PreflightCollector, root: Path, request: CTRunReque
                 blocks_request=False)
 
 
-def _check_weights(c: PreflightCollector, root: Path, request: CTRunRequest, settings: Settings) -> list[WeightFile]:
-    weights = weight_inventory(weight_paths(SkillId.SYNTH_CT, request.version.value, root),
-                               cache_path=settings.weight_hash_cache,
-                               expected_sha256=sha256_pins(SkillId.SYNTH_CT, request.version.value),
-                               hash_files=not request.is_preflight_only)
-    missing = [str(w.path) for w in weights if not w.is_present]
-    if missing:
-        c.error("weights_missing", f"{len(missing)} weight file(s) missing: {missing}. Upstream would try to "
-                "download them on every run.", field="models/", fix=_SETUP_FIX, blocks_request=False)
-    mismatched = [str(w.path) for w in weights if w.is_hash_match is False]
-    if mismatched:
-        c.error("weights_hash_mismatch", f"weight file(s) do not match their pinned sha256: {mismatched}.",
-                field="models/", fix="delete them and run `medskills setup synth-ct` again", blocks_request=False)
-    return weights
-
-
 def _check_datasets(c: PreflightCollector, data_root: Path, request: CTRunRequest, mask_path: MaskPath) -> bool:
     """Datasets upstream reads under ``data_root`` (= MONAI_DATA_DIRECTORY); True when none would be downloaded."""
     is_complete = True
@@ -181,15 +165,15 @@ def _check_packages(c: PreflightCollector, request: CTRunRequest) -> None:
 
 
 def run_ct_preflight(
-    request: CTRunRequest, overrides: dict[str, JsonValue], *, settings: Settings, device: DeviceInfo
+    request: CTRunRequest, overrides: dict[str, JsonValue], *, settings: Settings, device: DeviceInfo,
+    expected_sha256: dict[str, str] | None = None,
 ) -> CTPreflight:
-    """Check the request and the machine; never raises for a finding (they are all in the report)."""
+    """Check the request and the machine; never raises for a finding (they are all in the report).
+
+    ``expected_sha256`` replaces the weight pins of ``core.assets`` (keyed by file name).
+    """
     c = PreflightCollector()
-    location = locate_nv_generate_root(settings)
-    root = location.root
-    if root is None:
-        c.error("upstream_missing", location.problem or "upstream not found", field="NV_GENERATE_ROOT",
-                fix=location.fix, blocks_request=False)
+    root = resolve_generate_root(c, settings)
     table = _load_table(c, root)
     base = _base_config(c, root)
     where = f"config file {request.config_path}" if request.config_path else "the default config"
@@ -201,7 +185,9 @@ def run_ct_preflight(
     is_complete = False
     if root is not None:
         _check_upstream_files(c, root, request)
-        weights = _check_weights(c, root, request, settings)
+        check_upstream_commit(c, root, skill=SkillId.SYNTH_CT, version=request.version.value)
+        weights = check_weights(c, settings, SkillId.SYNTH_CT, request.version.value, root,
+                                expected_sha256=expected_sha256)
         raw_controllable = merged.get("controllable_anatomy_size")
         mask_path = inference.mask_path if inference else (MaskPath.A if raw_controllable else MaskPath.B)
         is_datasets_complete = _check_datasets(c, data_root or root, request, mask_path)

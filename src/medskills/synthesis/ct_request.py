@@ -11,7 +11,7 @@ import json
 from enum import StrEnum
 from pathlib import Path
 
-from pydantic import Field, JsonValue
+from pydantic import Field, JsonValue, ValidationError
 
 from medskills.core.errors import UsageError
 from medskills.core.models import FrozenModel
@@ -84,7 +84,11 @@ class CTRunRequest(FrozenModel):
     def from_cli(cls, config: str, **options: object) -> CTRunRequest:
         """Build from the positional ``CONFIG.json|default`` argument and the options."""
         config_path = None if config == "default" else Path(config)
-        return cls.model_validate({"config_path": config_path, **options})
+        try:
+            return cls.model_validate({"config_path": config_path, **options})
+        except ValidationError as err:
+            problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in err.errors())
+            raise UsageError(f"invalid options: {problems}.") from err
 
 
 class InferenceSettings(FrozenModel):

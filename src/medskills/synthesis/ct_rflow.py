@@ -79,8 +79,12 @@ def _stopped_before_run(record: CTSynthesisRecord, report: PreflightReport, requ
 
 def run_ct_synthesis(
     request: CTRunRequest, *, settings: Settings, runner: Runner = run_upstream, device: DeviceInfo | None = None,
+    expected_sha256: dict[str, str] | None = None,
 ) -> CTSynthesisRecord:
     """Run one paired CT request and return its record (also written to ``OUT/result.json``).
+
+    ``runner`` executes the upstream command (tests pass a stand-in); ``device`` defaults to what torch
+    reports; ``expected_sha256`` replaces the weight pins of ``core.assets`` (keyed by file name).
 
     Raises:
         UsageError: the override file is unreadable, or ``--output-dir`` exists and is not empty
@@ -90,7 +94,8 @@ def run_ct_synthesis(
     output_dir = prepare_output_dir(request.output_dir)
     started_at = utc_now()
     device = device or detect_device()
-    preflight = run_ct_preflight(request, overrides, settings=settings, device=device)
+    preflight = run_ct_preflight(request, overrides, settings=settings, device=device,
+                                 expected_sha256=expected_sha256)
     report = preflight.report
     _log_preflight(report)
     record = CTSynthesisRecord(
