@@ -172,7 +172,7 @@ def _transfer(
 ) -> None:
     """Append the missing bytes to ``partial`` with huggingface_hub's ranged, retrying GET."""
     from huggingface_hub.file_download import http_get
-    from huggingface_hub.utils import build_hf_headers
+    from huggingface_hub.utils import build_hf_headers  # type: ignore[attr-defined]  # public, re-exported
 
     headers = build_hf_headers(token=access.token)
     if urlparse(location).netloc != urlparse(url).netloc:
@@ -201,10 +201,10 @@ def _expected_sha256(asset: AssetFile, *, etag: str | None) -> tuple[str | None,
 def _explain(err: Exception, asset: AssetFile, access: HubAccess, *, url: str) -> Exception:
     """Turn a hub metadata failure into an error that says what was tried and what to do."""
     from huggingface_hub.errors import (
+        EntryNotFoundError,
         GatedRepoError,
         HfHubHTTPError,
         OfflineModeIsEnabled,
-        RemoteEntryNotFoundError,
         RevisionNotFoundError,
     )
 
@@ -212,7 +212,7 @@ def _explain(err: Exception, asset: AssetFile, access: HubAccess, *, url: str) -
     if isinstance(err, OfflineModeIsEnabled):
         return EnvironmentProblem(f"{tried} was refused because HF_HUB_OFFLINE is set. Unset it for setup only "
                                   f"(env -u HF_HUB_OFFLINE medskills setup ...); keep it for runs.")
-    if isinstance(err, RevisionNotFoundError | RemoteEntryNotFoundError):
+    if isinstance(err, RevisionNotFoundError | EntryNotFoundError):
         return UpstreamFailure(f"{tried}: the pinned revision {asset.revision} or file {asset.filename} does not "
                                f"exist on {access.endpoint_text}. The pin in medskills/data/assets.json needs review.")
     status = getattr(getattr(err, "response", None), "status_code", None)

@@ -29,6 +29,7 @@ class FakeHub:
     endpoint: str = ""
     files: dict[tuple[str, str, str], bytes] = field(default_factory=dict)
     gated_repos: set[str] = field(default_factory=set)
+    token_repos: set[str] = field(default_factory=set)
     corrupt: set[str] = field(default_factory=set)
     cut_next_get_after: int | None = None
     requests: list[tuple[str, str, str | None]] = field(default_factory=list)
@@ -64,6 +65,8 @@ def _handler(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
             repo, revision, filename = match["repo"], match["revision"], match["filename"]
             if repo in hub.gated_repos:
                 return self._error(403, "GatedRepo")
+            if repo in hub.token_repos and "authorization" not in {k.lower() for k in self.headers}:
+                return self._error(401, "RepoNotFound")
             content = hub.files.get((repo, revision, filename))
             if content is None:
                 return self._error(404, "EntryNotFound")

@@ -141,3 +141,24 @@ def test_unreachable_hub_names_the_url_it_tried(tmp_path: Path, monkeypatch: pyt
     with pytest.raises(UpstreamFailure, match=r"HEAD http://127.0.0.1:9/nvidia/Fake-Weights/resolve/.*failed"):
         _download(_asset(), tmp_path / "root" / "models" / "net.pt")
     assert not (tmp_path / "root" / "models" / "net.pt").exists()
+
+
+def test_401_without_a_token_explains_the_token_steps(fake_hub, tmp_path: Path) -> None:
+    fake_hub.add("nvidia/Private", REVISION, "models/net.pt", CONTENT)
+    fake_hub.token_repos.add("nvidia/Private")
+    with pytest.raises(EnvironmentProblem, match=r"answered 401.*HF_TOKEN is not set.*settings/tokens"):
+        _download(_asset(repo_id="nvidia/Private"), tmp_path / "root" / "models" / "net.pt")
+
+
+def test_token_from_the_named_variable_is_sent(fake_hub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake_hub.add("nvidia/Private", REVISION, "models/net.pt", CONTENT)
+    fake_hub.token_repos.add("nvidia/Private")
+    monkeypatch.setenv("MY_TOKEN", "hf_test_token")
+    destination = tmp_path / "root" / "models" / "net.pt"
+    _download(_asset(repo_id="nvidia/Private"), destination, token_env="MY_TOKEN")
+    assert destination.read_bytes() == CONTENT
+
+
+def test_missing_pinned_file_points_at_the_manifest(fake_hub, tmp_path: Path) -> None:
+    with pytest.raises(UpstreamFailure, match="assets.json needs review"):
+        _download(_asset(), tmp_path / "root" / "models" / "net.pt")
