@@ -143,3 +143,30 @@ __all__ = [
     "tiny_astra_member",
     "write_pack",
 ]
+
+
+TINY_MEDNEXT = {"init_filters": 4, "blocks_down": [1, 1], "blocks_bottleneck": 1}
+TINY_MEDNEXT_PREPROCESSING = {"spacing_mm": [16.0, 16.0, 16.0], "roi_size": [16, 16, 16]}
+
+
+def tiny_mednext_member(
+    root: Path, classes: Sequence[str] = ("normal", "pneumothorax", "cancer"), *, wrap: bool = True, **preprocessing: object
+) -> dict[str, object]:
+    """A tiny random MedNeXt classifier saved like the reference (``model_state`` + ``module.`` prefixes)."""
+    import torch
+
+    from medskills.triage.models.mednext import build_mednext_classifier
+    from medskills.triage.pack_manifest import MedNeXtArchitecture
+
+    torch.manual_seed(0)
+    network = build_mednext_classifier(MedNeXtArchitecture.model_validate(TINY_MEDNEXT), len(classes))
+    state = {f"module.{k}": v for k, v in network.state_dict().items()}
+    checkpoint = root / "mednext.pt"
+    torch.save({"model_state": state} if wrap else network.state_dict(), checkpoint)
+    return {
+        "kind": "mednext",
+        "checkpoint": {"path": checkpoint.name, "sha256": sha256_file(checkpoint)},
+        "classes": list(classes),
+        "architecture": TINY_MEDNEXT,
+        "preprocessing": TINY_MEDNEXT_PREPROCESSING | preprocessing,
+    }
