@@ -90,3 +90,29 @@ def list_anatomies_script() -> None:
 
     configure_logging()
     typer.run(anatomy_list_command)
+
+
+@synth_app.command("ct-from-mask")
+def ct_from_mask_command(
+    request_path: Path = typer.Argument(..., help="Request JSON with mask_path (or a mask NIfTI itself)."),
+    output_dir: Path = typer.Option(..., "--output-dir", "-o", help="New or empty folder for the run."),
+    random_seed: int = typer.Option(0, "--random-seed", "-s", help="Passed to upstream --random-seed."),
+    source_labels: str = typer.Option("maisi", "--source-labels",
+                                      help="Label space of the mask: maisi, totalsegmentator, totalsegmentator_mr, "
+                                      "vista3d (converted to MAISI by anatomy name)."),
+    add_body_envelope: Path | None = typer.Option(None, "--add-body-envelope", help="Paired CT: derive body 200."),
+    allow_missing_body_label: bool = typer.Option(False, "--allow-missing-body-label", help="Accept no body 200."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Accept a run above the cost limits (300 s, 30 GB)."),
+    preflight_only: bool = typer.Option(False, "--preflight-only", help="Validate and estimate; run nothing."),
+    timeout_seconds: float = typer.Option(3600.0, "--timeout-seconds", help="Kill upstream after this long."),
+) -> None:
+    """Synthetic CT generated from a label mask (NV-Generate-CTMR scripts.infer_image_from_mask)."""
+    from medskills.core.settings import load_settings
+    from medskills.synthesis.ct_from_mask import generate_ct_from_mask
+    from medskills.synthesis.ct_from_mask_request import CTFromMaskRequest
+
+    request = run_guarded(lambda: CTFromMaskRequest.from_cli(
+        request_path=request_path, output_dir=output_dir, random_seed=random_seed, source_labels=source_labels,
+        body_envelope_ct=add_body_envelope, allow_missing_body_label=allow_missing_body_label,
+        is_cost_confirmed=yes, is_preflight_only=preflight_only, timeout_seconds=timeout_seconds))
+    emit(run_guarded(lambda: generate_ct_from_mask(request, settings=load_settings())))

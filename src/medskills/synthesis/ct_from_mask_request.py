@@ -15,7 +15,7 @@ from pydantic import Field
 
 from medskills.core.errors import UsageError
 from medskills.core.models import CostEstimate, FrozenModel
-from medskills.core.preflight import PreflightCollector, check_unknown_keys
+from medskills.core.preflight import PreflightCollector, check_unknown_keys, suggestion_text
 from medskills.synthesis.cost import estimate_ct_cost
 from medskills.synthesis.ct_request import DEFAULT_CONFIG_INFER, CTVersion, InferenceSettings
 from medskills.synthesis.user_mask import CT_SIZES_XY, CT_SIZES_Z, SourceLabels
@@ -43,6 +43,16 @@ class CTFromMaskRequest(FrozenModel):
     is_preflight_only: bool = False
     is_cost_confirmed: bool = False
     timeout_seconds: float = Field(default=3600.0, gt=0)
+
+    @classmethod
+    def from_cli(cls, **options: object) -> CTFromMaskRequest:
+        """Build from command-line options; an unknown ``source_labels`` is a usage error naming the choices."""
+        labels = str(options.get("source_labels", SourceLabels.MAISI.value))
+        choices = [member.value for member in SourceLabels]
+        if labels not in choices:
+            raise UsageError(f"--source-labels {labels!r} is not a label space.{suggestion_text(labels, choices)} "
+                             f"Choose one of: {', '.join(choices)}.")
+        return cls.model_validate(options)
 
 
 class FromMaskFile(FrozenModel):

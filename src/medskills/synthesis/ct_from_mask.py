@@ -1,0 +1,205 @@
+"""CT from a user mask (``python -m scripts.infer_image_from_mask``): prepare the mask, stage, run, grade.
+
+The mask is converted to MAISI ids and given a body envelope when asked; the prepared map is written
+into the output folder and that file, not the user's, is fed to upstream. Upstream writes one image,
+``<mask stem>_<YYYYmmdd_HHMMSS_ffffff>_image.nii.gz``, and no label.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from medskills.core.assets import SkillId
+from medskills.core.errors import ExitCode
+from medskills.core.io import prepare_output_dir
+from medskills.core.models import FrozenModel, RunRecord, Status, utc_now
+from medskills.core.preflight import PreflightCollector, check_gpu
+from medskills.core.provenance import DeviceInfo, collect_provenance, detect_device
+from medskills.core.records import finish_run
+from medskills.core.settings import Settings
+from medskills.core.upstream import Runner, UpstreamCommand, run_upstream
+from medskills.core.volumes import write_nifti
+from medskills.synthesis.ct_from_mask_request import (
+    CTFromMaskRequest, estimate_from_mask_cost, load_from_mask_file, validate_from_mask_overrides,
+)
+from medskills.synthesis.ct_request import DEFAULT_CONFIG_INFER, CTRunRequest, CTVersion, InferenceSettings
+from medskills.synthesis.image_evidence import (
+    ImageKind, ImageOutputSummary, evaluate_image_gates, image_artifacts, inspect_image, summarize_images,
+    write_image_card,
+)
+from medskills.synthesis.run_support import (
+    check_output_dir, check_upstream_commit, check_weights, cost_gate_reason, file_artifact, refusal_reasons,
+    resolve_generate_root, run_environment, run_outcome,
+)
+from medskills.synthesis.staging import LOG_DIR_NAME, stage_ct_configs
+from medskills.synthesis.user_mask import MaskEvidence, PreparedMask, prepare_user_mask
+
+__all__ = ["CT_FROM_MASK_ENTRYPOINT", "CTFromMaskRecord", "CTFromMaskRequestEvidence", "generate_ct_from_mask"]
+
+CT_FROM_MASK_ENTRYPOINT = "scripts.infer_image_from_mask"
+FROM_MASK_WEIGHTS = ("autoencoder_v1.pt", "diff_unet_3d_rflow-ct.pt", "controlnet_3d_rflow-ct.pt")
+CT_WINDOW_HU = (-200.0, 250.0)
+_VERSION = CTVersion.RFLOW_CT
+
+
+class CTFromMaskRequestEvidence(FrozenModel):
+    """The request as resolved."""
+
+    request_path: Path
+    mask_path: Path
+    overrides: dict[str, Any]
+    source_labels: str
+    body_envelope_ct: Path | None
+    allow_missing_body_label: bool
+    random_seed: int
+    num_inference_steps: int | None
+    cfg_guidance_scale: float | None
+    version: str = _VERSION.value
+
+
+class CTFromMaskRecord(RunRecord):
+    """Evidence of one CT-from-mask run."""
+
+    skill: str = "nv-generate-ct-rflow"
+    mode: str = "ct-from-mask"
+    entrypoint: str = f"python -m {CT_FROM_MASK_ENTRYPOINT}"
+    request: CTFromMaskRequestEvidence
+    mask: MaskEvidence | None = None
+    upstream_mask_path: Path | None = None
+    staged_config_paths: list[Path] = []
+    output: ImageOutputSummary | None = None
+
+
+def _base_config(collector: PreflightCollector, root: Path | None) -> dict[str, Any]:
+    """Upstream's config_infer.json when present (its values are the defaults), else the shipped values."""
+    if root is None:
+        return dict(DEFAULT_CONFIG_INFER)
+    path = root / "configs" / "config_infer.json"
+    try:
+        loaded = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        collector.error("upstream_config_unreadable", f"{path} is missing or not JSON: {err}.", field=str(path),
+                        fix="restore it: `git -C <root> checkout -- configs`", blocks_request=False)
+        return dict(DEFAULT_CONFIG_INFER)
+    return {**DEFAULT_CONFIG_INFER, **loaded} if isinstance(loaded, dict) else dict(DEFAULT_CONFIG_INFER)
+
+
+def generate_ct_from_mask(
+    request: CTFromMaskRequest, *, settings: Settings, runner: Runner = run_upstream, device: DeviceInfo | None = None,
+    expected_sha256: dict[str, str] | None = None,
+) -> CTFromMaskRecord:
+    """Validate the mask and request, then (unless preflight-only) generate a CT from the mask.
+
+    Returns:
+        The record (also ``OUT/result.json`` once the run started): exit 2 for preflight or cost-gate
+        refusals, 1 when upstream or a gate failed, 124 on timeout, 0 otherwise.
+
+    Raises:
+        UsageError: the request file cannot be read.
+    """
+    started_at = utc_now()
+    file = load_from_mask_file(request.request_path)
+    collector = PreflightCollector()
+    root = resolve_generate_root(collector, settings)
+    base = _base_config(collector, root)
+    mask = prepare_user_mask(collector, file.mask_path, source_labels=request.source_labels,
+                             body_envelope_ct=request.body_envelope_ct,
+                             allow_missing_body_label=request.allow_missing_body_label)
+    inference = validate_from_mask_overrides(collector, file, base_config=base,
+                                             mask_shape=None if mask is None else mask.evidence.geometry.shape)
+    check_output_dir(collector, request.output_dir)
+    check_upstream_commit(collector, root, skill=SkillId.SYNTH_CT, version=_VERSION.value)
+    weights = check_weights(collector, settings, SkillId.SYNTH_CT, _VERSION.value, root, names=FROM_MASK_WEIGHTS,
+                            expected_sha256=expected_sha256)
+    device = device or detect_device()
+    check_gpu(collector, settings, device, needed_for="CT generation from a mask")
+    cost = estimate_from_mask_cost(inference) if inference is not None else None
+    report = collector.report(cost=cost)
+    record = CTFromMaskRecord(
+        status=Status.SKIPPED, exit_code=ExitCode.OK, started_at=started_at, finished_at=utc_now(),
+        output_dir=Path(request.output_dir).absolute(), preflight=report,
+        provenance=collect_provenance(upstream_root=root, weights=weights, device=device),
+        mask=None if mask is None else mask.evidence,
+        request=CTFromMaskRequestEvidence(
+            request_path=request.request_path, mask_path=file.mask_path, overrides=file.overrides,
+            source_labels=request.source_labels.value, body_envelope_ct=request.body_envelope_ct,
+            allow_missing_body_label=request.allow_missing_body_label, random_seed=request.random_seed,
+            num_inference_steps=None if inference is None else inference.num_inference_steps,
+            cfg_guidance_scale=None if inference is None else inference.cfg_guidance_scale,
+        ),
+    )
+    refusal = refusal_reasons(report, is_preflight_only=request.is_preflight_only,
+                              cost_reason=cost_gate_reason(cost, is_cost_confirmed=request.is_cost_confirmed))
+    if refusal:
+        return record.with_updates(status=Status.FAILED, exit_code=ExitCode.USAGE,  # type: ignore[return-value]
+                                   failure_reasons=refusal, finished_at=utc_now())
+    if request.is_preflight_only:
+        return record
+    assert root is not None and mask is not None and inference is not None
+    return _run(record, request, settings=settings, runner=runner, root=root, mask=mask, inference=inference,
+                base_config=base)
+
+
+def _upstream_mask(mask: PreparedMask, output_dir: Path) -> Path:
+    """The file upstream reads: the user's own, or the prepared map written into the output folder."""
+    source = mask.evidence.source_path
+    if not mask.is_changed:
+        return source
+    stem = source.name.replace(".nii.gz", "").replace(".nii", "")
+    return write_nifti(output_dir / "inputs" / f"{stem}_maisi.nii.gz", mask.labels, mask.affine)
+
+
+def output_image_pattern(mask_path: Path) -> re.Pattern[str]:
+    """Upstream's output name for ``mask_path``: ``<stem>_<YYYYmmdd_HHMMSS_ffffff>_image.nii.gz``."""
+    stem = mask_path.name.replace(".nii.gz", "").replace(".nii", "")
+    return re.compile(f"^{re.escape(stem)}_\\d{{8}}_\\d{{6}}_\\d{{6}}_image\\.nii\\.gz$")
+
+
+def _scan(output_dir: Path, mask_path: Path, started_at: datetime) -> list[Path]:
+    pattern, threshold = output_image_pattern(mask_path), started_at.timestamp() - 1.0
+    return [path for path in sorted(output_dir.iterdir()) if path.is_file() and pattern.match(path.name)
+            and path.stat().st_size > 0 and path.stat().st_mtime >= threshold]
+
+
+def _run(
+    record: CTFromMaskRecord, request: CTFromMaskRequest, *, settings: Settings, runner: Runner, root: Path,
+    mask: PreparedMask, inference: InferenceSettings, base_config: dict[str, Any],
+) -> CTFromMaskRecord:
+    output_dir = prepare_output_dir(request.output_dir)
+    data_root = Path(settings.monai_data_directory).absolute() if settings.monai_data_directory else root
+    mask_file = _upstream_mask(mask, output_dir)
+    staging_request = CTRunRequest(config_path=None, output_dir=output_dir, random_seed=request.random_seed,
+                                   version=_VERSION, timeout_seconds=request.timeout_seconds)
+    staged = stage_ct_configs(staging_request, inference, root=root, data_root=data_root, base_config=base_config,
+                              output_dir=output_dir)
+    argv = [sys.executable, "-m", CT_FROM_MASK_ENTRYPOINT, "--mask", str(mask_file), "-t", str(staged.network_path),
+            "-e", str(staged.environment_path), "-i", str(staged.inference_path),
+            "--random-seed", str(request.random_seed)]
+    invocation = runner(UpstreamCommand(
+        argv=argv, cwd=root, env=run_environment(root, data_root=data_root), timeout_seconds=request.timeout_seconds,
+        log_dir=output_dir / LOG_DIR_NAME, log_name="infer_image_from_mask"))
+    images = [inspect_image(path, kind=ImageKind.CT) for path in _scan(output_dir, mask_file, invocation.started_at)]
+    output = summarize_images(output_dir, images, kind=ImageKind.CT)
+    gates = evaluate_image_gates(invocation, output, check_requested_geometry=False)
+    status, exit_code, reasons = run_outcome(invocation, gates)
+    staged_paths = [staged.inference_path, staged.environment_path]
+    artifacts = [*image_artifacts(images), *(file_artifact("staged_config", path) for path in staged_paths)]
+    if mask_file != mask.evidence.source_path:
+        artifacts.append(file_artifact("prepared_mask", mask_file))
+    record = record.with_updates(  # type: ignore[assignment]
+        status=status, exit_code=exit_code, invocation=invocation, gates=gates, output=output, artifacts=artifacts,
+        failure_reasons=reasons, upstream_mask_path=mask_file, staged_config_paths=staged_paths,
+        output_dir=output_dir, finished_at=utc_now(),
+    )
+    rows = [["mask", str(mask_file)], ["source labels", request.source_labels.value],
+            ["steps", str(inference.num_inference_steps)], ["random seed", str(request.random_seed)],
+            ["exit code", str(record.exit_code)]]
+    card_path, card_error = write_image_card(output_dir, title="Synthetic CT from a mask (rflow-ct)",
+                                             subtitle="nv-generate-ct-rflow · ct-from-mask", status=record.status,
+                                             output=output, request_rows=rows, gates=record.gates, window=CT_WINDOW_HU)
+    return finish_run(record.with_updates(card_path=card_path, card_error=card_error), output_dir)  # type: ignore[return-value]
