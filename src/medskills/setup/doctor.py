@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import platform
+import shutil
 import sys
 import time
 from collections.abc import Callable, Iterable
@@ -20,7 +21,7 @@ from medskills.setup.clone import clone_problems, inspect_clone
 from medskills.setup.download import FreeBytes, free_bytes_at
 from medskills.setup.models import DoctorReport, DoctorRow, RowStatus
 
-__all__ = ["NO_CUDA_FIX", "run_doctor", "runtime_root_of"]
+__all__ = ["NO_CUDA_FIX", "has_nvidia_driver", "probe_device", "run_doctor", "runtime_root_of"]
 
 SYNTHESIS = (SkillId.SYNTH_CT, SkillId.SYNTH_MR_BRAIN)
 NO_CUDA_FIX = (
@@ -35,7 +36,7 @@ def run_doctor(
     *,
     settings: Settings,
     skill: SkillId | None = None,
-    device_probe: Callable[[], DeviceInfo] = detect_device,
+    device_probe: Callable[[], DeviceInfo] | None = None,
     free_bytes: FreeBytes = free_bytes_at,
     hash_weights: bool = True,
     manifest: AssetManifest | None = None,
@@ -49,7 +50,7 @@ def run_doctor(
     skills = [skill] if skill is not None else list(manifest.skills)
     versions = package_versions(("numpy", "monai", "nibabel", "pydicom", "huggingface_hub"))
     rows = [_python_row(skills)]
-    device = device_probe()
+    device = (device_probe or probe_device)()
     rows += [_torch_row(device, skills), _gpu_row(device, skills, settings=settings)]
     rows += _package_rows(versions, skills)
     for entry in (manifest.skills[s] for s in skills):
@@ -60,6 +61,21 @@ def run_doctor(
     exit_code = 1 if skill is not None and not can_run[skill] else 0
     return DoctorReport(skills=skills, rows=rows, can_run=can_run,
                         elapsed_seconds=round(time.perf_counter() - started, 3), exit_code=exit_code)
+
+
+def has_nvidia_driver() -> bool:
+    """True when an NVIDIA kernel driver or nvidia-smi exists; without one CUDA cannot be available."""
+    return Path("/proc/driver/nvidia/version").exists() or shutil.which("nvidia-smi") is not None
+
+
+def probe_device() -> DeviceInfo:
+    """Ask torch for CUDA, but skip the 2 s torch import when no NVIDIA driver is installed at all."""
+    if has_nvidia_driver():
+        return detect_device()
+    torch_version = package_versions(("torch",))["torch"]
+    if torch_version is None:
+        return DeviceInfo(cuda_available=False, import_error="torch is not installed")
+    return DeviceInfo(cuda_available=False, torch_version=torch_version)
 
 
 def runtime_root_of(entry: SkillAssets, settings: Settings) -> Path:
@@ -88,7 +104,9 @@ def _torch_row(device: DeviceInfo, skills: list[SkillId]) -> DoctorRow:
     if device.import_error:
         return _row("runtime", "torch", device.import_error, fail_for=skills,
                     fix='pip install "medskills[models]" (torch >= 2.1, monai >= 1.5)')
-    return _row("runtime", "torch", f"{device.torch_version} (CUDA build: {device.cuda_version or 'none'})")
+    cuda_build = device.cuda_version or ("none" if device.cuda_available or "+cpu" in (device.torch_version or "")
+                                         else "not checked")
+    return _row("runtime", "torch", f"{device.torch_version} (CUDA build: {cuda_build})")
 
 
 def _gpu_row(device: DeviceInfo, skills: list[SkillId], *, settings: Settings) -> DoctorRow:
@@ -96,7 +114,8 @@ def _gpu_row(device: DeviceInfo, skills: list[SkillId], *, settings: Settings) -
         vram = device.total_memory_gb or 0.0
         return _row("runtime", "CUDA / GPU", f"{device.device_name}, {vram:.1f} GB VRAM",
                     warn=vram < 16, fix="synthesis at the default sizes wants >= 16 GB VRAM; use smaller outputs")
-    reason = device.import_error or "torch.cuda.is_available() is False"
+    reason = device.import_error or ("torch.cuda.is_available() is False" if has_nvidia_driver()
+                                     else "no NVIDIA driver: no /proc/driver/nvidia/version, no nvidia-smi")
     synth = [s for s in skills if s in SYNTHESIS]
     if settings.allow_no_gpu:
         return _row("runtime", "CUDA / GPU", f"no CUDA ({reason}); MEDSKILLS_ALLOW_NO_GPU=1 lets synthesis go ahead",

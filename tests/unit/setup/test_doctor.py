@@ -51,12 +51,20 @@ def test_allow_no_gpu_turns_the_failure_into_a_warning(tmp_path: Path) -> None:
 
 
 def test_this_cpu_machine_reports_no_cuda_for_synthesis(tmp_path: Path) -> None:
+    if doctor.probe_device().cuda_available:
+        pytest.skip("this machine has CUDA")
     report = run_doctor(settings=_settings(tmp_path), free_bytes=_plenty)
     row = _row(report, "runtime", "CUDA / GPU")
-    if "NVIDIA" in row.detail or row.status == RowStatus.OK:
-        pytest.skip("this machine has CUDA")
+    assert row.fix == NO_CUDA_FIX
     assert row.status == RowStatus.FAIL and set(row.blocks) == {SkillId.SYNTH_CT, SkillId.SYNTH_MR_BRAIN}
     assert report.exit_code == 0  # no --skill: report only
+
+
+def test_without_a_driver_torch_is_not_imported(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(doctor, "has_nvidia_driver", lambda: False)
+    monkeypatch.setattr(doctor, "detect_device", lambda: pytest.fail("torch import attempted"))
+    device = doctor.probe_device()
+    assert not device.cuda_available and device.torch_version is not None
 
 
 def test_gpu_row_names_the_device_and_vram(tmp_path: Path) -> None:
