@@ -1,0 +1,94 @@
+"""End to end with every member (tiny, random) on the real torso CT: extract-features, train-stacker, predict."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+from typer.testing import CliRunner
+
+from medskills.cli import app
+from medskills.triage.pack_manifest import feature_list_sha256
+from triage_models_support.builders import generated_feature_table, tiny_astra_member, tiny_mednext_member, write_pack
+from triage_models_support.ctclip_builders import tiny_ctclip_member, tiny_supervised_member
+
+
+@pytest.fixture
+def base_pack(tmp_path: Path) -> Path:
+    torch.set_num_threads(1)
+    root = tmp_path / "base"
+    root.mkdir()
+    members = [
+        tiny_astra_member(root, with_reference=True),
+        tiny_ctclip_member(root),
+        tiny_supervised_member(root),
+        tiny_mednext_member(root),
+        {"kind": "diffusion_anomaly"},
+        {"kind": "fvlm"},
+    ]
+    return write_pack(root, {"model_version": "tiny-all", "members": members, "top_k": 2})
+
+
+def _run(arguments: list[str]) -> dict[str, object]:
+    result = CliRunner().invoke(app, ["triage", *arguments])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_extract_train_predict_with_every_member(base_pack: Path, shared_data: Path, tmp_path: Path) -> None:
+    image = shared_data / "ct_torso_3mm" / "image.nii.gz"
+    extracted = _run(["extract-features", str(image), "--pack", str(base_pack), "--out", str(tmp_path / "features")])
+    assert extracted["members_available"] == ["astra", "ctclip", "supervised", "mednext"]
+    assert set(extracted["member_unavailable_reasons"]) == {"diffusion_anomaly", "fvlm"}
+    with (tmp_path / "features" / "features.csv").open() as handle:
+        header = next(csv.reader(handle))[1:]
+    assert header[0] == "astra_embedding_0000" and "ctclip_pneumothorax" in header and "fvlm_emphysema" in header
+
+    generated_feature_table(
+        tmp_path / "train.csv", tmp_path / "labels.csv", header, studies=60, signal="ctclip_pneumothorax",
+        nan_prefixes=("diffusion_", "fvlm_"),
+    )
+    trained = _run([
+        "train-stacker", str(tmp_path / "train.csv"), str(tmp_path / "labels.csv"), "--out", str(tmp_path / "pack"),
+        "--base-pack", str(base_pack), "--folds", "3", "--model-version", "tiny-all-1",
+    ])
+    assert trained["main"]["auc"] > 0.9 and trained["thoracic"] is not None
+
+    record = _run(["predict", str(image), "--pack", str(tmp_path / "pack")])
+    prediction = record["prediction"]
+    assert prediction["model_version"] == "tiny-all-1"
+    assert prediction["members_available"] == ["astra", "ctclip", "supervised", "mednext"]
+    assert prediction["members_unavailable"] == ["diffusion_anomaly", "fvlm"]
+    if prediction["pathology"] == 0:
+        assert prediction["top_pathologies"] == []
+    else:
+        assert len(prediction["top_pathologies"]) <= 2
+
+
+def test_predict_with_a_mismatched_feature_list_exits_1_with_a_reason(base_pack: Path, shared_data: Path, tmp_path: Path) -> None:
+    names = ["astra_embedding_0001", "astra_embedding_0000"]
+    generated_feature_table(tmp_path / "train.csv", tmp_path / "labels.csv", names, studies=40)
+    _run(["train-stacker", str(tmp_path / "train.csv"), str(tmp_path / "labels.csv"), "--out", str(tmp_path / "pack"),
+          "--base-pack", str(base_pack), "--folds", "3"])
+    manifest = tmp_path / "pack" / "pack.yaml"
+    text = manifest.read_text()
+    manifest.write_text(text.replace("- astra_embedding_0001\n  - astra_embedding_0000", "- astra_embedding_0000\n  - astra_embedding_0001"))
+    result = CliRunner().invoke(app, ["triage", "predict", str(shared_data / "ct_torso_3mm" / "image.nii.gz"), "--pack", str(tmp_path / "pack")])
+    assert result.exit_code == 1
+    assert "features.sha256" in json.loads(result.stdout)["error"]
+
+    edited = yaml.safe_load(manifest.read_text())
+    edited["features"]["sha256"] = feature_list_sha256(edited["features"]["names"])
+    manifest.write_text(yaml.safe_dump(edited, sort_keys=False))
+    result = CliRunner().invoke(app, ["triage", "predict", str(shared_data / "ct_torso_3mm" / "image.nii.gz"), "--pack", str(tmp_path / "pack")])
+    assert result.exit_code == 1
+    assert "different order" in json.loads(result.stdout)["error"]
+
+
+def test_train_stacker_rejects_an_unknown_threshold_rule(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["triage", "train-stacker", "f.csv", "l.csv", "--out", str(tmp_path / "p"), "--threshold-rule", "best"])
+    assert result.exit_code == 2
