@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -195,6 +195,6 @@ class RunRecord(FrozenModel):
     card_error: str | None = None
     intended_use_disclaimer: str = DISCLAIMER
 
-    def with_updates(self, **changes: Any) -> "RunRecord":
+    def with_updates(self, **changes: Any) -> Self:
         """Return a validated copy with ``changes`` applied (records are frozen)."""
         return type(self).model_validate({**self.model_dump(), **changes})

@@ -204,7 +204,7 @@ def _check_sliding_window(c: PreflightCollector, size_value: JsonValue, overlap_
             c.error("bad_tp_splits", f"autoencoder_tp_num_splits must be one of {list(TP_SPLITS)}, got {tp_value!r}.",
                     field="autoencoder_tp_num_splits", fix="use 1, 2, 4, 8 or 16 (higher uses less memory)")
         else:
-            tp = int(tp_value)  # type: ignore[arg-type]
+            tp = int(tp_value)
     triple = (int(size[0]), int(size[1]), int(size[2])) if size is not None else None
     return triple, overlap, tp, is_ok
 
@@ -256,9 +256,10 @@ def check_inference_config(
         c, config["autoencoder_sliding_window_infer_size"], config["autoencoder_sliding_window_infer_overlap"],
         config.get("autoencoder_tp_num_splits"))
     scalars = _check_scalars(c, config, version)
-    if c.has_request_errors or None in (regions_requested, anatomy, controllable, size, spacing) or not is_window_ok:
+    if (c.has_request_errors or regions_requested is None or anatomy is None or controllable is None or size is None
+            or spacing is None or window is None or overlap is None or not is_window_ok):
         return None
-    return InferenceSettings(body_region=regions_requested, anatomy_list=anatomy, controllable_anatomy_size=controllable,
-                             output_size=size, spacing_mm=spacing, autoencoder_sliding_window_infer_size=window,
-                             autoencoder_sliding_window_infer_overlap=overlap, autoencoder_tp_num_splits=tp,
-                             **scalars)
+    return InferenceSettings.model_validate({
+        "body_region": regions_requested, "anatomy_list": anatomy, "controllable_anatomy_size": controllable,
+        "output_size": size, "spacing_mm": spacing, "autoencoder_sliding_window_infer_size": window,
+        "autoencoder_sliding_window_infer_overlap": overlap, "autoencoder_tp_num_splits": tp, **scalars})

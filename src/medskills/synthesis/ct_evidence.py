@@ -124,7 +124,7 @@ def describe_sample(image_path: Path, label_path: Path, mapping: list[LabelMappi
                       has_hu_below_minus_500=summary.minimum is not None and summary.minimum < HU_AIR_THRESHOLD,
                       has_hu_above_200=summary.maximum is not None and summary.maximum > HU_BONE_THRESHOLD,
                       is_nonconstant=summary.value_range > NONCONSTANT_MIN_RANGE)
-    if label is not None:
+    if label is not None and labels is not None:
         statistics = label_statistics(labels, label.geometry.spacing_mm)
         by_ordinal = {entry.output_label_id: entry for entry in mapping}
         volumes = [ClassVolume(output_label_id=item.label_id,
@@ -138,7 +138,8 @@ def describe_sample(image_path: Path, label_path: Path, mapping: list[LabelMappi
                       label_background_voxels=statistics.background_voxels, class_volumes=volumes)
     if image is not None and label is not None:
         fields["geometry_match"] = compare_geometry(image.geometry, label.geometry)
-    evidence = SampleEvidence(is_image_readable=image is not None, is_label_readable=label is not None, **fields)
+    evidence = SampleEvidence.model_validate(
+        {"is_image_readable": image is not None, "is_label_readable": label is not None, **fields})
     return MeasuredPair(evidence=evidence, image=image, labels=labels)
 
 
@@ -161,12 +162,12 @@ def compute_anatomy_size_condition(settings: InferenceSettings, database_path: P
     requested = dict(settings.controllable_anatomy_size)
     provided = [requested.get(slot) for slot in CONTROLLABLE_SLOTS]
 
-    def distance(candidate: list[float]) -> float:
+    def distance(candidate: list[float]) -> float:  # L1 over the provided slots only
         return sum(abs(p - v) for p, v in zip(provided, candidate, strict=False) if p is not None)
 
     if not candidates:
         return None
-    chosen = list(min(candidates, key=distance))  # min keeps the first of equals, like upstream's stable sort
+    chosen = list(min(candidates, key=distance))  # type: ignore[arg-type]  # min keeps the first of equals, like upstream's stable sort
     for name, size in requested.items():
         chosen[CONTROLLABLE_SLOTS.index(name)] = size
     return AnatomySizeCondition(slots=list(CONTROLLABLE_SLOTS), values=chosen, requested=requested,

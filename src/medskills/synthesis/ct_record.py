@@ -22,7 +22,7 @@ __all__ = [
     "SampleEvidence",
 ]
 
-CT_SKILL_ID = "nv-generate-ct-rflow"
+CT_SKILL_ID = "nv-generate-ct-rflow"  # also the Literal default of CTSynthesisRecord.skill
 LABEL_SEMANTICS = (
     "Saved label maps hold ordinals 1..N, not MAISI ids: ordinal k is the k-th name of the effective anatomy "
     "list (the controllable names in Path A, else anatomy_list). Every other structure, body included unless "
@@ -140,6 +140,6 @@ class CTOutputSection(FrozenModel):
 class CTSynthesisRecord(RunRecord):
     """``result.json`` of ``synth ct``: the base record plus typed request and output sections."""
 
-    skill: Literal["nv-generate-ct-rflow"] = CT_SKILL_ID
+    skill: Literal["nv-generate-ct-rflow"] = "nv-generate-ct-rflow"
     request: CTRequestSection
     output: CTOutputSection | None = None

@@ -12,10 +12,12 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from pydantic import JsonValue
+
 from medskills.core.errors import ExitCode
 from medskills.core.gates import overall_status
 from medskills.core.io import prepare_output_dir
-from medskills.core.models import Invocation, PreflightReport, Status, utc_now
+from medskills.core.models import GateResult, Invocation, PreflightReport, Status, utc_now
 from medskills.core.provenance import DeviceInfo, collect_provenance, detect_device
 from medskills.core.records import finish_run
 from medskills.core.settings import Settings
@@ -39,7 +41,9 @@ __all__ = ["run_ct_synthesis"]
 logger = logging.getLogger(__name__)
 
 
-def _request_section(request: CTRunRequest, overrides: dict, preflight: CTPreflight) -> CTRequestSection:
+def _request_section(
+    request: CTRunRequest, overrides: dict[str, JsonValue], preflight: CTPreflight
+) -> CTRequestSection:
     settings = preflight.settings
     return CTRequestSection(
         config_path=request.config_path, config_overrides=overrides, version=request.version,
@@ -155,7 +159,7 @@ def _full_log(invocation: Invocation) -> str:
     return invocation.logs.stdout_tail
 
 
-def _verdict(invocation: Invocation, gates: list) -> tuple[int, list[str]]:
+def _verdict(invocation: Invocation, gates: list[GateResult]) -> tuple[int, list[str]]:
     reasons = [f"{gate.gate}: {gate.message}" for gate in gates if gate.status == Status.FAILED]
     if invocation.is_timed_out:
         return int(ExitCode.TIMEOUT), [f"upstream timed out after {invocation.timeout_seconds:g} s", *reasons]
