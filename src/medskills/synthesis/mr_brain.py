@@ -8,7 +8,6 @@ image back and grades it. A failed upstream is exit 1, a timeout 124, never 0.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 from pydantic import Field
@@ -16,30 +15,23 @@ from pydantic import Field
 from medskills.core.assets import SkillId
 from medskills.core.errors import ExitCode
 from medskills.core.io import prepare_output_dir
-from medskills.core.models import (
-    FrozenModel, GateResult, Invocation, RunRecord, Status, utc_now,
-)
+from medskills.core.models import FrozenModel, RunRecord, Status, utc_now
 from medskills.core.preflight import PreflightCollector, check_gpu
 from medskills.core.provenance import DeviceInfo, collect_provenance, detect_device
 from medskills.core.records import finish_run
 from medskills.core.settings import Settings
-from medskills.core.upstream import Runner, UpstreamCommand, run_upstream
+from medskills.core.upstream import Runner, run_upstream
 from medskills.synthesis.diff_model import (
-    DIFF_MODEL_ENTRYPOINT, DiffModelInference, StagedDiffModel, diff_model_argv, diff_model_facts,
-    read_inference_defaults, scan_diff_model_outputs, stage_diff_model,
+    DIFF_MODEL_ENTRYPOINT, DiffModelInference, StagedDiffModel, diff_model_facts, read_inference_defaults,
 )
-from medskills.synthesis.image_evidence import (
-    ImageKind, ImageOutputSummary, evaluate_image_gates, image_artifacts, inspect_image, summarize_images,
-    write_image_card,
-)
+from medskills.synthesis.diff_model_run import run_diff_model
+from medskills.synthesis.image_evidence import ImageKind, ImageOutputSummary, write_image_card
 from medskills.synthesis.mr_brain_request import (
     MR_BRAIN_VERSION, MRBrainModality, MRBrainOverrides, estimate_mr_brain_cost, load_overrides,
     resolve_modality, validate_overrides,
 )
-from medskills.synthesis.staging import LOG_DIR_NAME, STAGED_DIR_NAME
 from medskills.synthesis.run_support import (
-    check_output_dir, check_upstream_commit, check_weights, cost_gate_reason, file_artifact, refusal_reasons,
-    resolve_generate_root, run_environment, run_outcome,
+    check_output_dir, check_upstream_commit, check_weights, cost_gate_reason, refusal_reasons, resolve_generate_root,
 )
 
 __all__ = ["MR_BRAIN_SKILL", "MRBrainRecord", "MRBrainRequest", "MRBrainRequestEvidence", "generate_mr_brain"]
@@ -171,40 +163,17 @@ def _run(
     inference: DiffModelInference, modality: MRBrainModality,
 ) -> MRBrainRecord:
     output_dir = prepare_output_dir(request.output_dir)
-    staged = stage_diff_model(
-        diff_model_facts(MR_BRAIN_VERSION), upstream_root=upstream_root, staged_dir=output_dir / STAGED_DIR_NAME,
-        output_dir=output_dir, output_prefix=f"mr_brain_{modality.value}", inference=inference,
+    run = run_diff_model(diff_model_facts(MR_BRAIN_VERSION), upstream_root=upstream_root, output_dir=output_dir,
+                         output_prefix=f"mr_brain_{modality.value}", inference=inference, kind=ImageKind.MR,
+                         settings=settings, runner=runner, timeout_seconds=request.timeout_seconds)
+    record = record.with_updates(  # type: ignore[assignment]
+        status=run.status, exit_code=run.exit_code, invocation=run.invocation, gates=run.gates, output=run.output,
+        staging=run.staged, failure_reasons=run.failure_reasons, artifacts=run.artifacts, finished_at=utc_now(),
+        output_dir=output_dir,
     )
-    command = UpstreamCommand(
-        argv=diff_model_argv(sys.executable, staged), cwd=upstream_root,
-        env=run_environment(upstream_root, data_root=settings.monai_data_directory), timeout_seconds=request.timeout_seconds,
-        log_dir=output_dir / LOG_DIR_NAME, log_name="diff_model_infer",
-    )
-    invocation = runner(command)
-    images = [inspect_image(path, kind=ImageKind.MR, requested_shape=inference.dim,
-                            requested_spacing_mm=inference.spacing)
-              for path in scan_diff_model_outputs(staged, started_at=invocation.started_at)]
-    output = summarize_images(output_dir, images, kind=ImageKind.MR)
-    gates = evaluate_image_gates(invocation, output)
-    record = _finished(record, invocation=invocation, gates=gates, output=output, staged=staged,
-                       output_dir=output_dir)
     if request.has_summary_card:
         record = _with_card(record, output_dir)
     return finish_run(record, output_dir)
-
-
-def _finished(
-    record: MRBrainRecord, *, invocation: Invocation, gates: list[GateResult], output: ImageOutputSummary,
-    staged: StagedDiffModel, output_dir: Path,
-) -> MRBrainRecord:
-    status, exit_code, reasons = run_outcome(invocation, gates)
-    staged_artifacts = [file_artifact("staged_config", path) for path in (staged.environment_path, staged.model_config_path)]
-    return record.with_updates(  # type: ignore[return-value]
-        status=status, exit_code=exit_code,
-        invocation=invocation, gates=gates, output=output, staging=staged, failure_reasons=reasons,
-        artifacts=[*image_artifacts(output.samples), *staged_artifacts], finished_at=utc_now(),
-        output_dir=output_dir,
-    )
 
 
 def _with_card(record: MRBrainRecord, output_dir: Path) -> MRBrainRecord:
