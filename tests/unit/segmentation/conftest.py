@@ -11,12 +11,9 @@ import numpy as np
 import pytest
 
 from medskills.core.label_spaces import load_label_dictionary
-from medskills.core.provenance import DeviceInfo
 from medskills.core.settings import Settings, load_settings
 from medskills.segmentation.bundle import BUNDLE_LAYOUT
 
-NO_GPU = DeviceInfo(cuda_available=False, torch_version="test")
-PLENTY_OF_MEMORY = (10**12, "test probe")
 
 
 @pytest.fixture()
@@ -59,10 +56,3 @@ def write_volume(tmp_path: Path) -> Callable[..., Path]:
         nib.save(image, path)
         return path
     return write
-
-
-def ct_like(shape: tuple[int, int, int] = (24, 24, 12)) -> np.ndarray:
-    """Air at -1000 with a 40 HU block: finite, max > 0, HU-like."""
-    array = np.full(shape, -1000, dtype=np.int16)
-    array[6:18, 6:18, 3:9] = 40
-    return array

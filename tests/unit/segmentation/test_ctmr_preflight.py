@@ -7,13 +7,22 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import NO_GPU, PLENTY_OF_MEMORY, ct_like
 
 from medskills.core.provenance import DeviceInfo
 from medskills.core.settings import Settings
 from medskills.segmentation.bundle import estimate_timeout_seconds
 from medskills.segmentation.models import OutputType, SegmentationRequest
 from medskills.segmentation.preflight import PreflightOutcome, preflight_segmentation
+
+NO_GPU = DeviceInfo(cuda_available=False, torch_version="test")
+PLENTY_OF_MEMORY = (10**12, "test probe")
+
+
+def ct_like(shape: tuple[int, int, int] = (24, 24, 12)) -> np.ndarray:
+    """Air at -1000 with a 40 HU block: finite, max > 0, HU-like."""
+    array = np.full(shape, -1000, dtype=np.int16)
+    array[6:18, 6:18, 3:9] = 40
+    return array
 
 
 def _preflight(settings: Settings, image: Path, *, device_info: DeviceInfo = NO_GPU,
