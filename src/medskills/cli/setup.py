@@ -40,7 +40,7 @@ def setup_command(
     parent = root if root is not None else settings.default_nv_generate_root.parent
     request = run_guarded(lambda: _validated(SetupRequest, skill=skill, version=version, hub_revision=revision,
                                              root=parent, data_root=data_root, token_env=token_env, is_confirmed=yes))
-    report = run_guarded(lambda: run_setup(request, settings=settings))
+    report = run_guarded(lambda: run_setup(request, settings=settings, progress_bar=RichTransferBar))
     console = Console(stderr=True)
     for outcome in report.files:
         console.print(f"{outcome.action.value:>17}  {outcome.path}")
@@ -49,6 +49,35 @@ def setup_command(
     console.print("Export these before running the skill:", style="bold")
     console.print("\n".join(report.exports), markup=False, highlight=False)
     emit(report)
+
+
+class RichTransferBar:
+    """The tqdm shape huggingface_hub drives (context manager + ``update``), drawn with rich on stderr."""
+
+    def __init__(self, *, total: int | None = None, initial: int = 0, desc: str = "", **_tqdm_options: object) -> None:
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+            TransferSpeedColumn,
+        )
+
+        self._progress = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
+                                  TransferSpeedColumn(), TimeRemainingColumn(), console=Console(stderr=True))
+        self._task = self._progress.add_task(desc, total=total, completed=initial)
+
+    def __enter__(self) -> RichTransferBar:
+        self._progress.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._progress.stop()
+
+    def update(self, n: float = 1) -> None:
+        """Advance by ``n`` bytes (negative when huggingface_hub rewinds a refused resume)."""
+        self._progress.advance(self._task, n)
 
 
 def _validated(model: type[ModelT], **fields: object) -> ModelT:

@@ -15,6 +15,7 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 from medskills.core.assets import AssetFile
@@ -27,6 +28,7 @@ __all__ = [
     "SPACE_MARGIN_BYTES",
     "FreeBytes",
     "HubAccess",
+    "ProgressBarFactory",
     "download_asset",
     "free_bytes_at",
     "licence_steps",
@@ -37,6 +39,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 FreeBytes = Callable[[Path], int]
+ProgressBarFactory = type[Any]
 SPACE_MARGIN_BYTES = 512 * 1024**2
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 METADATA_TIMEOUT_SECONDS = 15.0
@@ -99,9 +102,14 @@ def partial_path(destination: Path) -> Path:
 
 
 def download_asset(
-    asset: AssetFile, destination: Path, *, access: HubAccess, free_bytes: FreeBytes, hash_cache: Path
+    asset: AssetFile, destination: Path, *, access: HubAccess, free_bytes: FreeBytes, hash_cache: Path,
+    progress_bar: ProgressBarFactory | None = None,
 ) -> FileOutcome:
-    """Make ``destination`` hold ``asset``: skip when present and valid, else download, verify, rename."""
+    """Make ``destination`` hold ``asset``: skip when present and valid, else download, verify, rename.
+
+    ``progress_bar`` is a tqdm-shaped class for the transfer (the CLI passes a rich one); None keeps
+    huggingface_hub's own bar.
+    """
     if destination.is_file():
         return _existing(asset, destination, hash_cache=hash_cache)
     from huggingface_hub import get_hf_file_metadata, hf_hub_url
@@ -117,7 +125,7 @@ def download_asset(
     require_free_space(destination, max(expected_bytes - resume_bytes, 0), free_bytes=free_bytes,
                        what=f"{asset.filename} ({_gb(expected_bytes)})")
     _transfer(asset, url=url, location=metadata.location, partial=partial, resume_bytes=resume_bytes,
-              expected_bytes=metadata.size, access=access)
+              expected_bytes=metadata.size, access=access, progress_bar=progress_bar)
     expected_sha, source = _expected_sha256(asset, etag=metadata.etag)
     digest = sha256_file(partial)
     if expected_sha is not None and digest != expected_sha:
@@ -168,7 +176,7 @@ def _resume_point(partial: Path, *, etag: str | None) -> int:
 
 def _transfer(
     asset: AssetFile, *, url: str, location: str, partial: Path, resume_bytes: int, expected_bytes: int | None,
-    access: HubAccess,
+    access: HubAccess, progress_bar: ProgressBarFactory | None,
 ) -> None:
     """Append the missing bytes to ``partial`` with huggingface_hub's ranged, retrying GET."""
     from huggingface_hub.file_download import http_get
@@ -180,7 +188,7 @@ def _transfer(
     try:
         with partial.open("ab") as handle:
             http_get(location, handle, resume_size=resume_bytes, headers=headers, expected_size=expected_bytes,
-                     displayed_filename=Path(asset.filename).name)
+                     displayed_filename=Path(asset.filename).name, tqdm_class=progress_bar)
     except Exception as err:  # network, HTTP and disk errors all end the same way: keep the partial, explain
         kept = partial.stat().st_size if partial.exists() else 0
         raise UpstreamFailure(

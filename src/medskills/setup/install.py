@@ -9,7 +9,14 @@ from medskills.core.assets import SkillAssets, skill_assets
 from medskills.core.errors import EnvironmentProblem, UsageError
 from medskills.core.settings import Settings
 from medskills.setup.clone import ensure_clone
-from medskills.setup.download import FreeBytes, HubAccess, download_asset, free_bytes_at, require_free_space
+from medskills.setup.download import (
+    FreeBytes,
+    HubAccess,
+    ProgressBarFactory,
+    download_asset,
+    free_bytes_at,
+    require_free_space,
+)
 from medskills.setup.layout import SetupLayout, extract_archive, missing_bytes_estimate
 from medskills.setup.models import FileAction, FileOutcome, SetupReport, SetupRequest
 
@@ -27,10 +34,12 @@ def run_setup(
     settings: Settings,
     free_bytes: FreeBytes = free_bytes_at,
     assets: SkillAssets | None = None,
+    progress_bar: ProgressBarFactory | None = None,
 ) -> SetupReport:
     """Do everything missing for ``request`` and nothing else; safe to re-run after any failure.
 
-    ``assets`` replaces the packaged manifest entry (tests point it at a local git repo and hub).
+    ``assets`` replaces the packaged manifest entry (tests point it at a local git repo and hub);
+    ``progress_bar`` is passed to each transfer (see ``download_asset``).
     """
     entry = assets or skill_assets(request.skill)
     version = entry.version(request.version)
@@ -55,7 +64,7 @@ def run_setup(
                                         path=layout.runtime_path(asset), action=FileAction.ALREADY_EXTRACTED))
             continue
         outcome = download_asset(asset, layout.destination(asset), access=access, free_bytes=free_bytes,
-                                 hash_cache=settings.weight_hash_cache)
+                                 hash_cache=settings.weight_hash_cache, progress_bar=progress_bar)
         outcomes.append(outcome)
         if asset.is_archive:
             outcomes.append(extract_archive(asset, layout.destination(asset), layout.runtime_path(asset),

@@ -162,3 +162,44 @@ def test_token_from_the_named_variable_is_sent(fake_hub, tmp_path: Path, monkeyp
 def test_missing_pinned_file_points_at_the_manifest(fake_hub, tmp_path: Path) -> None:
     with pytest.raises(UpstreamFailure, match="assets.json needs review"):
         _download(_asset(), tmp_path / "root" / "models" / "net.pt")
+
+
+class _RecordingBar:
+    instances: list[_RecordingBar] = []
+
+    def __init__(self, *, total: int | None = None, initial: int = 0, **_: object) -> None:
+        self.total, self.done = total, initial
+        _RecordingBar.instances.append(self)
+
+    def __enter__(self) -> _RecordingBar:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        return None
+
+    def update(self, n: float = 1) -> None:
+        self.done += n
+
+
+def test_progress_bar_sees_the_resumed_transfer(fake_hub, tmp_path: Path) -> None:
+    pin = fake_hub.add("nvidia/Fake-Weights", REVISION, "models/net.pt", CONTENT)
+    destination = tmp_path / "root" / "models" / "net.pt"
+    partial = partial_path(destination)
+    partial.parent.mkdir(parents=True)
+    partial.write_bytes(CONTENT[:1000])
+    partial.with_name(partial.name + ".etag").write_text(pin, encoding="utf-8")
+    _RecordingBar.instances.clear()
+    download_asset(_asset(sha256=pin), destination, access=HubAccess.from_environment("HF_TOKEN"),
+                   free_bytes=_plenty, hash_cache=tmp_path / "cache.json", progress_bar=_RecordingBar)
+    (bar,) = _RecordingBar.instances
+    assert bar.done == len(CONTENT)
+
+
+def test_cli_rich_bar_drives_a_real_download(fake_hub, tmp_path: Path) -> None:
+    from medskills.cli.setup import RichTransferBar
+
+    pin = fake_hub.add("nvidia/Fake-Weights", REVISION, "models/net.pt", CONTENT)
+    destination = tmp_path / "root" / "models" / "net.pt"
+    download_asset(_asset(sha256=pin), destination, access=HubAccess.from_environment("HF_TOKEN"),
+                   free_bytes=_plenty, hash_cache=tmp_path / "cache.json", progress_bar=RichTransferBar)
+    assert destination.read_bytes() == CONTENT
