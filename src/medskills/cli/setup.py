@@ -41,9 +41,9 @@ def setup_command(
     request = run_guarded(lambda: _validated(SetupRequest, skill=skill, version=version, hub_revision=revision,
                                              root=parent, data_root=data_root, token_env=token_env, is_confirmed=yes))
     report = run_guarded(lambda: run_setup(request, settings=settings, progress_bar=RichTransferBar))
-    console = Console(stderr=True)
+    console = Console(stderr=True, soft_wrap=True)  # never wrap: paths and exports must stay copy-pasteable
     for outcome in report.files:
-        console.print(f"{outcome.action.value:>17}  {outcome.path}")
+        console.print(f"{outcome.action.value:>17}  {outcome.path}", markup=False, highlight=False)
     if report.downloaded_bytes == 0:
         console.print("Nothing downloaded: everything was already in place.")
     console.print("Export these before running the skill:", style="bold")

@@ -121,3 +121,26 @@ def test_large_download_needs_yes(bare_upstream, fake_hub, tmp_path: Path) -> No
     with pytest.raises(UsageError, match="--yes"):
         run_setup(request, settings=_settings(tmp_path), assets=assets, free_bytes=_plenty)
     assert fake_hub.gets() == []
+
+
+def test_cli_setup_prints_exports_and_one_json_report(bare_upstream, fake_hub, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from medskills.cli import app
+    from medskills.setup import install
+
+    assets = _assets(bare_upstream.url, bare_upstream.pinned_commit, hub=fake_hub)
+    monkeypatch.setattr(install, "skill_assets", lambda skill: assets)
+    monkeypatch.setenv("MEDSKILLS_WEIGHT_HASH_CACHE", str(tmp_path / "cache.json"))
+    root = tmp_path / "my upstreams"
+    first = CliRunner().invoke(app, ["setup", "synth-ct", "--root", str(root)])
+    assert first.exit_code == 0, first.output
+    clone = root / "Upstream"
+    assert f"export NV_GENERATE_ROOT='{clone}'" in first.stderr
+    second = CliRunner().invoke(app, ["setup", "synth-ct", "--root", str(root)])
+    report = json.loads(second.stdout)
+    assert second.exit_code == 0 and report["downloaded_bytes"] == 0
+    assert "Nothing downloaded" in second.stderr
