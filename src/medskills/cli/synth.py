@@ -116,3 +116,24 @@ def ct_from_mask_command(
         body_envelope_ct=add_body_envelope, allow_missing_body_label=allow_missing_body_label,
         is_cost_confirmed=yes, is_preflight_only=preflight_only, timeout_seconds=timeout_seconds))
     emit(run_guarded(lambda: generate_ct_from_mask(request, settings=load_settings())))
+
+
+@synth_app.command("ct-image")
+def ct_image_command(
+    config: str = typer.Argument(..., help="Override JSON for the diffusion model config, or 'default'."),
+    output_dir: Path = typer.Option(..., "--output-dir", "-o", help="New or empty folder for the run."),
+    version: CTVersion = typer.Option(CTVersion.RFLOW_CT, "--version", help="Model version."),
+    random_seed: int = typer.Option(0, "--random-seed", "-s", help="Staged into the model config."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Accept a run above the cost limits (300 s, 30 GB)."),
+    preflight_only: bool = typer.Option(False, "--preflight-only", help="Validate and estimate; run nothing."),
+    timeout_seconds: float = typer.Option(3600.0, "--timeout-seconds", help="Kill upstream after this long."),
+    no_summary_card: bool = typer.Option(False, "--no-summary-card", help="Skip summary.html."),
+) -> None:
+    """Synthetic CT image without a mask (NV-Generate-CTMR scripts.diff_model_infer)."""
+    from medskills.core.settings import load_settings
+    from medskills.synthesis.ct_image import CTImageRequest, generate_ct_image
+
+    request = CTImageRequest.from_cli(
+        config, output_dir=output_dir, version=version, random_seed=random_seed, is_cost_confirmed=yes,
+        is_preflight_only=preflight_only, timeout_seconds=timeout_seconds, has_summary_card=not no_summary_card)
+    emit(run_guarded(lambda: generate_ct_image(request, settings=load_settings())))

@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import Field
 
-from medskills.core.errors import EnvironmentProblem
+from medskills.core.errors import EnvironmentProblem, UsageError
 from medskills.core.io import write_text_atomic
 from medskills.core.models import FrozenModel
 
@@ -35,6 +35,7 @@ __all__ = [
     "output_name_pattern",
     "packaged_commit",
     "read_inference_defaults",
+    "read_override_file",
     "scan_diff_model_outputs",
     "stage_diff_model",
 ]
@@ -114,6 +115,31 @@ def diff_model_facts(version: str) -> DiffModelFacts:
         version=version, model_config=entry["model_config"], environment=entry["environment"],
         network=entry["network"], inference_defaults=DiffModelInference.model_validate(entry["inference_defaults"]),
     )
+
+
+def read_override_file(path: Path, *, allowed_keys: tuple[str, ...]) -> tuple[dict[str, Any], list[str]]:
+    """Read an override JSON (flat, or nested under ``diffusion_unet_inference``); ``_`` keys are comments.
+
+    Returns:
+        The allowed keys given, and the names of every other key (preflight reports them).
+
+    Raises:
+        UsageError: the file is missing, not JSON, or not an object.
+    """
+    try:
+        document = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError as err:
+        raise UsageError(f"config {path} does not exist. Pass an override JSON file or the word 'default'.") from err
+    except (OSError, ValueError) as err:
+        raise UsageError(f"config {path} is not readable JSON: {err}. Fix the file or pass 'default'.") from err
+    if not isinstance(document, dict):
+        raise UsageError(f"config {path} must hold a JSON object of overrides, not {type(document).__name__}.")
+    nested = document.get(INFERENCE_BLOCK)
+    if isinstance(nested, dict) and not [key for key in document if key != INFERENCE_BLOCK and not key.startswith("_")]:
+        document = nested
+    keys = [str(key) for key in document if not str(key).startswith("_")]
+    return ({key: document[key] for key in keys if key in allowed_keys},
+            [key for key in keys if key not in allowed_keys])
 
 
 def read_inference_defaults(facts: DiffModelFacts, upstream_root: Path | None) -> InferenceDefaults:

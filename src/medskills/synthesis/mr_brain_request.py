@@ -7,7 +7,6 @@ RFlow scheduler's range), guidance non-negative. ``check_input_mr``'s geometry s
 
 from __future__ import annotations
 
-import json
 import math
 from enum import StrEnum
 from pathlib import Path
@@ -15,11 +14,10 @@ from typing import Any
 
 from pydantic import Field
 
-from medskills.core.errors import UsageError
 from medskills.core.models import CostEstimate, FrozenModel
 from medskills.core.preflight import PreflightCollector, check_unknown_keys, suggestion_text
 from medskills.synthesis.cost import CONFIRMATION_VRAM_GB, CONFIRMATION_WALL_SECONDS, STARTUP_SECONDS
-from medskills.synthesis.diff_model import INFERENCE_BLOCK, DiffModelInference, modality_ids
+from medskills.synthesis.diff_model import DiffModelInference, modality_ids, read_override_file
 
 __all__ = [
     "MR_BRAIN_VERSION",
@@ -76,26 +74,15 @@ class MRBrainOverrides(FrozenModel):
 
 
 def load_overrides(config: Path | None) -> MRBrainOverrides:
-    """Read an override JSON (flat, or nested under ``diffusion_unet_inference``); ``None`` means defaults.
+    """Read the override file (see ``read_override_file``); ``None`` means the upstream defaults.
 
     Raises:
         UsageError: the file is missing, not JSON, or not an object.
     """
     if config is None:
         return MRBrainOverrides()
-    try:
-        document = json.loads(Path(config).read_text(encoding="utf-8"))
-    except FileNotFoundError as err:
-        raise UsageError(f"config {config} does not exist. Pass an override JSON file or the word 'default'.") from err
-    except (OSError, ValueError) as err:
-        raise UsageError(f"config {config} is not readable JSON: {err}. Fix the file or pass 'default'.") from err
-    if not isinstance(document, dict):
-        raise UsageError(f"config {config} must hold a JSON object of overrides, not {type(document).__name__}.")
-    if set(document) - {"_comment"} == {INFERENCE_BLOCK} and isinstance(document[INFERENCE_BLOCK], dict):
-        document = document[INFERENCE_BLOCK]
-    keys = [key for key in document if not str(key).startswith("_")]
-    known = {key: document[key] for key in keys if key in OVERRIDE_KEYS}
-    return MRBrainOverrides(**known, unknown_keys=[key for key in keys if key not in OVERRIDE_KEYS])
+    known, unknown = read_override_file(config, allowed_keys=OVERRIDE_KEYS)
+    return MRBrainOverrides(**known, unknown_keys=unknown)
 
 
 def resolve_modality(
