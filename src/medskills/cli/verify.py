@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -101,7 +102,7 @@ def grade_script(verifier: str) -> None:
     """Entry point of ``verifiers/<verifier>/scripts/grade.py``: the matching ``medskills verify`` command."""
     from medskills.cli._common import configure_logging
 
-    commands = {"ct_synthesis_quality_v1": ct_synthesis_command, "mr_synthesis_quality_v1": mr_synthesis_command,
+    commands: dict[str, Callable[..., None]] = {"ct_synthesis_quality_v1": ct_synthesis_command, "mr_synthesis_quality_v1": mr_synthesis_command,
                 "ct_segmentation_quality_v1": segmentation_command}
     configure_logging()
     typer.run(commands[verifier])

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from medskills.core.label_spaces import LabelSpace, load_label_dictionary
+from medskills.core.label_spaces import LabelDictionary, LabelSpace, load_label_dictionary
 from medskills.core.models import GateResult, Status
 from medskills.core.volumes import IntensitySummary, LoadedVolume, as_label_map, compare_geometry, read_volume, summarize_intensity
 from medskills.verification.honesty import claims_match_check, recorded_hash_checks
@@ -83,16 +83,12 @@ def _read_sample(index: int, image_path: Path, label_path: Path, mapping: list[L
     if mapping:
         lookup = np.zeros(counts.size, dtype=np.int32)
         for item in mapping:
-            output_id, maisi_id = item.output_label_id, item.maisi_label_id
-            if isinstance(output_id, int) and isinstance(maisi_id, int) and 0 < output_id < counts.size:
+            output_id, maisi_id = item.output_id, item.maisi_id
+            if output_id is not None and maisi_id is not None and 0 < output_id < counts.size:
                 lookup[output_id] = maisi_id
         maisi = np.take(lookup, labels)
     return _Sample(index=index, image=image, label=label, labels=labels, maisi_labels=maisi, present_ids=present,
                    intensity=summarize_intensity(image.array))
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _target_tier(run: CTSynthesisRun) -> Tier:
@@ -125,7 +121,7 @@ def _hu_check(sample: _Sample) -> GateResult:
 
 def _allowed_ids(mapping: list[LabelMappingItem] | None) -> set[int]:
     if mapping:
-        return {item.output_label_id for item in mapping if _is_int(item.output_label_id)}
+        return {item.output_id for item in mapping if item.output_id is not None}
     maisi = load_label_dictionary(LabelSpace.MAISI)
     return {e.id for e in maisi.entries if not e.is_placeholder and e.id <= MAX_MAISI_OUTPUT_ID}
 
@@ -149,12 +145,9 @@ def _coverage_tier(samples: list[_Sample], mapping: list[LabelMappingItem] | Non
         return tier("declared_anatomy_coverage",
                     [skipped("mapping_declared", reason="labels are MAISI ids; no output mapping declared")])
     maisi = load_label_dictionary(LabelSpace.MAISI)
-    malformed = [str(item.anatomy) for item in mapping if not (
-        isinstance(item.anatomy, str) and _is_int(item.maisi_label_id) and _is_int(item.output_label_id)
-        and item.output_label_id > 0 and item.maisi_label_id in maisi
-        and maisi.name_of(item.maisi_label_id).casefold() == item.anatomy.casefold())]
-    union = set().union(*(sample.present_ids for sample in samples)) if samples else set()
-    expected = {item.output_label_id for item in mapping if _is_int(item.output_label_id)}
+    malformed = [str(item.anatomy) for item in mapping if not _is_well_formed(item, maisi)]
+    union: set[int] = set().union(*(sample.present_ids for sample in samples)) if samples else set()
+    expected = _allowed_ids(mapping)
     missing = sorted(expected - union)
     return tier("declared_anatomy_coverage", [
         check("mapping_well_formed", passed=bool(mapping) and not malformed, measured=", ".join(malformed) or len(mapping),
@@ -162,6 +155,13 @@ def _coverage_tier(samples: list[_Sample], mapping: list[LabelMappingItem] | Non
         check("declared_ids_present", passed=not missing, measured=missing, threshold=sorted(expected),
               reason="every declared output id must appear in at least one label map"),
     ])
+
+
+def _is_well_formed(item: LabelMappingItem, maisi: LabelDictionary) -> bool:
+    """A str anatomy, an output id > 0 and a MAISI id whose dictionary name is that anatomy."""
+    output_id, maisi_id = item.output_id, item.maisi_id
+    return (isinstance(item.anatomy, str) and output_id is not None and output_id > 0 and maisi_id is not None
+            and maisi_id in maisi and maisi.name_of(maisi_id).casefold() == item.anatomy.casefold())
 
 
 def _anatomy_hu_checks(samples: list[_Sample]) -> list[GateResult]:
@@ -183,7 +183,7 @@ def _anatomy_hu_checks(samples: list[_Sample]) -> list[GateResult]:
 def _recomputed_flags(samples: list[_Sample], mapping: list[LabelMappingItem] | None) -> dict[str, bool]:
     """The aggregate booleans the CT wrapper reports, recomputed from the files."""
     union = set().union(*(s.present_ids for s in samples)) if samples else set()
-    expected = {item.output_label_id for item in mapping or [] if _is_int(item.output_label_id)}
+    expected = _allowed_ids(mapping) if mapping else set()
     return {
         "all_pairs_readable": bool(samples),
         "all_geometry_consistent": bool(samples) and all(_geometry_check(s).status is Status.PASSED for s in samples),

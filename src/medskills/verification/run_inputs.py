@@ -52,10 +52,23 @@ class LabelMappingItem(_InputModel):
     maisi_label_id: object = None
     output_label_id: object = None
 
+    @property
+    def output_id(self) -> int | None:
+        """``output_label_id`` when it is an integer (a malformed item is graded, not rejected)."""
+        return _integer(self.output_label_id)
+
+    @property
+    def maisi_id(self) -> int | None:
+        return _integer(self.maisi_label_id)
+
+
+def _integer(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
 
 def _claim(*names: str) -> bool | None:
     """An optional boolean claim that may be spelled several ways (``all_x`` or ``is_all_x``)."""
-    return Field(default=None, validation_alias=AliasChoices(*names))  # type: ignore[no-any-return]
+    return Field(default=None, validation_alias=AliasChoices(*names))
 
 
 class CTSynthesisOutput(_InputModel):

@@ -53,8 +53,12 @@ def test_empty_class_on_both_sides_has_no_dice() -> None:
 def test_confusion_matrix_rejects_shape_mismatch_and_too_small_k() -> None:
     with pytest.raises(InputError, match="differs from reference shape"):
         confusion_matrix(np.zeros((2, 2), int), np.zeros((2, 3), int), num_classes=2)
-    with pytest.raises(InputError, match="num_classes=2"):
+    with pytest.raises(InputError, match="prediction ids must lie in 0..1"):
         confusion_matrix(np.full((2, 2), 3), np.zeros((2, 2), int), num_classes=2)
+    with pytest.raises(InputError, match="reference ids must lie in 0..2"):
+        confusion_matrix(np.zeros((2, 2), int), np.full((2, 2), 3), num_classes=3)  # would alias into row 1
+    with pytest.raises(InputError, match="found -1"):
+        confusion_matrix(np.full((2, 2), -1), np.zeros((2, 2), int), num_classes=3)
 
 
 def test_hd95_of_identical_masks_is_zero_and_of_a_shift_is_the_shift_in_mm() -> None:

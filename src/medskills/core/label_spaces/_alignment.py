@@ -17,9 +17,11 @@ import numpy.typing as npt
 from medskills.core.label_spaces._dictionary import BACKGROUND_ID, LabelSpace, load_label_dictionary
 from medskills.core.label_spaces._mapping import (
     ClassMapping,
+    UnmappedClass,
     UnmappedReason,
     build_label_mapping,
     load_anatomy_table,
+    rows_by_class_name,
 )
 from medskills.core.models import FrozenModel
 from medskills.core.volumes import as_label_map
@@ -116,14 +118,14 @@ def _units_of_present(counts: npt.NDArray[np.int64], space: LabelSpace, other: L
     if space is other:
         return {i: _class_name(space, i) for i in present}
     plan = build_label_mapping(space, other)
-    table = {row.names[space].casefold(): row.anatomy for row in load_anatomy_table().values() if row.names[space]}
+    rows = rows_by_class_name(space)
     units: dict[int, str] = {}
     for label_id in present:
         item = plan.get(label_id)
         if isinstance(item, ClassMapping):
             units[label_id] = item.anatomy
         elif item is not None and item.reason is UnmappedReason.TARGET_IS_FINER and item.source_name:
-            units[label_id] = table[item.source_name.casefold()]
+            units[label_id] = rows[item.source_name.casefold()].anatomy
     return units
 
 
@@ -133,12 +135,11 @@ def _unpaired(
     dictionary = load_label_dictionary(space)
     plan = build_label_mapping(space, other) if space is not other else {}
     result = []
-    for label_id in np.flatnonzero(counts):
-        label_id = int(label_id)
+    for label_id in (int(i) for i in np.flatnonzero(counts)):
         if label_id == BACKGROUND_ID or label_id in units:
             continue
         item = plan.get(label_id)
-        reason = item.reason if item is not None and not isinstance(item, ClassMapping) else UnmappedReason.NOT_IN_SOURCE_SPACE
+        reason = item.reason if isinstance(item, UnmappedClass) else UnmappedReason.NOT_IN_SOURCE_SPACE
         name = dictionary.name_of(label_id) if label_id in dictionary else None
         result.append(UnpairedClass(side=side, label_id=label_id, name=name,
                                     voxel_count=int(counts[label_id]), reason=reason))

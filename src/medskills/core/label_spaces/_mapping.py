@@ -33,6 +33,7 @@ __all__ = [
     "build_label_mapping",
     "load_anatomy_table",
     "map_labels",
+    "rows_by_class_name",
 ]
 
 
@@ -116,6 +117,12 @@ def load_anatomy_table() -> dict[str, AnatomyRow]:
 
 
 @cache
+def rows_by_class_name(space: LabelSpace) -> dict[str, AnatomyRow]:
+    """Anatomy rows keyed by the casefolded class name they carry in ``space``."""
+    return {name.casefold(): row for row in load_anatomy_table().values() if (name := row.names[space])}
+
+
+@cache
 def build_label_mapping(
     source: LabelSpace, target: LabelSpace
 ) -> dict[int, ClassMapping | UnmappedClass]:
@@ -123,7 +130,7 @@ def build_label_mapping(
     source, target = LabelSpace(source), LabelSpace(target)
     table = load_anatomy_table()
     source_dictionary, target_dictionary = load_label_dictionary(source), load_label_dictionary(target)
-    anatomy_of = {row.names[source].casefold(): row for row in table.values() if row.names[source]}
+    anatomy_of = rows_by_class_name(source)
     has_finer = _ancestors_of_present(table, target)
     mapping: dict[int, ClassMapping | UnmappedClass] = {}
     for entry in source_dictionary.entries:
