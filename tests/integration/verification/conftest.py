@@ -1,7 +1,5 @@
-"""Integration fixtures: reuse the run builders and real-scan fixtures of the unit verifier tests."""
+"""Integration fixtures: the same real-scan fixtures as the unit verifier tests."""
 
-from __future__ import annotations
-
-from unit.verification.conftest import abdomen, reference_map
+from unit.verification.scan_fixtures import abdomen, reference_map
 
 __all__ = ["abdomen", "reference_map"]

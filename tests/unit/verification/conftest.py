@@ -1,22 +1,5 @@
-"""Fixtures for the verifier tests: the real TotalSegmentator reference, the CT, and the T1 brain."""
+"""Fixtures for the verifier tests: the real CT and its TotalSegmentator reference."""
 
-from __future__ import annotations
+from unit.verification.scan_fixtures import abdomen, reference_map
 
-from pathlib import Path
-
-import numpy as np
-import pytest
-
-from unit.verification.run_builders import load_nifti
-
-
-@pytest.fixture(scope="session")
-def abdomen(shared_data: Path) -> dict[str, Path]:
-    folder = shared_data / "ct_abdomen_3mm"
-    return {"image": folder / "image.nii.gz", "reference": folder / "reference_totalsegmentator.nii.gz"}
-
-
-@pytest.fixture(scope="session")
-def reference_map(abdomen: dict[str, Path]) -> tuple[np.ndarray, np.ndarray]:
-    """The TotalSegmentator ``total`` map of ct_abdomen_3mm and its affine (3 mm isotropic)."""
-    return load_nifti(abdomen["reference"])
+__all__ = ["abdomen", "reference_map"]
