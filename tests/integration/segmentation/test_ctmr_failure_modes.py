@@ -14,6 +14,7 @@ from medskills.core.provenance import DeviceInfo
 from medskills.core.settings import load_settings
 from medskills.core.upstream import Runner
 from medskills.segmentation import SegmentationRequest, segment_ctmr
+from medskills.verification.run_inputs import SegmentationRun, load_run
 
 NO_GPU = DeviceInfo(cuda_available=False)
 
@@ -48,6 +49,8 @@ def test_stand_in_success_passes_every_gate_and_writes_the_pack(
     assert reference["skill"] == "nv_segment_ctmr" and reference["output"]["label_set_valid"] is True
     assert reference["output"]["class_counts"].keys() == {"liver", "aorta"}
     assert reference["invocation"]["official_entrypoint"] == "python -m monai.bundle run"
+    run, _ = load_run(tmp_path / "out", SegmentationRun)  # the verifier's reader accepts our record
+    assert run.output.mask_path == tmp_path / "out" / "labels.nii.gz" and run.request.modality == "CT_BODY"
 
 
 @pytest.mark.usefixtures("bundle_env")
