@@ -70,6 +70,20 @@ def stand_in_pins(root: Path, names: tuple[str, ...]) -> dict[str, str]:
     return {name: sha256_file(root / "models" / name) for name in names}
 
 
+def _write_mask_model_files(root: Path) -> None:
+    """Empty torch checkpoints in upstream's key layout (the stand-in networks have no parameters)."""
+    import torch
+
+    torch.save({}, root / "models" / "mask_generation_autoencoder.pt")
+    torch.save({"unet_state_dict": {}, "scale_factor": torch.tensor(1.0)},
+               root / "models" / "mask_generation_diffusion_unet.pt")
+    for network in ("rflow", "ddpm"):
+        path = root / "configs" / f"config_network_{network}.json"
+        document = json.loads(path.read_text())
+        document["mask_generation_noise_scheduler"] = {"_target_": "DDPMScheduler", "num_train_timesteps": 1000}
+        path.write_text(json.dumps(document, indent=2))
+
+
 def set_extra_switches(root: Path, **switches: object) -> None:
     """Merge switches the :class:`Behaviour` dataclass lacks (e.g. ``has_negative_values``) into the file."""
     path = root / "standin_behaviour.json"
@@ -85,6 +99,8 @@ def build_diff_model_root(
     _write_diff_model_configs(standin.root)
     if with_mr_weights:
         _write_mr_weights(standin.root)
+    if (standin.root / "models" / "mask_generation_autoencoder.pt").exists():
+        _write_mask_model_files(standin.root)
     volume, spacing = _mr_source(shared_data / "mr_brain_t1" / "image.nii.gz")
     np.save(standin.root / "standin_data" / "mr_brain.npy", volume)
     _write_json(standin.root / "standin_data" / "mr_source.json", {"spacing_mm": list(spacing)})

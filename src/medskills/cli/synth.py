@@ -137,3 +137,21 @@ def ct_image_command(
         config, output_dir=output_dir, version=version, random_seed=random_seed, is_cost_confirmed=yes,
         is_preflight_only=preflight_only, timeout_seconds=timeout_seconds, has_summary_card=not no_summary_card)
     emit(run_guarded(lambda: generate_ct_image(request, settings=load_settings())))
+
+
+@synth_app.command("ct-mask")
+def ct_mask_command(
+    config: str = typer.Argument(..., help="Mask request JSON (controllable_anatomy_size, ...), or 'default'."),
+    output_dir: Path = typer.Option(..., "--output-dir", "-o", help="New or empty folder for the run."),
+    random_seed: int = typer.Option(0, "--random-seed", "-s", help="Seed of the first mask (+i for mask i)."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Required to run: each mask is a 1000-step DDPM."),
+    preflight_only: bool = typer.Option(False, "--preflight-only", help="Validate and estimate; run nothing."),
+    timeout_seconds: float = typer.Option(3600.0, "--timeout-seconds", help="Kill the runner after this long."),
+) -> None:
+    """Synthetic CT anatomy masks only (NV-Generate-CTMR mask diffusion model), in MAISI ids."""
+    from medskills.core.settings import load_settings
+    from medskills.synthesis.ct_mask import CTMaskRequest, generate_ct_masks
+
+    request = CTMaskRequest.from_cli(config, output_dir=output_dir, random_seed=random_seed, is_cost_confirmed=yes,
+                                     is_preflight_only=preflight_only, timeout_seconds=timeout_seconds)
+    emit(run_guarded(lambda: generate_ct_masks(request, settings=load_settings())))

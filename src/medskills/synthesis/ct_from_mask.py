@@ -7,7 +7,6 @@ into the output folder and that file, not the user's, is fed to upstream. Upstre
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 from datetime import datetime
@@ -27,14 +26,14 @@ from medskills.core.volumes import write_nifti
 from medskills.synthesis.ct_from_mask_request import (
     CTFromMaskRequest, estimate_from_mask_cost, load_from_mask_file, validate_from_mask_overrides,
 )
-from medskills.synthesis.ct_request import DEFAULT_CONFIG_INFER, CTRunRequest, CTVersion, InferenceSettings
+from medskills.synthesis.ct_request import CTRunRequest, CTVersion, InferenceSettings
 from medskills.synthesis.image_evidence import (
     ImageKind, ImageOutputSummary, evaluate_image_gates, image_artifacts, inspect_image, summarize_images,
     write_image_card,
 )
 from medskills.synthesis.run_support import (
-    check_output_dir, check_upstream_commit, check_weights, cost_gate_reason, file_artifact, refusal_reasons,
-    resolve_generate_root, run_environment, run_outcome,
+    check_output_dir, check_upstream_commit, check_weights, cost_gate_reason, file_artifact, read_config_infer,
+    refusal_reasons, resolve_generate_root, run_environment, run_outcome,
 )
 from medskills.synthesis.staging import LOG_DIR_NAME, stage_ct_configs
 from medskills.synthesis.user_mask import MaskEvidence, PreparedMask, prepare_user_mask
@@ -75,20 +74,6 @@ class CTFromMaskRecord(RunRecord):
     output: ImageOutputSummary | None = None
 
 
-def _base_config(collector: PreflightCollector, root: Path | None) -> dict[str, Any]:
-    """Upstream's config_infer.json when present (its values are the defaults), else the shipped values."""
-    if root is None:
-        return dict(DEFAULT_CONFIG_INFER)
-    path = root / "configs" / "config_infer.json"
-    try:
-        loaded = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as err:
-        collector.error("upstream_config_unreadable", f"{path} is missing or not JSON: {err}.", field=str(path),
-                        fix="restore it: `git -C <root> checkout -- configs`", blocks_request=False)
-        return dict(DEFAULT_CONFIG_INFER)
-    return {**DEFAULT_CONFIG_INFER, **loaded} if isinstance(loaded, dict) else dict(DEFAULT_CONFIG_INFER)
-
-
 def generate_ct_from_mask(
     request: CTFromMaskRequest, *, settings: Settings, runner: Runner = run_upstream, device: DeviceInfo | None = None,
     expected_sha256: dict[str, str] | None = None,
@@ -106,7 +91,7 @@ def generate_ct_from_mask(
     file = load_from_mask_file(request.request_path)
     collector = PreflightCollector()
     root = resolve_generate_root(collector, settings)
-    base = _base_config(collector, root)
+    base = read_config_infer(collector, root)
     mask = prepare_user_mask(collector, file.mask_path, source_labels=request.source_labels,
                              body_envelope_ct=request.body_envelope_ct,
                              allow_missing_body_label=request.allow_missing_body_label)

@@ -6,8 +6,10 @@ Every readiness problem (no upstream, missing weights, hash mismatch) is collect
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from medskills.core.assets import SkillId, resolve_version, sha256_pins, weight_paths
 from medskills.core.errors import ExitCode
@@ -18,6 +20,7 @@ from medskills.core.preflight import PreflightCollector
 from medskills.core.provenance import git_state, weight_inventory
 from medskills.core.settings import Settings
 from medskills.core.upstream import build_environment
+from medskills.synthesis.ct_request import DEFAULT_CONFIG_INFER
 from medskills.synthesis.cost import CONFIRMATION_VRAM_GB, CONFIRMATION_WALL_SECONDS
 from medskills.synthesis.staging import CUDA_ALLOC_CONF
 from medskills.synthesis.upstream_root import locate_nv_generate_root
@@ -30,6 +33,7 @@ __all__ = [
     "check_weights",
     "cost_gate_reason",
     "file_artifact",
+    "read_config_infer",
     "refusal_reasons",
     "resolve_generate_root",
     "run_environment",
@@ -108,6 +112,20 @@ def run_environment(root: Path, *, data_root: Path | None = None) -> dict[str, s
         "PYTORCH_CUDA_ALLOC_CONF": CUDA_ALLOC_CONF,
         "MONAI_DATA_DIRECTORY": str(data_root or root),
     })
+
+
+def read_config_infer(collector: PreflightCollector, root: Path | None) -> dict[str, Any]:
+    """Upstream's ``configs/config_infer.json`` over the shipped values (keeps its ``$@`` reference keys)."""
+    if root is None:
+        return dict(DEFAULT_CONFIG_INFER)
+    path = root / "configs" / "config_infer.json"
+    try:
+        loaded = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        collector.error("upstream_config_unreadable", f"{path} is missing or not JSON: {err}.", field=str(path),
+                        fix="restore it: `git -C <root> checkout -- configs`", blocks_request=False)
+        return dict(DEFAULT_CONFIG_INFER)
+    return {**DEFAULT_CONFIG_INFER, **loaded} if isinstance(loaded, dict) else dict(DEFAULT_CONFIG_INFER)
 
 
 def refusal_reasons(report: PreflightReport, *, is_preflight_only: bool, cost_reason: str | None) -> list[str]:

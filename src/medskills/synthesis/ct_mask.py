@@ -1,0 +1,230 @@
+"""Mask-only CT anatomy generation through ``scripts.sample_mask.ldm_conditional_sample_one_mask``.
+
+Upstream has no command for it, so a small runner of ours (``medskills.synthesis._mask_runner``) calls
+the library function in a subprocess with the upstream root as working directory; upstream is never
+imported here. Requests follow Path A's rules (controllable sizes in [0, 1] or -1, at most one tumor)
+at the mask model's fixed 256^3 x 1.5 mm grid. Masks are raw MAISI ids (body 200).
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+
+from medskills.core.assets import SkillId
+from medskills.core.errors import ExitCode
+from medskills.core.io import prepare_output_dir, write_json_atomic
+from medskills.core.models import CostEstimate, FrozenModel, RunRecord, Status, utc_now
+from medskills.core.preflight import PreflightCollector, check_gpu, check_unknown_keys
+from medskills.core.provenance import DeviceInfo, collect_provenance, detect_device
+from medskills.core.records import finish_run
+from medskills.core.settings import Settings
+from medskills.core.upstream import Runner, UpstreamCommand, run_upstream
+from medskills.synthesis._mask_runner import MASK_SPACING_MM, MaskJob
+from medskills.synthesis.anatomy import load_anatomy_table
+from medskills.synthesis.cost import PATH_A_MASK_SECONDS_AT_1000_STEPS, STARTUP_SECONDS
+from medskills.synthesis.ct_config_rules import check_inference_config
+from medskills.synthesis.ct_evidence import compute_anatomy_size_condition
+from medskills.synthesis.ct_record import AnatomySizeCondition
+from medskills.synthesis.ct_request import CTRunRequest, CTVersion, InferenceSettings
+from medskills.synthesis.diff_model import read_override_file
+from medskills.synthesis.mask_evidence import MaskOutputSummary, evaluate_mask_gates, inspect_masks
+from medskills.synthesis.run_support import (
+    check_output_dir, check_upstream_commit, check_weights, cost_gate_reason, file_artifact, read_config_infer,
+    refusal_reasons, resolve_generate_root, run_environment, run_outcome,
+)
+from medskills.synthesis.staging import LOG_DIR_NAME, STAGED_DIR_NAME, stage_ct_configs
+
+__all__ = ["MASK_RUNNER_MODULE", "CTMaskRecord", "CTMaskRequest", "generate_ct_masks"]
+
+MASK_RUNNER_MODULE = "medskills.synthesis._mask_runner"
+UPSTREAM_FUNCTION = "scripts.sample_mask.ldm_conditional_sample_one_mask"
+OVERRIDE_KEYS = ("num_output_samples", "controllable_anatomy_size", "output_size", "spacing",
+                 "mask_generation_num_inference_steps", "autoencoder_sliding_window_infer_size",
+                 "autoencoder_sliding_window_infer_overlap")
+MASK_SIZE = (256, 256, 256)
+MASK_WEIGHTS = ("mask_generation_autoencoder.pt", "mask_generation_diffusion_unet.pt")
+DDPM_STEPS = 1000
+DEFAULT_CONTROLLABLE = [["lung tumor", 0.5]]
+_VERSION = CTVersion.RFLOW_CT
+
+
+class CTMaskRequest(FrozenModel):
+    """One ``synth ct-mask`` invocation; ``config_path`` None means a 0.5 lung tumor request."""
+
+    config_path: Path | None = None
+    output_dir: Path
+    random_seed: int = 0
+    is_preflight_only: bool = False
+    is_cost_confirmed: bool = False
+    timeout_seconds: float = Field(default=3600.0, gt=0)
+
+    @classmethod
+    def from_cli(cls, config: str, **options: object) -> CTMaskRequest:
+        """Build from the positional ``REQUEST.json|default`` argument and the options."""
+        return cls.model_validate({"config_path": None if config == "default" else Path(config), **options})
+
+
+class ExpectedLabel(FrozenModel):
+    """A requested anatomy and the MAISI id its voxels must carry."""
+
+    anatomy: str
+    maisi_label_id: int
+
+
+class CTMaskRecord(RunRecord):
+    """Evidence of one mask-only run."""
+
+    skill: str = "nv-generate-ct-rflow"
+    mode: str = "ct-mask"
+    entrypoint: str = UPSTREAM_FUNCTION
+    runner_module: str = MASK_RUNNER_MODULE
+    overrides: dict[str, Any]
+    random_seed: int
+    controllable_anatomy_size: list[tuple[str, float]] = []
+    anatomy_size_condition: AnatomySizeCondition | None = None
+    expected_labels: list[ExpectedLabel] = []
+    job_path: Path | None = None
+    output: MaskOutputSummary | None = None
+
+
+def _check_mask_request(collector: PreflightCollector, merged: dict[str, Any]) -> None:
+    """The mask model's own limits on top of the paired rules (Path A only, fixed grid)."""
+    if not merged.get("controllable_anatomy_size"):
+        collector.error("controllable_required", "controllable_anatomy_size is empty; mask-only generation is "
+                        "driven by the size conditions.", field="controllable_anatomy_size",
+                        fix='for example [["lung tumor", 0.5]]')
+    if merged.get("output_size") != list(MASK_SIZE):
+        collector.error("mask_size_fixed", f"output_size must be {list(MASK_SIZE)}: the mask model generates that "
+                        f"grid only, got {merged.get('output_size')!r}.", field="output_size",
+                        fix=f"drop the key or set it to {list(MASK_SIZE)}")
+    if merged.get("spacing") != list(MASK_SPACING_MM):
+        collector.error("mask_spacing_fixed", f"spacing must be {list(MASK_SPACING_MM)} mm for mask-only output, got "
+                        f"{merged.get('spacing')!r}.", field="spacing", fix=f"drop the key or set it to "
+                        f"{list(MASK_SPACING_MM)}")
+    steps = merged.get("mask_generation_num_inference_steps")
+    if isinstance(steps, int) and 1 <= steps < DDPM_STEPS:
+        collector.warning("ddpm_steps_low", f"mask_generation_num_inference_steps {steps} < {DDPM_STEPS}: the mask "
+                          "model is a DDPM and upstream only warns; quality is not guaranteed.",
+                          field="mask_generation_num_inference_steps")
+
+
+def _estimate(settings: InferenceSettings) -> CostEstimate:
+    per_sample = PATH_A_MASK_SECONDS_AT_1000_STEPS * settings.mask_generation_num_inference_steps / DDPM_STEPS
+    wall = STARTUP_SECONDS + per_sample * settings.num_output_samples
+    voxels = MASK_SIZE[0] * MASK_SIZE[1] * MASK_SIZE[2]
+    return CostEstimate(
+        wall_seconds=round(wall, 1), peak_vram_gb=16.0, disk_mb=round(voxels * 2 * settings.num_output_samples / 1e6, 1),
+        basis="25 s start-up + about 80 s per 1000-step mask DDPM at 4x64^3 latent (A6000 notes); int16 masks",
+        needs_confirmation=True, reasons=["mask-only generation always asks for --yes (a 1000-step DDPM per mask)"],
+    )
+
+
+def _expected_labels(settings: InferenceSettings) -> list[ExpectedLabel]:
+    table = load_anatomy_table().by_name()
+    return [ExpectedLabel(anatomy=name, maisi_label_id=table[name].id)
+            for name, _ in settings.controllable_anatomy_size if name in table]
+
+
+def generate_ct_masks(
+    request: CTMaskRequest, *, settings: Settings, runner: Runner = run_upstream, device: DeviceInfo | None = None,
+    expected_sha256: dict[str, str] | None = None,
+) -> CTMaskRecord:
+    """Validate, then (unless preflight-only) generate masks in a subprocess and check the expected ids.
+
+    Returns:
+        The record (``OUT/result.json`` once the run started): exit 2 for refusals (including a run
+        without ``--yes``), 1 when upstream failed or an expected id is missing, 124 on timeout.
+
+    Raises:
+        UsageError: the request file cannot be read.
+    """
+    started_at = utc_now()
+    overrides, unknown = ({}, []) if request.config_path is None else read_override_file(
+        request.config_path, allowed_keys=OVERRIDE_KEYS)
+    collector = PreflightCollector()
+    root = resolve_generate_root(collector, settings)
+    check_unknown_keys(collector, unknown, OVERRIDE_KEYS, where="the mask request")
+    base = read_config_infer(collector, root)
+    default_controllable = DEFAULT_CONTROLLABLE if request.config_path is None else []
+    merged = {**base, "output_size": list(MASK_SIZE), "spacing": list(MASK_SPACING_MM),
+              "controllable_anatomy_size": default_controllable, **overrides}
+    _check_mask_request(collector, merged)
+    inference = check_inference_config(collector, merged, table=load_anatomy_table(), version=_VERSION)
+    check_output_dir(collector, request.output_dir)
+    check_upstream_commit(collector, root, skill=SkillId.SYNTH_CT, version=_VERSION.value)
+    weights = check_weights(collector, settings, SkillId.SYNTH_CT, _VERSION.value, root, names=MASK_WEIGHTS,
+                            expected_sha256=expected_sha256)
+    data_root = Path(settings.monai_data_directory).absolute() if settings.monai_data_directory else root
+    condition = None
+    if inference is not None and data_root is not None:
+        condition = compute_anatomy_size_condition(inference, data_root / "datasets" / "all_anatomy_size_conditions.json")
+        if condition is None:
+            collector.error("size_conditions_missing", f"{data_root}/datasets/all_anatomy_size_conditions.json is "
+                            "missing or unreadable; upstream picks the size vector from it.", field="datasets",
+                            fix="run `medskills setup synth-ct`", blocks_request=False)
+    device = device or detect_device()
+    check_gpu(collector, settings, device, needed_for="mask generation")
+    cost = _estimate(inference) if inference is not None else None
+    report = collector.report(cost=cost)
+    record = CTMaskRecord(
+        status=Status.SKIPPED, exit_code=ExitCode.OK, started_at=started_at, finished_at=utc_now(),
+        output_dir=Path(request.output_dir).absolute(), preflight=report, overrides=overrides,
+        random_seed=request.random_seed, anatomy_size_condition=condition,
+        controllable_anatomy_size=[] if inference is None else inference.controllable_anatomy_size,
+        expected_labels=[] if inference is None else _expected_labels(inference),
+        provenance=collect_provenance(upstream_root=root, weights=weights, device=device),
+    )
+    refusal = refusal_reasons(report, is_preflight_only=request.is_preflight_only,
+                              cost_reason=cost_gate_reason(cost, is_cost_confirmed=request.is_cost_confirmed))
+    if refusal:
+        return record.with_updates(status=Status.FAILED, exit_code=ExitCode.USAGE,  # type: ignore[return-value]
+                                   failure_reasons=refusal, finished_at=utc_now())
+    if request.is_preflight_only:
+        return record
+    assert root is not None and data_root is not None and inference is not None and condition is not None
+    return _run(record, request, runner=runner, root=root, data_root=data_root, inference=inference,
+                condition=condition, base_config=base)
+
+
+def _run(
+    record: CTMaskRecord, request: CTMaskRequest, *, runner: Runner, root: Path, data_root: Path,
+    inference: InferenceSettings, condition: AnatomySizeCondition, base_config: dict[str, Any],
+) -> CTMaskRecord:
+    output_dir = prepare_output_dir(request.output_dir)
+    staging_request = CTRunRequest(config_path=None, output_dir=output_dir, random_seed=request.random_seed,
+                                   version=_VERSION, timeout_seconds=request.timeout_seconds)
+    staged = stage_ct_configs(staging_request, inference, root=root, data_root=data_root,
+                              base_config=base_config, output_dir=output_dir)
+    job = MaskJob(
+        environment_path=staged.environment_path, network_path=staged.network_path,
+        inference_path=staged.inference_path, anatomy_size=condition.values,
+        num_samples=inference.num_output_samples, num_inference_steps=inference.mask_generation_num_inference_steps,
+        sliding_window_size=inference.autoencoder_sliding_window_infer_size,
+        sliding_window_overlap=inference.autoencoder_sliding_window_infer_overlap,
+        random_seed=request.random_seed, output_dir=output_dir,
+    )
+    job_path = write_json_atomic(output_dir / STAGED_DIR_NAME / "mask_job.json", job)
+    invocation = runner(UpstreamCommand(
+        argv=[sys.executable, "-m", MASK_RUNNER_MODULE, str(job_path)], cwd=root,
+        env=run_environment(root, data_root=data_root), timeout_seconds=request.timeout_seconds,
+        log_dir=output_dir / LOG_DIR_NAME, log_name="sample_mask"))
+    threshold = invocation.started_at.timestamp() - 1.0
+    paths = [path for path in sorted(output_dir.iterdir()) if re.fullmatch(r"mask_\d{4}\.nii\.gz", path.name)
+             and path.stat().st_mtime >= threshold]
+    expected = [label.maisi_label_id for label in record.expected_labels]
+    output = inspect_masks(output_dir, paths, expected_ids=expected)
+    gates = evaluate_mask_gates(invocation, output, expected_samples=inference.num_output_samples)
+    status, exit_code, reasons = run_outcome(invocation, gates)
+    artifacts = [*(file_artifact("mask", sample.path) for sample in output.samples),
+                 *(file_artifact("staged_config", path) for path in (staged.inference_path, staged.environment_path,
+                                                                     job_path))]
+    record = record.with_updates(  # type: ignore[assignment]
+        status=status, exit_code=exit_code, invocation=invocation, gates=gates, output=output, job_path=job_path,
+        artifacts=artifacts, failure_reasons=reasons, output_dir=output_dir, finished_at=utc_now(),
+    )
+    return finish_run(record, output_dir)

@@ -1,0 +1,130 @@
+"""Evidence about generated masks (raw MAISI ids): ids present against ids expected, and the mask gates."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from medskills.core.errors import InputError
+from medskills.core.gates import GateRegistry, gate_result
+from medskills.core.io import sha256_file
+from medskills.core.models import FrozenModel, GateResult, Invocation
+from medskills.core.volumes import LabelStatistics, as_label_map, label_statistics, read_volume
+
+__all__ = ["MaskOutputSummary", "MaskSample", "evaluate_mask_gates", "inspect_masks"]
+
+BODY_LABEL = 200
+MAX_MAISI_ID = 132
+
+
+class MaskSample(FrozenModel):
+    """One generated mask read back: geometry, ids present, expected ids missing, per-class volumes."""
+
+    path: Path
+    bytes: int
+    sha256: str
+    is_readable: bool
+    error: str | None = None
+    shape: tuple[int, ...] | None = None
+    spacing_mm: tuple[float, float, float] | None = None
+    label_ids_present: list[int] = []
+    foreground_label_ids_present: list[int] = []
+    expected_maisi_label_ids: list[int] = []
+    missing_expected_maisi_label_ids: list[int] = []
+    is_all_expected_present: bool = False
+    label_statistics: LabelStatistics | None = None
+
+
+class MaskOutputSummary(FrozenModel):
+    """All masks of a run and the aggregates."""
+
+    directory: Path
+    samples: list[MaskSample]
+    num_samples: int
+    all_masks_readable: bool
+    union_label_ids_present: list[int]
+    missing_expected_maisi_label_ids: list[int]
+    all_expected_maisi_labels_present: bool
+    foreign_label_ids: list[int]
+
+
+def _inspect(path: Path, expected_ids: Sequence[int]) -> MaskSample:
+    base = {"path": path, "bytes": path.stat().st_size, "sha256": sha256_file(path),
+            "expected_maisi_label_ids": list(expected_ids)}
+    try:
+        volume = read_volume(path)
+        stats = label_statistics(as_label_map(volume.array, where=str(path)), volume.geometry.spacing_mm)
+    except InputError as err:
+        return MaskSample(is_readable=False, error=str(err), missing_expected_maisi_label_ids=list(expected_ids),
+                          **base)  # type: ignore[arg-type]
+    present = stats.label_ids_present
+    missing = [label_id for label_id in expected_ids if label_id not in present]
+    return MaskSample(
+        is_readable=True, shape=volume.geometry.shape, spacing_mm=volume.geometry.spacing_mm, label_ids_present=present,
+        foreground_label_ids_present=[i for i in present if i != BODY_LABEL], missing_expected_maisi_label_ids=missing,
+        is_all_expected_present=not missing, label_statistics=stats, **base,  # type: ignore[arg-type]
+    )
+
+
+def inspect_masks(directory: Path, paths: Sequence[Path], *, expected_ids: Sequence[int]) -> MaskOutputSummary:
+    """Read every mask once and aggregate; ``all_*`` flags are False when there are no masks."""
+    samples = [_inspect(path, expected_ids) for path in paths]
+    union = sorted({i for sample in samples for i in sample.label_ids_present})
+    missing = sorted({i for sample in samples for i in sample.missing_expected_maisi_label_ids})
+    return MaskOutputSummary(
+        directory=directory, samples=samples, num_samples=len(samples),
+        all_masks_readable=bool(samples) and all(sample.is_readable for sample in samples),
+        union_label_ids_present=union, missing_expected_maisi_label_ids=missing,
+        all_expected_maisi_labels_present=bool(samples) and all(sample.is_all_expected_present for sample in samples),
+        foreign_label_ids=[i for i in union if i > MAX_MAISI_ID and i != BODY_LABEL],
+    )
+
+
+class _Context(FrozenModel):
+    invocation: Invocation
+    output: MaskOutputSummary
+    expected_samples: int
+
+
+_MASK_GATES: GateRegistry[_Context] = GateRegistry()
+
+
+@_MASK_GATES.register("upstream_exit_zero")
+def _gate_exit(context: _Context) -> GateResult:
+    code = context.invocation.exit_code
+    return gate_result("upstream_exit_zero", passed=code == 0, message=f"mask runner exited {code}", observed=code,
+                       threshold=0)
+
+
+@_MASK_GATES.register("masks_written")
+def _gate_written(context: _Context) -> GateResult:
+    count = context.output.num_samples
+    return gate_result("masks_written", passed=count == context.expected_samples, observed=count,
+                       threshold=context.expected_samples, message=f"{count} mask(s) written during this run")
+
+
+@_MASK_GATES.register("masks_readable")
+def _gate_readable(context: _Context) -> GateResult:
+    ok = context.output.all_masks_readable
+    return gate_result("masks_readable", passed=ok, observed=ok, message="every mask reads as an integer label map")
+
+
+@_MASK_GATES.register("label_ids_in_maisi_space")
+def _gate_space(context: _Context) -> GateResult:
+    foreign = context.output.foreign_label_ids
+    return gate_result("label_ids_in_maisi_space", passed=not foreign, observed=foreign,
+                       message=f"ids within 0..{MAX_MAISI_ID} or {BODY_LABEL}")
+
+
+@_MASK_GATES.register("expected_labels_present")
+def _gate_expected(context: _Context) -> GateResult:
+    missing = context.output.missing_expected_maisi_label_ids
+    ok = context.output.all_expected_maisi_labels_present
+    return gate_result("expected_labels_present", passed=ok, observed=missing,
+                       message="every requested anatomy's MAISI id is present in every mask"
+                       + (f"; missing {missing}" if missing else ""))
+
+
+def evaluate_mask_gates(invocation: Invocation, output: MaskOutputSummary, *, expected_samples: int) -> list[GateResult]:
+    """Evaluate every mask gate."""
+    return _MASK_GATES.evaluate(_Context(invocation=invocation, output=output, expected_samples=expected_samples))
