@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from medskills.core.models import CostEstimate
 from medskills.synthesis.ct_request import CTVersion, InferenceSettings, MaskPath
 
-__all__ = ["CONFIRMATION_VRAM_GB", "CONFIRMATION_WALL_SECONDS", "estimate_ct_cost"]
+__all__ = ["CONFIRMATION_VRAM_GB", "CONFIRMATION_WALL_SECONDS", "confirmation_reasons", "estimate_ct_cost"]
 
 CONFIRMATION_WALL_SECONDS = 300.0
 CONFIRMATION_VRAM_GB = 30.0
@@ -68,6 +68,16 @@ def _reference_row(settings: InferenceSettings) -> tuple[_Measured, float, str]:
     return nearest, ratio, f"scaled from {nearest.output_size} by voxel ratio {ratio:.2f}"
 
 
+def confirmation_reasons(*, wall_seconds: float, peak_vram_gb: float) -> list[str]:
+    """Why an estimate needs ``--yes`` (empty when it is under 300 s and 30 GB); shared by the NV-Generate skills."""
+    reasons = []
+    if wall_seconds > CONFIRMATION_WALL_SECONDS:
+        reasons.append(f"estimated wall time {wall_seconds:.0f} s exceeds {CONFIRMATION_WALL_SECONDS:.0f} s")
+    if peak_vram_gb > CONFIRMATION_VRAM_GB:
+        reasons.append(f"estimated peak VRAM {peak_vram_gb:.1f} GB exceeds {CONFIRMATION_VRAM_GB:.0f} GB")
+    return reasons
+
+
 def estimate_ct_cost(settings: InferenceSettings, version: CTVersion) -> CostEstimate:
     """Estimate one run; ``needs_confirmation`` is set above 300 s wall or 30 GB VRAM."""
     row, ratio, basis = _reference_row(settings)
@@ -82,11 +92,7 @@ def estimate_ct_cost(settings: InferenceSettings, version: CTVersion) -> CostEst
     wall = STARTUP_SECONDS + per_sample * settings.num_output_samples
     vram = row.peak_vram_gb * max(1.0, ratio)
     disk_mb = _voxels(settings.output_size) * FLOAT32_BYTES * 2 * settings.num_output_samples / 1e6
-    reasons = []
-    if wall > CONFIRMATION_WALL_SECONDS:
-        reasons.append(f"estimated wall time {wall:.0f} s exceeds {CONFIRMATION_WALL_SECONDS:.0f} s")
-    if vram > CONFIRMATION_VRAM_GB:
-        reasons.append(f"estimated peak VRAM {vram:.1f} GB exceeds {CONFIRMATION_VRAM_GB:.0f} GB")
+    reasons = confirmation_reasons(wall_seconds=wall, peak_vram_gb=vram)
     return CostEstimate(
         wall_seconds=round(wall, 1),
         peak_vram_gb=round(vram, 1),
