@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Callable
 
 import numpy as np
 
@@ -44,8 +45,14 @@ def one_pass(prediction: np.ndarray, reference: np.ndarray) -> dict[int, tuple[f
             for item in overlap_per_class(matrix, list(range(1, NUM_CLASSES + 1)))}
 
 
-def best_seconds(function, *args, repeats: int) -> tuple[float, dict[int, tuple[float, float]]]:  # type: ignore[no-untyped-def]
-    timings, result = [], {}
+Scores = dict[int, tuple[float, float]]
+
+
+def best_seconds(
+    function: Callable[[np.ndarray, np.ndarray], Scores], *args: np.ndarray, repeats: int
+) -> tuple[float, Scores]:
+    timings: list[float] = []
+    result: Scores = {}
     for _ in range(repeats):
         start = time.perf_counter()
         result = function(*args)

@@ -51,7 +51,8 @@ def segmentation_command(
     prediction_labels: LabelSpace | None = typer.Option(None, "--prediction-labels", help="Label space of the mask."),
     modality: str | None = typer.Option(None, "--modality", help="CT_BODY, MRI_BODY or MRI_BRAIN."),
     ground_truth: Path | None = typer.Option(None, "--ground-truth", help="Reference label map (Dice, IoU, HD95)."),
-    reference_labels: LabelSpace | None = typer.Option(None, "--reference-labels", help="Label space of the reference."),
+    reference_labels: LabelSpace | None = typer.Option(None, "--reference-labels",
+                                                       help="Label space of the reference."),
     dice_floor: list[str] = typer.Option([], "--dice-floor", help="NAME=MIN, e.g. liver=0.9 (repeatable)."),
     json_path: Path | None = typer.Option(None, "--json", help=_JSON_HELP),
 ) -> None:
@@ -102,7 +103,10 @@ def grade_script(verifier: str) -> None:
     """Entry point of ``verifiers/<verifier>/scripts/grade.py``: the matching ``medskills verify`` command."""
     from medskills.cli._common import configure_logging
 
-    commands: dict[str, Callable[..., None]] = {"ct_synthesis_quality_v1": ct_synthesis_command, "mr_synthesis_quality_v1": mr_synthesis_command,
-                "ct_segmentation_quality_v1": segmentation_command}
+    commands: dict[str, Callable[..., None]] = {
+        "ct_synthesis_quality_v1": ct_synthesis_command,
+        "mr_synthesis_quality_v1": mr_synthesis_command,
+        "ct_segmentation_quality_v1": segmentation_command,
+    }
     configure_logging()
     typer.run(commands[verifier])

@@ -15,6 +15,7 @@ from medskills.verification.verdict import (
     SegmentationScores,
     Tier,
     Verdict,
+    VerdictCheck,
     VerifierId,
     write_verdict,
 )
@@ -28,6 +29,7 @@ __all__ = [
     "SegmentationVerifyRequest",
     "Tier",
     "Verdict",
+    "VerdictCheck",
     "VerifierId",
     "confusion_matrix",
     "grade_ct_synthesis",

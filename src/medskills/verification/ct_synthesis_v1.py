@@ -13,12 +13,29 @@ import numpy as np
 import numpy.typing as npt
 
 from medskills.core.label_spaces import LabelDictionary, LabelSpace, load_label_dictionary
-from medskills.core.models import GateResult, Status
-from medskills.core.volumes import IntensitySummary, LoadedVolume, as_label_map, compare_geometry, read_volume, summarize_intensity
+from medskills.core.models import Status
+from medskills.core.volumes import (
+    IntensitySummary,
+    LoadedVolume,
+    as_label_map,
+    compare_geometry,
+    read_volume,
+    summarize_intensity,
+)
 from medskills.verification.honesty import claims_match_check, recorded_hash_checks
 from medskills.verification.hu_statistics import group_medians_hu, load_hu_ranges
 from medskills.verification.run_inputs import CTSynthesisRun, LabelMappingItem, load_run, resolve_artifact
-from medskills.verification.verdict import Tier, Verdict, VerifierId, build_verdict, check, file_read, skipped, tier
+from medskills.verification.verdict import (
+    Tier,
+    Verdict,
+    VerdictCheck,
+    VerifierId,
+    build_verdict,
+    check,
+    file_read,
+    skipped,
+    tier,
+)
 
 __all__ = ["CT_AIR_BELOW_HU", "CT_BONE_ABOVE_HU", "CT_SYNTHESIS_SKILLS", "grade_ct_synthesis"]
 
@@ -101,15 +118,16 @@ def _target_tier(run: CTSynthesisRun) -> Tier:
     ])
 
 
-def _geometry_check(sample: _Sample) -> GateResult:
+def _geometry_check(sample: _Sample) -> VerdictCheck:
     comparison = compare_geometry(sample.image.geometry, sample.label.geometry, spacing_tolerance_mm=1e-6)
     return check(f"sample{sample.index}_image_label_grid_match", passed=comparison.is_match,
                  measured=comparison.affine_max_abs_diff, threshold=1e-4,
                  reason=f"image {sample.image.geometry.shape} vs label {sample.label.geometry.shape}: shape "
-                 f"{comparison.is_shape_match}, spacing {comparison.is_spacing_match}, affine {comparison.is_affine_match}")
+                 f"{comparison.is_shape_match}, spacing {comparison.is_spacing_match}, "
+                 f"affine {comparison.is_affine_match}")
 
 
-def _hu_check(sample: _Sample) -> GateResult:
+def _hu_check(sample: _Sample) -> VerdictCheck:
     summary = sample.intensity
     low, high = summary.minimum, summary.maximum
     is_plausible = (summary.value_range > MIN_VALUE_RANGE and low is not None and high is not None
@@ -150,7 +168,8 @@ def _coverage_tier(samples: list[_Sample], mapping: list[LabelMappingItem] | Non
     expected = _allowed_ids(mapping)
     missing = sorted(expected - union)
     return tier("declared_anatomy_coverage", [
-        check("mapping_well_formed", passed=bool(mapping) and not malformed, measured=", ".join(malformed) or len(mapping),
+        check("mapping_well_formed", passed=bool(mapping) and not malformed,
+              measured=", ".join(malformed) or len(mapping),
               reason="each item needs an anatomy name matching its MAISI id and an output id > 0"),
         check("declared_ids_present", passed=not missing, measured=missing, threshold=sorted(expected),
               reason="every declared output id must appear in at least one label map"),
@@ -164,7 +183,7 @@ def _is_well_formed(item: LabelMappingItem, maisi: LabelDictionary) -> bool:
             and maisi_id in maisi and maisi.name_of(maisi_id).casefold() == item.anatomy.casefold())
 
 
-def _anatomy_hu_checks(samples: list[_Sample]) -> list[GateResult]:
+def _anatomy_hu_checks(samples: list[_Sample]) -> list[VerdictCheck]:
     checks = []
     for sample in samples:
         medians = group_medians_hu(sample.image.array, sample.maisi_labels)

@@ -6,16 +6,16 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from medskills.core.errors import InputError
-from medskills.core.models import Artifact, GateResult
+from medskills.core.models import Artifact
 from medskills.verification.run_inputs import RecordedArtifact, resolve_artifact
-from medskills.verification.verdict import check, skipped
+from medskills.verification.verdict import VerdictCheck, check, skipped
 
 __all__ = ["claims_match_check", "recorded_hash_checks"]
 
 
 def recorded_hash_checks(
     recorded: Sequence[RecordedArtifact], run_dir: Path, files_read: Sequence[Artifact]
-) -> list[GateResult]:
+) -> list[VerdictCheck]:
     """One check per recorded artifact the verifier also read: the recorded sha256 must match the file."""
     read_hashes = {artifact.path.resolve(): artifact.sha256 for artifact in files_read}
     mismatched, compared = [], 0
@@ -37,12 +37,13 @@ def recorded_hash_checks(
                   reason="; ".join(mismatched) or f"{compared} recorded sha256 values match the files on disk")]
 
 
-def claims_match_check(claimed: Mapping[str, bool | None], recomputed: Mapping[str, bool]) -> GateResult:
+def claims_match_check(claimed: Mapping[str, bool | None], recomputed: Mapping[str, bool]) -> VerdictCheck:
     """The wrapper's aggregate booleans must equal the recomputed ones (claims it did not make are skipped)."""
     made = {name: value for name, value in claimed.items() if value is not None}
     if not made:
         return skipped("aggregate_flags_match_recomputed", reason="the record makes no aggregate claims")
     contradicted = sorted(name for name, value in made.items() if value != recomputed[name])
     detail = ", ".join(f"{name}: claimed {made[name]}, recomputed {recomputed[name]}" for name in contradicted)
-    return check("aggregate_flags_match_recomputed", passed=not contradicted, measured=", ".join(contradicted or sorted(made)),
+    return check("aggregate_flags_match_recomputed", passed=not contradicted,
+                 measured=", ".join(contradicted or sorted(made)),
                  reason=detail or f"all {len(made)} claims agree with the files on disk")

@@ -1,7 +1,8 @@
 """Overlap and distance metrics between a predicted and a reference label map.
 
 Dice and IoU for every class come from one confusion matrix, built with one ``np.bincount`` over
-``prediction * K + reference`` (in slabs of 4 Mi voxels, in the narrowest unsigned type that holds K*K: less memory traffic).
+``prediction * K + reference`` (in slabs of 4 Mi voxels, in the narrowest unsigned type that holds
+K*K, which keeps memory traffic low).
 """
 
 from __future__ import annotations

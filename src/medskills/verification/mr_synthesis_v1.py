@@ -5,11 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from medskills.core.models import GateResult, Status
+from medskills.core.models import Status
 from medskills.core.volumes import IntensitySummary, LoadedVolume, read_volume, summarize_intensity
 from medskills.verification.honesty import claims_match_check, recorded_hash_checks
 from medskills.verification.run_inputs import MRSynthesisRun, load_run, resolve_artifact
-from medskills.verification.verdict import Tier, Verdict, VerifierId, build_verdict, check, file_read, tier
+from medskills.verification.verdict import (
+    Tier,
+    Verdict,
+    VerdictCheck,
+    VerifierId,
+    build_verdict,
+    check,
+    file_read,
+    tier,
+)
 
 __all__ = ["MR_BRAIN_MODALITIES", "MR_SYNTHESIS_SKILLS", "grade_mr_synthesis"]
 
@@ -88,7 +97,7 @@ def _target_tier(run: MRSynthesisRun) -> Tier:
     ])
 
 
-def _value_checks(image: _Image) -> list[GateResult]:
+def _value_checks(image: _Image) -> list[VerdictCheck]:
     summary, prefix = image.intensity, f"sample{image.index}"
     return [
         check(f"{prefix}_values_finite", passed=summary.is_finite and summary.voxel_count > 0,
@@ -100,7 +109,7 @@ def _value_checks(image: _Image) -> list[GateResult]:
     ]
 
 
-def _geometry_checks(image: _Image) -> list[GateResult]:
+def _geometry_checks(image: _Image) -> list[VerdictCheck]:
     geometry, prefix = image.volume.geometry, f"sample{image.index}"
     return [
         check(f"{prefix}_shape_matches_request", passed=image.is_shape_match, measured=list(geometry.shape),

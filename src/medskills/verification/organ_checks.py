@@ -8,10 +8,10 @@ import numpy as np
 import numpy.typing as npt
 
 from medskills.core.label_spaces import LabelSpace
-from medskills.core.models import GateResult
+
 from medskills.core.volumes import label_statistics
 from medskills.verification.organ_bounds import ORGAN_BOUNDS, OrganBound, organ_class_ids
-from medskills.verification.verdict import check
+from medskills.verification.verdict import VerdictCheck, check
 
 __all__ = ["OrganMeasurement", "largest_component_fraction", "measure_organs", "organ_checks"]
 
@@ -64,7 +64,7 @@ def measure_organs(
     return result
 
 
-def organ_checks(measurements: list[OrganMeasurement]) -> tuple[list[GateResult], list[GateResult]]:
+def organ_checks(measurements: list[OrganMeasurement]) -> tuple[list[VerdictCheck], list[VerdictCheck]]:
     """One volume check and one fragmentation check per measured organ: (volume checks, fragmentation)."""
     volume_checks, fragmentation_checks = [], []
     for item in measurements:

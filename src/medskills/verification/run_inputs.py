@@ -169,7 +169,8 @@ FIELD_PATHS: dict[str, tuple[str, ...]] = {
     "ct_synthesis_quality_v1": (
         "skill", "status", "exit_code", "artifacts[].role|path|sha256",
         "output.samples[].image_path (or .image.path)", "output.samples[].label_path (or .label.path)",
-        "output.output_label_mapping[].anatomy|maisi_label_id|output_label_id (optional: without it labels are MAISI ids)",
+        "output.output_label_mapping[].anatomy|maisi_label_id|output_label_id "
+        "(optional: without it labels are MAISI ids)",
         "output.is_all_pairs_readable|is_all_geometry_consistent|has_any_foreground|is_all_images_nonconstant|"
         "is_all_images_hu_like|is_all_expected_labels_present (claims, optional; all_* spellings also read)",
     ),

@@ -11,7 +11,7 @@ from pydantic import Field, model_validator
 
 from medskills.core.errors import UsageError
 from medskills.core.label_spaces import LabelSpace, load_anatomy_table, load_label_dictionary
-from medskills.core.models import Artifact, FrozenModel, GateResult, Status
+from medskills.core.models import Artifact, FrozenModel, Status
 from medskills.core.volumes import LoadedVolume, as_label_map, compare_geometry, read_volume
 from medskills.verification.honesty import recorded_hash_checks
 from medskills.verification.organ_checks import measure_organs, organ_checks
@@ -21,6 +21,7 @@ from medskills.verification.verdict import (
     SegmentationScores,
     Tier,
     Verdict,
+    VerdictCheck,
     VerifierId,
     build_verdict,
     check,
@@ -79,7 +80,7 @@ class _Inputs(FrozenModel):
     label_prompts: list[int] | None
     claimed_label_ids: list[int] | None
     files_read: list[Artifact]
-    hash_checks: list[GateResult]
+    hash_checks: list[VerdictCheck]
 
 
 def grade_segmentation(request: SegmentationVerifyRequest) -> Verdict:
@@ -185,7 +186,7 @@ def _target_tier(inputs: _Inputs) -> Tier:
 
 def _geometry_tier(
     prediction: LoadedVolume, image: LoadedVolume | None, reference: LoadedVolume | None,
-    hash_checks: list[GateResult],
+    hash_checks: list[VerdictCheck],
 ) -> Tier:
     checks = list(hash_checks)
     for role, other in (("image", image), ("ground_truth", reference)):
@@ -243,7 +244,9 @@ def _expand_prompts(prompts: list[int], space: LabelSpace) -> set[int]:
     return allowed
 
 
-def _anatomy_tiers(labels: npt.NDArray[np.integer], space: LabelSpace, spacing: tuple[float, float, float]) -> list[Tier]:
+def _anatomy_tiers(
+    labels: npt.NDArray[np.integer], space: LabelSpace, spacing: tuple[float, float, float]
+) -> list[Tier]:
     volume_checks, fragmentation_checks = organ_checks(measure_organs(labels, space=space, spacing_mm=spacing))
     none = [skipped("no_bounded_organ", reason="no organ with published volume bounds is in the mask")]
     return [tier("organ_volumes", volume_checks or none), tier("fragmentation", fragmentation_checks or none)]

@@ -1,8 +1,4 @@
-"""The verdict every verifier writes: tiers of checks, an overall status, and the files it read.
-
-A check is a :class:`medskills.core.models.GateResult`: ``gate`` is the check name, ``observed`` the
-measured value, ``threshold`` the limit and ``message`` the reason.
-"""
+"""The verdict every verifier writes: tiers of checks, an overall status, and the files it read."""
 
 from __future__ import annotations
 
@@ -14,7 +10,7 @@ from pydantic import Field
 from medskills.core.errors import ExitCode, UsageError
 from medskills.core.io import sha256_file, write_json_atomic
 from medskills.core.label_spaces import UnitMerge, UnpairedClass
-from medskills.core.models import DISCLAIMER, SCHEMA_VERSION, Artifact, FrozenModel, GateResult, Status
+from medskills.core.models import DISCLAIMER, SCHEMA_VERSION, Artifact, FrozenModel, Status
 
 __all__ = [
     "VERIFIER_VERSION",
@@ -22,6 +18,7 @@ __all__ = [
     "SegmentationScores",
     "Tier",
     "Verdict",
+    "VerdictCheck",
     "VerifierId",
     "build_verdict",
     "check",
@@ -33,7 +30,7 @@ __all__ = [
 
 VERIFIER_VERSION = "1.0.0"
 
-Measured = float | int | str | bool | list[int] | None
+Measured = float | int | str | bool | list[int] | list[float] | None
 
 
 class VerifierId(StrEnum):
@@ -44,16 +41,26 @@ class VerifierId(StrEnum):
     SEGMENTATION = "ct_segmentation_quality_v1"
 
 
+class VerdictCheck(FrozenModel):
+    """One check: what was measured, the limit it was held to, and why it passed, failed or was skipped."""
+
+    name: str
+    status: Status
+    measured: Measured = None
+    threshold: Measured = None
+    reason: str
+
+
 class Tier(FrozenModel):
     """A group of checks; it fails when any of its checks fails."""
 
     name: str
     status: Status
-    checks: list[GateResult]
+    checks: list[VerdictCheck]
 
     @property
     def failed_checks(self) -> list[str]:
-        return [item.gate for item in self.checks if item.status is Status.FAILED]
+        return [item.name for item in self.checks if item.status is Status.FAILED]
 
 
 class ClassScore(FrozenModel):
@@ -102,18 +109,20 @@ class Verdict(FrozenModel):
         return [f"{item.name}.{name}" for item in self.tiers for name in item.failed_checks]
 
 
-def check(name: str, *, passed: bool, reason: str, measured: Measured = None, threshold: Measured = None) -> GateResult:
+def check(
+    name: str, *, passed: bool, reason: str, measured: Measured = None, threshold: Measured = None
+) -> VerdictCheck:
     """A passed or failed check."""
-    return GateResult(gate=name, status=Status.PASSED if passed else Status.FAILED, message=reason,
-                      observed=measured, threshold=threshold)
+    return VerdictCheck(name=name, status=Status.PASSED if passed else Status.FAILED, measured=measured,
+                        threshold=threshold, reason=reason)
 
 
-def skipped(name: str, *, reason: str) -> GateResult:
+def skipped(name: str, *, reason: str) -> VerdictCheck:
     """A check that does not apply to this run (it neither passes nor fails the tier)."""
-    return GateResult(gate=name, status=Status.SKIPPED, message=reason)
+    return VerdictCheck(name=name, status=Status.SKIPPED, reason=reason)
 
 
-def tier(name: str, checks: list[GateResult]) -> Tier:
+def tier(name: str, checks: list[VerdictCheck]) -> Tier:
     """Group checks; the tier fails when any check failed."""
     failed = any(item.status is Status.FAILED for item in checks)
     return Tier(name=name, status=Status.FAILED if failed else Status.PASSED, checks=checks)

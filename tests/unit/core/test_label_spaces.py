@@ -101,7 +101,8 @@ def test_conversion_conserves_voxels_of_mapped_classes(totalsegmentator_map: np.
 def test_classes_without_counterpart_are_reported_and_zeroed(totalsegmentator_map: np.ndarray) -> None:
     conversion = map_labels(totalsegmentator_map, source="totalsegmentator", target="totalsegmentator_mr")
     unmapped = {item.source_name: item for item in conversion.record.unmapped}
-    assert set(unmapped) == {"costal_cartilages"} | {f"rib_{side}_{n}" for side in ("left", "right") for n in range(7, 13)}
+    ribs = {f"rib_{side}_{n}" for side in ("left", "right") for n in range(7, 13)}
+    assert set(unmapped) == {"costal_cartilages"} | ribs
     assert unmapped["costal_cartilages"].reason is UnmappedReason.NO_COUNTERPART
     assert unmapped["costal_cartilages"].voxel_count == int((totalsegmentator_map == 117).sum())
     assert not conversion.labels[totalsegmentator_map == 117].any()

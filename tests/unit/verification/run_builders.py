@@ -64,7 +64,8 @@ def build_ct_synthesis_run(
     ct, affine = load_nifti(shared_data / "ct_abdomen_3mm" / "image.nii.gz")
     reference, _ = load_nifti(shared_data / "ct_abdomen_3mm" / "reference_totalsegmentator.nii.gz")
     default_labels, default_mapping = ct_output_labels(reference)
-    image_path = save_nifti(run_dir / "sample_image.nii.gz", (ct if image is None else image).astype(np.float32), affine)
+    image_array = (ct if image is None else image).astype(np.float32)
+    image_path = save_nifti(run_dir / "sample_image.nii.gz", image_array, affine)
     label_path = save_nifti(run_dir / "sample_label.nii.gz", default_labels if labels is None else labels,
                             affine if label_affine is None else label_affine)
     output: dict[str, Any] = {"samples": [{"image_path": image_path.name, "label_path": label_path.name}]}

@@ -30,7 +30,7 @@ def test_run_built_from_the_real_ct_passes(tmp_path: Path, shared_data: Path) ->
                      "declared_anatomy_coverage", "anatomy_hu_plausibility", "honesty"):
         assert expected in names
     hu = next(t for t in verdict.tiers if t.name == "anatomy_hu_plausibility")
-    assert {c.gate for c in hu.checks} == {f"sample0_{g}_median_hu" for g in ("liver", "spleen", "kidney", "lung")}
+    assert {c.name for c in hu.checks} == {f"sample0_{g}_median_hu" for g in ("liver", "spleen", "kidney", "lung")}
     assert len(verdict.files_read) == 3 and all(len(f.sha256) == 64 for f in verdict.files_read)
 
 
@@ -42,7 +42,7 @@ def test_maisi_labels_without_a_mapping_pass_and_grade_every_hu_group(tmp_path: 
     verdict = grade_ct_synthesis(build_ct_synthesis_run(tmp_path / "run", shared_data, labels=maisi, mapping=None))
     assert verdict.status is Status.PASSED, verdict.failed_checks
     hu = next(t for t in verdict.tiers if t.name == "anatomy_hu_plausibility")
-    assert "sample0_bone_median_hu" in {c.gate for c in hu.checks}
+    assert "sample0_bone_median_hu" in {c.name for c in hu.checks}
 
 
 def test_constant_image_fails_hu_plausibility(tmp_path: Path, shared_data: Path) -> None:
@@ -91,7 +91,7 @@ def test_wrapper_claim_contradicted_by_the_files_fails_honesty(tmp_path: Path, s
                                                         claims=HONEST_CLAIMS))
     honesty = next(t for t in verdict.tiers if t.name == "honesty").checks[0]
     assert honesty.status is Status.FAILED
-    assert honesty.observed == "all_images_hu_like, all_images_nonconstant"
+    assert honesty.measured == "all_images_hu_like, all_images_nonconstant"
 
 
 def test_declared_anatomy_missing_from_the_labels_fails_coverage(tmp_path: Path, shared_data: Path) -> None:

@@ -17,7 +17,7 @@ from unit.verification.run_builders import build_segmentation_run, save_nifti
 
 def _check(verdict: Verdict, tier_name: str, check_name: str) -> Status:
     tier = next(t for t in verdict.tiers if t.name == tier_name)
-    return next(c for c in tier.checks if c.gate == check_name).status
+    return next(c for c in tier.checks if c.name == check_name).status
 
 
 def _grade_mask(tmp_path: Path, abdomen: dict[str, Path], mask: np.ndarray, affine: np.ndarray,
@@ -95,8 +95,8 @@ def test_liver_of_50_ml_fails_the_volume_range(
     mask[ball] = 5  # a 50 mL ball well inside the volume (not cut by the field of view)
     verdict = _grade_mask(tmp_path, abdomen, mask, affine, prediction_labels="totalsegmentator")
     tier = next(t for t in verdict.tiers if t.name == "organ_volumes")
-    liver = next(c for c in tier.checks if c.gate == "volume_liver")
-    assert liver.status is Status.FAILED and 40 < float(liver.observed) < 60  # type: ignore[arg-type]
+    liver = next(c for c in tier.checks if c.name == "volume_liver")
+    assert liver.status is Status.FAILED and 40 < float(liver.measured) < 60  # type: ignore[arg-type]
     assert verdict.exit_code == 1
 
 
