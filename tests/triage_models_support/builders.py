@@ -170,3 +170,13 @@ def tiny_mednext_member(
         "architecture": TINY_MEDNEXT,
         "preprocessing": TINY_MEDNEXT_PREPROCESSING | preprocessing,
     }
+
+
+def load_single_member(root: Path, entry: dict[str, object]) -> object:
+    """Write a members-only pack holding ``entry`` and load that member."""
+    from medskills.triage.models import load_member
+    from medskills.triage.pack import load_pack
+
+    write_pack(root, {"model_version": "v1", "members": [entry]})
+    pack = load_pack(root, require_stacker=False)
+    return load_member(pack, pack.manifest.members[0])

@@ -8,21 +8,15 @@ import numpy as np
 import pytest
 
 from medskills.core.errors import ModelPackError
-from medskills.triage.models import UnavailableMember, load_member
+from medskills.triage.models import UnavailableMember
 from medskills.triage.models.mednext import MedNeXtMember
-from medskills.triage.pack import load_pack
 from medskills.triage.preprocessing import StudyInputs
-from triage_models_support.builders import synthetic_volume, tiny_mednext_member, write_pack
+from triage_models_support.builders import load_single_member, synthetic_volume, tiny_mednext_member
 
-
-def _load(root: Path, entry: dict[str, object]) -> object:
-    write_pack(root, {"model_version": "v1", "members": [entry]})
-    pack = load_pack(root, require_stacker=False)
-    return load_member(pack, pack.manifest.members[0])
 
 
 def test_mednext_member_gives_pack_named_probabilities(tmp_pack_root: Path) -> None:
-    member = _load(tmp_pack_root, tiny_mednext_member(tmp_pack_root))
+    member = load_single_member(tmp_pack_root, tiny_mednext_member(tmp_pack_root))
     assert isinstance(member, MedNeXtMember)
     assert member.feature_names == (
         "mednext_normal", "mednext_pneumothorax", "mednext_cancer",
@@ -35,7 +29,7 @@ def test_mednext_member_gives_pack_named_probabilities(tmp_pack_root: Path) -> N
 
 def test_softmax_activation_sums_to_one(tmp_pack_root: Path) -> None:
     entry = tiny_mednext_member(tmp_pack_root) | {"probability_activation": "softmax"}
-    member = _load(tmp_pack_root, entry)
+    member = load_single_member(tmp_pack_root, entry)
     assert isinstance(member, MedNeXtMember)
     assert member.compute(StudyInputs(synthetic_volume()))[:3].sum() == pytest.approx(1.0)
 
@@ -43,13 +37,13 @@ def test_softmax_activation_sums_to_one(tmp_pack_root: Path) -> None:
 def test_class_count_mismatch_with_the_checkpoint_is_refused(tmp_pack_root: Path) -> None:
     entry = tiny_mednext_member(tmp_pack_root) | {"classes": ["a", "b"]}
     with pytest.raises(ModelPackError, match="wrong shape"):
-        _load(tmp_pack_root, entry)
+        load_single_member(tmp_pack_root, entry)
 
 
 def test_missing_checkpoint_gives_nan_features(tmp_pack_root: Path) -> None:
     entry = tiny_mednext_member(tmp_pack_root)
     (tmp_pack_root / "mednext.pt").unlink()
-    member = _load(tmp_pack_root, entry)
+    member = load_single_member(tmp_pack_root, entry)
     assert isinstance(member, UnavailableMember)
     assert np.all(np.isnan(member.compute(StudyInputs(synthetic_volume()))))
 
@@ -58,6 +52,6 @@ def test_crop_by_body_part_uses_the_shared_body_mask(tmp_pack_root: Path) -> Non
     dicom = pytest.importorskip("medskills.dicom")
     if not hasattr(dicom, "body_mask"):
         pytest.skip("medskills.dicom.body_mask (owned by the DICOM layer) is not available yet")
-    member = _load(tmp_pack_root, tiny_mednext_member(tmp_pack_root, crop_by_body_part=True))
+    member = load_single_member(tmp_pack_root, tiny_mednext_member(tmp_pack_root, crop_by_body_part=True))
     assert isinstance(member, MedNeXtMember)
     assert np.all(np.isfinite(member.compute(StudyInputs(synthetic_volume()))))

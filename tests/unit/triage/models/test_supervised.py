@@ -8,22 +8,15 @@ import numpy as np
 import pytest
 
 from medskills.core.errors import ModelPackError
-from medskills.triage.models import load_member
 from medskills.triage.models.supervised import SupervisedMember
-from medskills.triage.pack import load_pack
 from medskills.triage.preprocessing import StudyInputs
-from triage_models_support.builders import synthetic_volume, write_pack
+from triage_models_support.builders import load_single_member, synthetic_volume
 from triage_models_support.ctclip_builders import tiny_supervised_member
 
 
-def _load(root: Path, entry: dict[str, object]) -> object:
-    write_pack(root, {"model_version": "v1", "members": [entry]})
-    pack = load_pack(root, require_stacker=False)
-    return load_member(pack, pack.manifest.members[0])
-
 
 def test_classes_come_from_the_checkpoint(tmp_pack_root: Path) -> None:
-    member = _load(tmp_pack_root, tiny_supervised_member(tmp_pack_root))
+    member = load_single_member(tmp_pack_root, tiny_supervised_member(tmp_pack_root))
     assert isinstance(member, SupervisedMember)
     assert member.classes == ("pneumothorax", "cancer", "normal")
     values = member.compute(StudyInputs(synthetic_volume()))
@@ -35,18 +28,18 @@ def test_classes_come_from_the_checkpoint(tmp_pack_root: Path) -> None:
 def test_pack_classes_override_the_checkpoint(tmp_pack_root: Path) -> None:
     entry = tiny_supervised_member(tmp_pack_root)
     entry["classes"] = ["a", "b", "c"]
-    member = _load(tmp_pack_root, entry)
+    member = load_single_member(tmp_pack_root, entry)
     assert isinstance(member, SupervisedMember) and member.classes == ("a", "b", "c")
 
 
 def test_missing_class_list_is_refused_with_a_fix(tmp_pack_root: Path) -> None:
     entry = tiny_supervised_member(tmp_pack_root, classes=None)
     with pytest.raises(ModelPackError, match="list the class names in pack.yaml"):
-        _load(tmp_pack_root, entry)
+        load_single_member(tmp_pack_root, entry)
 
 
 def test_class_count_must_match_the_head(tmp_pack_root: Path) -> None:
     entry = tiny_supervised_member(tmp_pack_root)
     entry["classes"] = ["only_one"]
     with pytest.raises(ModelPackError, match="wrong shape"):
-        _load(tmp_pack_root, entry)
+        load_single_member(tmp_pack_root, entry)
