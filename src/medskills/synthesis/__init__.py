@@ -15,8 +15,29 @@ from medskills.synthesis.ct_preflight import CTPreflight, run_ct_preflight
 from medskills.synthesis.ct_record import CTOutputSection, CTRequestSection, CTSynthesisRecord, SampleEvidence
 from medskills.synthesis.ct_request import CTRunRequest, CTVersion, InferenceSettings, MaskPath
 from medskills.synthesis.ct_rflow import run_ct_synthesis
+from medskills.synthesis.ct_from_mask import CTFromMaskRecord, generate_ct_from_mask
+from medskills.synthesis.ct_from_mask_request import CTFromMaskRequest
+from medskills.synthesis.ct_image import CTImageRecord, CTImageRequest, generate_ct_image
+from medskills.synthesis.ct_mask import CTMaskRecord, CTMaskRequest, generate_ct_masks
+from medskills.synthesis.mr_brain import MRBrainRecord, MRBrainRequest, generate_mr_brain
+from medskills.synthesis.mr_brain_request import MRBrainModality
+from medskills.synthesis.user_mask import SourceLabels
 
 __all__ = [
+    "CTFromMaskRecord",
+    "CTFromMaskRequest",
+    "CTImageRecord",
+    "CTImageRequest",
+    "CTMaskRecord",
+    "CTMaskRequest",
+    "MRBrainModality",
+    "MRBrainRecord",
+    "MRBrainRequest",
+    "SourceLabels",
+    "generate_ct_from_mask",
+    "generate_ct_image",
+    "generate_ct_masks",
+    "generate_mr_brain",
     "CONTROLLABLE_SLOTS",
     "Anatomy",
     "AnatomyListing",
