@@ -20,6 +20,10 @@ SPEC_DIR = Path(__file__).resolve().parent
 RECORDS = {
     "run_record": "medskills.core.models:RunRecord",
     "ct_synthesis_record": "medskills.synthesis.ct_record:CTSynthesisRecord",
+    "mr_brain_record": "medskills.synthesis.mr_brain:MRBrainRecord",
+    "ct_from_mask_record": "medskills.synthesis.ct_from_mask:CTFromMaskRecord",
+    "ct_image_record": "medskills.synthesis.ct_image:CTImageRecord",
+    "ct_mask_record": "medskills.synthesis.ct_mask:CTMaskRecord",
 }
 
 
