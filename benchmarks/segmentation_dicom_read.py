@@ -57,7 +57,8 @@ def read_dicom2nifti(folder: Path) -> Volume:
     import nibabel as nib
 
     with tempfile.TemporaryDirectory() as scratch:
-        result = dicom2nifti.dicom_series_to_nifti(str(folder), str(Path(scratch) / "series.nii.gz"), reorient_nifti=False)
+        target = str(Path(scratch) / "series.nii.gz")
+        result = dicom2nifti.dicom_series_to_nifti(str(folder), target, reorient_nifti=False)
         image = nib.load(result["NII_FILE"])
         return _canonical(np.asarray(image.dataobj, dtype=np.float32), image.affine)
 

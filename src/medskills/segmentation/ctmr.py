@@ -34,7 +34,12 @@ from medskills.segmentation.models import (
     SegmentationRunRecord,
 )
 from medskills.segmentation.postchecks import LATERAL_PAIRS, PostRunContext, centroid_x_ras, evaluate_gates
-from medskills.segmentation.preflight import MemoryProbe, PreflightOutcome, preflight_segmentation, probe_available_memory
+from medskills.segmentation.preflight import (
+    MemoryProbe,
+    PreflightOutcome,
+    preflight_segmentation,
+    probe_available_memory,
+)
 from medskills.segmentation.reference_pack import write_reference_pack
 
 __all__ = ["segment_ctmr"]
@@ -142,7 +147,9 @@ def _close(record: SegmentationRunRecord, invocation: Invocation) -> Segmentatio
     return final
 
 
-def _finish(record: SegmentationRunRecord, *, status: Status, exit_code: int, reasons: list[str]) -> SegmentationRunRecord:
+def _finish(
+    record: SegmentationRunRecord, *, status: Status, exit_code: int, reasons: list[str]
+) -> SegmentationRunRecord:
     updated = record.with_updates(status=status, exit_code=exit_code, failure_reasons=reasons, finished_at=utc_now())
     assert isinstance(updated, SegmentationRunRecord)
     return finish_run(updated, updated.output_dir)

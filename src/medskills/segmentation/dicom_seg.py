@@ -98,7 +98,8 @@ def write_dicom_seg(
     except (ValueError, RuntimeError) as err:
         raise GateFailure(f"the label map's grid does not match the DICOM series: {err}") from err
     segmentation = hd.seg.Segmentation(
-        source_images=source.datasets, pixel_array=on_source_grid, segmentation_type=hd.seg.SegmentationTypeValues.BINARY,
+        source_images=source.datasets, pixel_array=on_source_grid,
+        segmentation_type=hd.seg.SegmentationTypeValues.BINARY,
         segment_descriptions=_descriptions(present, names, algorithm_version),
         series_instance_uid=generate_uid(), series_number=9901, sop_instance_uid=generate_uid(), instance_number=1,
         manufacturer="medskills", manufacturer_model_name="nv-segment-ctmr (VISTA3D)",

@@ -113,7 +113,7 @@ def load_segmentation_labels(bundle_root: Path | None) -> SegmentationLabels:
         InputError: a bundle label file is present but not valid JSON of the expected shape.
     """
     label_dict_path = bundle_root / "configs" / "label_dict.json" if bundle_root else None
-    if label_dict_path is None or not label_dict_path.is_file():
+    if bundle_root is None or label_dict_path is None or not label_dict_path.is_file():
         dictionary = load_label_dictionary(LABEL_SPACE)
         return SegmentationLabels(
             names={entry.id: entry.name for entry in dictionary.entries},
@@ -223,8 +223,8 @@ def _resolve_token(
     else:
         found = labels.id_for_name(token)
         if found is None:
-            collector.error("prompt_unknown_name",
-                            f"label name {token!r} is not in the label dictionary.{suggestion_text(token, labels.names.values())}",
+            hint = suggestion_text(token, labels.names.values())
+            collector.error("prompt_unknown_name", f"label name {token!r} is not in the label dictionary.{hint}",
                             field=field, fix="use a class name or id from `medskills segment labels`")
             return None
         label_id = found

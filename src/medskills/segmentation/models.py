@@ -67,8 +67,10 @@ class SegmentationRequest(FrozenModel):
     @classmethod
     def from_cli(cls, *, output_type: str | None, **fields: Any) -> SegmentationRequest:
         """Build from command-line values; a bad ``--output-type`` is a usage error with the choices."""
+        if output_type is None:
+            return cls(**fields)
         try:
-            chosen = OutputType(output_type) if output_type is not None else None
+            chosen = OutputType(output_type)
         except ValueError as err:
             choices = [member.value for member in OutputType]
             raise UsageError(f"--output-type {output_type!r} is not one of {', '.join(choices)}."

@@ -123,16 +123,18 @@ def preflight_segmentation(
     config = bundle_files.read_bundle_config(root)
     memory = None
     if loaded is not None and modality is not None and prompts.prompt_count:
-        memory = estimate_memory(loaded=loaded, prompt_count=prompts.prompt_count, spacing_mm=config.resample_spacing_mm,
-                                 patch_size=config.patch_size, available=memory_probe(device))
+        memory = estimate_memory(loaded=loaded, prompt_count=prompts.prompt_count,
+                                 spacing_mm=config.resample_spacing_mm, patch_size=config.patch_size,
+                                 available=memory_probe(device))
     cost = _check_memory(memory, device=device, is_confirmed=request.is_confirmed, collector=collector)
     windows = memory.windows_estimated if memory else 1
     timeout = request.timeout_seconds or bundle_files.estimate_timeout_seconds(windows, device_kind=device)
     weight = assets_for(SkillId.SEGMENT_CTMR, kind=AssetKind.WEIGHT)[0]
     plan = SegmentationPlan(
-        modality=modality, prompts=prompts, input=_summarize(loaded, request.output_dir), device=device, memory=memory,
-        timeout_seconds=timeout, brain_heuristics=brain, output_type=output_type,
-        bundle=BundleInfo(root=root, is_layout_complete=is_layout_complete, version=bundle_files.read_bundle_version(root),
+        modality=modality, prompts=prompts, input=_summarize(loaded, request.output_dir), device=device,
+        memory=memory, timeout_seconds=timeout, brain_heuristics=brain, output_type=output_type,
+        bundle=BundleInfo(root=root, is_layout_complete=is_layout_complete,
+                          version=bundle_files.read_bundle_version(root),
                           hf_repo_id=weight.repo_id, hf_revision=weight.revision, model_path=model_path,
                           label_dictionary_source=labels.source, resample_spacing_mm=config.resample_spacing_mm,
                           patch_size=config.patch_size),
@@ -154,7 +156,8 @@ def _summarize(loaded: LoadedInput | None, output_dir: Path) -> InputSummary | N
     return InputSummary(
         path=Path(loaded.path).absolute(), kind=loaded.kind, bundle_input_path=bundle_input_path(loaded, output_dir),
         geometry=loaded.geometry, intensity=loaded.intensity,
-        study_instance_uid=volume.study_uid if volume else None, series_instance_uid=volume.series_uid if volume else None,
+        study_instance_uid=volume.study_uid if volume else None,
+        series_instance_uid=volume.series_uid if volume else None,
         source_instance_count=len(volume.sop_instance_uids) if volume else 0,
     )
 
@@ -234,7 +237,8 @@ def _check_device(
                           field="MEDSKILLS_ALLOW_NO_GPU")
     else:
         collector.error("no_gpu", message, field="--device", blocks_request=False,
-                        fix="run on a CUDA machine, pass --device cpu to choose the CPU, or set MEDSKILLS_ALLOW_NO_GPU=1")
+                        fix="run on a CUDA machine, pass --device cpu to choose the CPU, "
+                        "or set MEDSKILLS_ALLOW_NO_GPU=1")
     return "cpu"
 
 

@@ -123,7 +123,8 @@ def write_reference_pack(record: SegmentationRunRecord, *, version: str) -> Path
     write_json_atomic(folder / "manifest.json", _Manifest(run_id=folder.name, skill_version=version))
     failed = [gate.gate for gate in record.gates if gate.status == Status.FAILED]
     status = "passed" if record.status == Status.PASSED else "failed"
-    write_json_atomic(folder / "validation_summary.json", _ValidationSummary(overall_status=status, failed_gates=failed))
+    write_json_atomic(folder / "validation_summary.json",
+                      _ValidationSummary(overall_status=status, failed_gates=failed))
     return path
 
 
@@ -138,7 +139,7 @@ def build_reference_output(record: SegmentationRunRecord) -> ReferenceOutput:
     return ReferenceOutput(
         input=_Input(path=str(plan.input.path), shape=list(geometry.shape), ndim=len(geometry.shape),
                      spacing=[round(s, 6) for s in geometry.spacing_mm], modality=record.request.modality,
-                     ground_truth_path=str(record.request.ground_truth_path) if record.request.ground_truth_path else None),
+                     ground_truth_path=_optional_text(record.request.ground_truth_path)),
         output=_Output(
             path=str(output.mask_path) if output.mask_path else None,
             shape=list(geometry.shape) if comparison and comparison.is_shape_match else None,
@@ -170,3 +171,7 @@ def build_reference_output(record: SegmentationRunRecord) -> ReferenceOutput:
         logs=_Logs(stdout_tail=invocation.logs.stdout_tail if invocation else "",
                    stderr_tail=invocation.logs.stderr_tail if invocation else ""),
     )
+
+
+def _optional_text(path: Path | None) -> str | None:
+    return str(path) if path is not None else None

@@ -141,7 +141,7 @@ def write_tiny_bundle(root: Path, *, seed: int = 0) -> Path:
     (root / "configs" / "label_mappings.json").write_text(json.dumps(mappings))
     (root / "scripts" / "__init__.py").write_text("")
     (root / "scripts" / "evaluator.py").write_text(textwrap.dedent(_EVALUATOR))
-    (root / "scripts" / "inferer.py").write_text('"""Unused by the test bundle; present because the layout needs it."""\n')
+    (root / "scripts" / "inferer.py").write_text('"""Unused here; the bundle layout check wants it."""\n')
     torch.manual_seed(seed)
     torch.save(vista3d132(encoder_embed_dim=8, in_channels=1).state_dict(), root / "models" / "model.pt")
     return root

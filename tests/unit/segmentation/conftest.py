@@ -47,7 +47,9 @@ def settings_for(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Settings]:
 @pytest.fixture()
 def write_volume(tmp_path: Path) -> Callable[..., Path]:
     """Write a NIfTI volume; ``codes=(0, 0)`` writes one without any orientation."""
-    def write(name: str, array: np.ndarray, affine: np.ndarray | None = None, *, codes: tuple[int, int] = (1, 1)) -> Path:
+    def write(
+        name: str, array: np.ndarray, affine: np.ndarray | None = None, *, codes: tuple[int, int] = (1, 1)
+    ) -> Path:
         if codes == (0, 0):  # no affine at all: nibabel writes sform_code = qform_code = 0
             image = nib.Nifti1Image(array, None)
         else:
