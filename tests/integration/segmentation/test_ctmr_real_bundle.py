@@ -62,3 +62,35 @@ def test_real_bundle_timeout_kills_the_run_and_exits_124(shared_data: Path, tmp_
                       timeout_seconds=1.0)
     assert record.exit_code == 124 and record.status == Status.FAILED
     assert record.invocation.is_timed_out and "timeout" in record.failure_reasons[0]
+
+
+@pytest.mark.usefixtures("bundle_env")
+def test_real_bundle_run_on_a_dicom_series_writes_a_realigned_seg(shared_data: Path, tmp_path: Path) -> None:
+    import highdicom as hd
+    import pydicom
+
+    series = shared_data / "ct_dicom_series"
+    record = _segment(series, tmp_path / "out", prompts="spleen,aorta")
+    assert record.status == Status.PASSED, record.failure_reasons
+    # converted once, inside OUT, and that file is what the bundle read
+    converted = tmp_path / "out" / "input" / "series.nii.gz"
+    assert record.plan.input.bundle_input_path == converted and converted.is_file()
+    assert str(converted) in record.invocation.argv[record.invocation.argv.index("--input_dict") + 1]
+    labels = nib.load(record.output.mask_path)
+    assert labels.shape == nib.load(converted).shape == (512, 512, 20)
+    assert set(record.output.label_ids_present) <= {3, 6}
+    seg = record.output.dicom_seg
+    assert seg is not None and seg.is_readable_pydicom and seg.is_readable_highdicom and seg.is_realigned
+    assert {g.gate: g.status for g in record.gates}["dicom_seg_round_trip"] == Status.PASSED
+    dataset = pydicom.dcmread(seg.path)
+    names = {"spleen", "aorta"}
+    assert {s.SegmentLabel for s in dataset.SegmentSequence} <= names
+    source_uids = {str(pydicom.dcmread(p, stop_before_pixels=True).file_meta.MediaStorageSOPInstanceUID)
+                   for p in series.iterdir()}
+    referenced = {str(i.ReferencedSOPInstanceUID)
+                  for i in dataset.ReferencedSeriesSequence[0].ReferencedInstanceSequence}
+    assert referenced == source_uids
+    volume = hd.seg.segread(seg.path).get_volume(combine_segments=True)
+    assert volume.spatial_shape[1:] == (512, 512)
+    roles = {artifact.role for artifact in record.artifacts}
+    assert {"label_map", "dicom_seg", "converted_input", "bundle_output"} <= roles
