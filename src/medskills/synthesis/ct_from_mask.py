@@ -32,8 +32,8 @@ from medskills.synthesis.image_evidence import (
     write_image_card,
 )
 from medskills.synthesis.run_support import (
-    check_output_dir, check_upstream_commit, check_weights, cost_gate_reason, file_artifact, read_config_infer,
-    refusal_reasons, resolve_generate_root, run_environment, run_outcome,
+    check_output_dir, check_upstream_commit, check_weights, file_artifact, read_config_infer,
+    resolve_generate_root, stop_before_run, run_environment, run_outcome,
 )
 from medskills.synthesis.staging import LOG_DIR_NAME, stage_ct_configs
 from medskills.synthesis.user_mask import MaskEvidence, PreparedMask, prepare_user_mask
@@ -118,13 +118,10 @@ def generate_ct_from_mask(
             cfg_guidance_scale=None if inference is None else inference.cfg_guidance_scale,
         ),
     )
-    refusal = refusal_reasons(report, is_preflight_only=request.is_preflight_only,
-                              cost_reason=cost_gate_reason(cost, is_cost_confirmed=request.is_cost_confirmed))
-    if refusal:
-        return record.with_updates(status=Status.FAILED, exit_code=ExitCode.USAGE,  # type: ignore[return-value]
-                                   failure_reasons=refusal, finished_at=utc_now())
-    if request.is_preflight_only:
-        return record
+    stopped = stop_before_run(record, is_preflight_only=request.is_preflight_only,
+                              is_cost_confirmed=request.is_cost_confirmed)
+    if stopped is not None:
+        return stopped
     assert root is not None and mask is not None and inference is not None
     return _run(record, request, settings=settings, runner=runner, root=root, mask=mask, inference=inference,
                 base_config=base)

@@ -7,7 +7,6 @@ The request JSON names ``mask_path`` (relative to the request file) plus a few `
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ from medskills.core.models import CostEstimate, FrozenModel
 from medskills.core.preflight import PreflightCollector, check_unknown_keys, suggestion_text
 from medskills.synthesis.cost import estimate_ct_cost
 from medskills.synthesis.ct_request import DEFAULT_CONFIG_INFER, CTVersion, InferenceSettings
+from medskills.synthesis.run_support import check_guidance, check_steps, is_finite_number, is_integer_value
 from medskills.synthesis.user_mask import CT_SIZES_XY, CT_SIZES_Z, SourceLabels
 
 __all__ = ["OVERRIDE_KEYS", "CTFromMaskRequest", "FromMaskFile", "estimate_from_mask_cost", "load_from_mask_file",
@@ -25,7 +25,6 @@ __all__ = ["OVERRIDE_KEYS", "CTFromMaskRequest", "FromMaskFile", "estimate_from_
 
 OVERRIDE_KEYS = ("num_inference_steps", "autoencoder_sliding_window_infer_size",
                  "autoencoder_sliding_window_infer_overlap", "cfg_guidance_scale", "modality")
-MAX_STEPS = 1000
 SLIDING_WINDOW_MULTIPLE = 16
 STRONG_GUIDANCE = 5.0
 CT_MODALITY = 1
@@ -89,34 +88,21 @@ def load_from_mask_file(request_path: Path) -> FromMaskFile:
     )
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
 def _check_values(collector: PreflightCollector, merged: dict[str, Any]) -> None:
-    steps = merged["num_inference_steps"]
-    if not (_is_int(steps) and 1 <= steps <= MAX_STEPS):
-        collector.error("steps_out_of_range", f"num_inference_steps must be an integer in 1..{MAX_STEPS}, got {steps!r}.",
-                        field="num_inference_steps", fix="rflow-ct uses 30")
+    check_steps(collector, merged["num_inference_steps"], fix="rflow-ct uses 30")
     window = merged["autoencoder_sliding_window_infer_size"]
-    if not (isinstance(window, list) and len(window) == 3 and all(_is_int(v) and v > 0 and v % SLIDING_WINDOW_MULTIPLE
+    if not (isinstance(window, list) and len(window) == 3 and all(is_integer_value(v) and v > 0 and v % SLIDING_WINDOW_MULTIPLE
                                                                    == 0 for v in window)):
         collector.error("sliding_window_invalid", f"autoencoder_sliding_window_infer_size must be 3 positive "
                         f"multiples of {SLIDING_WINDOW_MULTIPLE} (latent voxels), got {window!r}.",
                         field="autoencoder_sliding_window_infer_size", fix="for example [48, 48, 48]")
     overlap = merged["autoencoder_sliding_window_infer_overlap"]
-    if not (_is_number(overlap) and 0.0 <= overlap <= 1.0):
+    if not (is_finite_number(overlap) and 0.0 <= overlap <= 1.0):
         collector.error("overlap_invalid", f"autoencoder_sliding_window_infer_overlap must be in [0, 1], got "
                         f"{overlap!r}.", field="autoencoder_sliding_window_infer_overlap", fix="for example 0.6666")
     guidance = merged["cfg_guidance_scale"]
-    if not (_is_number(guidance) and guidance >= 0):
-        collector.error("guidance_invalid", f"cfg_guidance_scale must be a number >= 0, got {guidance!r}.",
-                        field="cfg_guidance_scale", fix="0 turns tumor guidance off; 1..5 strengthens tumors")
-    elif guidance > STRONG_GUIDANCE:
+    is_guidance_ok = check_guidance(collector, guidance, fix="0 turns tumor guidance off; 1..5 strengthens tumors")
+    if is_guidance_ok and guidance > STRONG_GUIDANCE:
         collector.warning("guidance_strong", f"cfg_guidance_scale {guidance:g} above {STRONG_GUIDANCE:g} risks "
                           "artifacts (upstream's advice).", field="cfg_guidance_scale")
     if merged["modality"] != CT_MODALITY:

@@ -6,7 +6,6 @@ rules run here first. The seed is staged into the model config (no seed flag ups
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,9 @@ from medskills.core.records import finish_run
 from medskills.core.settings import Settings
 from medskills.core.upstream import Runner, run_upstream
 from medskills.synthesis.cost import estimate_ct_cost
-from medskills.synthesis.ct_config_rules import OUTPUT_XY_SIZES, OUTPUT_Z_SIZES
+from medskills.synthesis.ct_config_rules import (
+    MIN_FOV_MM, OUTPUT_XY_SIZES, OUTPUT_Z_SIZES, RECOMMENDED_BODY_FOV_MM, SPACING_XY_RANGE_MM, SPACING_Z_RANGE_MM,
+)
 from medskills.synthesis.ct_request import DEFAULT_CONFIG_INFER, CTVersion, InferenceSettings
 from medskills.synthesis.diff_model import (
     DIFF_MODEL_ENTRYPOINT, DiffModelInference, StagedDiffModel, diff_model_facts, read_inference_defaults,
@@ -31,18 +32,13 @@ from medskills.synthesis.diff_model import (
 from medskills.synthesis.diff_model_run import run_diff_model
 from medskills.synthesis.image_evidence import ImageKind, ImageOutputSummary, write_image_card
 from medskills.synthesis.run_support import (
-    check_output_dir, check_upstream_commit, check_weights, cost_gate_reason, refusal_reasons, resolve_generate_root,
+    check_guidance, check_output_dir, check_steps, check_upstream_commit, is_finite_number, is_integer_value, check_weights, resolve_generate_root, stop_before_run,
 )
 
 __all__ = ["CTImageRecord", "CTImageRequest", "generate_ct_image"]
 
 OVERRIDE_KEYS = ("dim", "spacing", "num_inference_steps", "cfg_guidance_scale", "top_region_index",
                  "bottom_region_index")
-SPACING_XY_RANGE_MM = (0.5, 3.0)
-SPACING_Z_RANGE_MM = (0.5, 5.0)
-MIN_FOV_MM = 256.0
-RECOMMENDED_FOV_MM = 384.0
-MAX_STEPS = 1000
 CT_MODALITY = 1
 CT_WINDOW_HU = (-1000.0, 1000.0)
 
@@ -79,23 +75,15 @@ class CTImageRecord(RunRecord):
     output: ImageOutputSummary | None = None
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
 def _check_geometry(collector: PreflightCollector, dim: Any, spacing: Any) -> bool:
     """Upstream's ``check_input_ct`` sets plus the FOV rule; True when both are valid."""
-    is_dim_ok = isinstance(dim, list) and len(dim) == 3 and all(_is_int(v) for v in dim) and (
+    is_dim_ok = isinstance(dim, list) and len(dim) == 3 and all(is_integer_value(v) for v in dim) and (
         dim[0] == dim[1] and dim[0] in OUTPUT_XY_SIZES and dim[2] in OUTPUT_Z_SIZES)
     if not is_dim_ok:
         collector.error("bad_dim", f"dim {dim!r} is not a CT size: x must equal y and be one of "
                         f"{list(OUTPUT_XY_SIZES)}; z one of {list(OUTPUT_Z_SIZES)}.", field="dim",
                         fix="for example [256, 256, 128] or [512, 512, 128]")
-    is_spacing_ok = isinstance(spacing, list) and len(spacing) == 3 and all(_is_number(v) for v in spacing) and (
+    is_spacing_ok = isinstance(spacing, list) and len(spacing) == 3 and all(is_finite_number(v) for v in spacing) and (
         spacing[0] == spacing[1] and SPACING_XY_RANGE_MM[0] <= spacing[0] <= SPACING_XY_RANGE_MM[1]
         and SPACING_Z_RANGE_MM[0] <= spacing[2] <= SPACING_Z_RANGE_MM[1])
     if not is_spacing_ok:
@@ -109,24 +97,18 @@ def _check_geometry(collector: PreflightCollector, dim: Any, spacing: Any) -> bo
         collector.error("fov_too_small", f"field of view {fov:g} mm (dim[0] x spacing[0]) is below {MIN_FOV_MM:g} mm.",
                         field="dim", fix="raise dim[0] or spacing[0] so their product is >= 256 mm")
         return False
-    if fov < RECOMMENDED_FOV_MM:
-        collector.warning("fov_small_for_body", f"field of view {fov:g} mm is below the {RECOMMENDED_FOV_MM:g} mm "
+    if fov < RECOMMENDED_BODY_FOV_MM:
+        collector.warning("fov_small_for_body", f"field of view {fov:g} mm is below the {RECOMMENDED_BODY_FOV_MM:g} mm "
                           "recommended for body CT; output may be out of distribution.", field="dim")
     return True
 
 
 def _check_scalars(collector: PreflightCollector, merged: dict[str, Any]) -> None:
-    steps = merged["num_inference_steps"]
-    if not (_is_int(steps) and 1 <= steps <= MAX_STEPS):
-        collector.error("steps_out_of_range", f"num_inference_steps must be an integer in 1..{MAX_STEPS}, got "
-                        f"{steps!r}.", field="num_inference_steps", fix="rflow-ct uses 30, ddpm-ct 1000")
-    guidance = merged["cfg_guidance_scale"]
-    if not (_is_number(guidance) and guidance >= 0):
-        collector.error("guidance_invalid", f"cfg_guidance_scale must be a number >= 0, got {guidance!r}.",
-                        field="cfg_guidance_scale", fix="upstream ships 0 for CT")
+    check_steps(collector, merged["num_inference_steps"], fix="rflow-ct uses 30, ddpm-ct 1000")
+    check_guidance(collector, merged["cfg_guidance_scale"], fix="upstream ships 0 for CT")
     for key in ("top_region_index", "bottom_region_index"):
         value = merged[key]
-        if not (isinstance(value, list) and len(value) == 4 and all(v in (0, 1) and _is_int(v) for v in value)):
+        if not (isinstance(value, list) and len(value) == 4 and all(v in (0, 1) and is_integer_value(v) for v in value)):
             collector.error("region_index_invalid", f"{key} must be 4 values of 0 or 1 (head, chest, abdomen, "
                             f"pelvis), got {value!r}.", field=key, fix="for example [0, 1, 0, 0]")
 
@@ -188,23 +170,16 @@ def generate_ct_image(
         overrides=overrides, defaults_source=defaults.source, inference=inference,
         provenance=collect_provenance(upstream_root=root, weights=weights, device=device),
     )
-    refusal = refusal_reasons(report, is_preflight_only=request.is_preflight_only,
-                              cost_reason=cost_gate_reason(cost, is_cost_confirmed=request.is_cost_confirmed))
-    if refusal:
-        return record.with_updates(status=Status.FAILED, exit_code=ExitCode.USAGE,  # type: ignore[return-value]
-                                   failure_reasons=refusal, finished_at=utc_now())
-    if request.is_preflight_only:
-        return record
+    stopped = stop_before_run(record, is_preflight_only=request.is_preflight_only,
+                              is_cost_confirmed=request.is_cost_confirmed)
+    if stopped is not None:
+        return stopped
     assert root is not None and inference is not None
     output_dir = prepare_output_dir(request.output_dir)
     run = run_diff_model(facts, upstream_root=root, output_dir=output_dir,
                          output_prefix=f"ct_image_{request.version.value}", inference=inference, kind=ImageKind.CT,
                          settings=settings, runner=runner, timeout_seconds=request.timeout_seconds)
-    record = record.with_updates(  # type: ignore[assignment]
-        status=run.status, exit_code=run.exit_code, invocation=run.invocation, gates=run.gates, output=run.output,
-        staging=run.staged, failure_reasons=run.failure_reasons, artifacts=run.artifacts, finished_at=utc_now(),
-        output_dir=output_dir,
-    )
+    record = record.with_updates(**run.record_updates(output_dir))  # type: ignore[assignment]
     if request.has_summary_card:
         rows = [["version", request.version.value], ["dim", str(inference.dim)],
                 ["spacing (mm)", str(inference.spacing)], ["steps", str(inference.num_inference_steps)],

@@ -34,8 +34,8 @@ from medskills.synthesis.ct_request import CTRunRequest, CTVersion, InferenceSet
 from medskills.synthesis.diff_model import read_override_file
 from medskills.synthesis.mask_evidence import MaskOutputSummary, evaluate_mask_gates, inspect_masks
 from medskills.synthesis.run_support import (
-    check_output_dir, check_upstream_commit, check_weights, cost_gate_reason, file_artifact, read_config_infer,
-    refusal_reasons, resolve_generate_root, run_environment, run_outcome,
+    check_output_dir, check_upstream_commit, check_weights, file_artifact, read_config_infer,
+    resolve_generate_root, stop_before_run, run_environment, run_outcome,
 )
 from medskills.synthesis.staging import LOG_DIR_NAME, STAGED_DIR_NAME, stage_ct_configs
 
@@ -179,13 +179,10 @@ def generate_ct_masks(
         expected_labels=[] if inference is None else _expected_labels(inference),
         provenance=collect_provenance(upstream_root=root, weights=weights, device=device),
     )
-    refusal = refusal_reasons(report, is_preflight_only=request.is_preflight_only,
-                              cost_reason=cost_gate_reason(cost, is_cost_confirmed=request.is_cost_confirmed))
-    if refusal:
-        return record.with_updates(status=Status.FAILED, exit_code=ExitCode.USAGE,  # type: ignore[return-value]
-                                   failure_reasons=refusal, finished_at=utc_now())
-    if request.is_preflight_only:
-        return record
+    stopped = stop_before_run(record, is_preflight_only=request.is_preflight_only,
+                              is_cost_confirmed=request.is_cost_confirmed)
+    if stopped is not None:
+        return stopped
     assert root is not None and data_root is not None and inference is not None and condition is not None
     return _run(record, request, runner=runner, root=root, data_root=data_root, inference=inference,
                 condition=condition, base_config=base)

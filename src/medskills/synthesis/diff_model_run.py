@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from medskills.core.errors import ExitCode
-from medskills.core.models import Artifact, GateResult, Invocation, Status
+from medskills.core.models import Artifact, GateResult, Invocation, Status, utc_now
 from medskills.core.settings import Settings
 from medskills.core.upstream import Runner, UpstreamCommand
 from medskills.synthesis.diff_model import (
@@ -37,6 +37,13 @@ class DiffModelRun:
     exit_code: ExitCode
     failure_reasons: list[str]
     artifacts: list[Artifact]
+
+    def record_updates(self, output_dir: Path) -> dict[str, object]:
+        """The record fields this run fills in (status, exit code, invocation, gates, output, artifacts)."""
+        return {"status": self.status, "exit_code": self.exit_code, "invocation": self.invocation,
+                "gates": self.gates, "output": self.output, "staging": self.staged,
+                "failure_reasons": self.failure_reasons, "artifacts": self.artifacts, "finished_at": utc_now(),
+                "output_dir": output_dir}
 
 
 def run_diff_model(

@@ -18,6 +18,7 @@ from medskills.core.gates import GateRegistry, gate_result
 from medskills.core.io import sha256_file
 from medskills.core.models import Artifact, FrozenModel, GateResult, Invocation, Status
 from medskills.core.volumes import IntensitySummary, LoadedVolume, read_volume, summarize_intensity
+from medskills.synthesis.run_support import upstream_exit_gate
 
 __all__ = [
     "GeneratedImage",
@@ -156,9 +157,7 @@ _IMAGE_GATES: GateRegistry[_GateContext] = GateRegistry()
 
 @_IMAGE_GATES.register("upstream_exit_zero")
 def _gate_exit(context: _GateContext) -> GateResult:
-    code = context.invocation.exit_code
-    return gate_result("upstream_exit_zero", passed=code == 0, message=f"upstream exited {code}",
-                       observed=code, threshold=0)
+    return upstream_exit_gate(context.invocation, what="upstream")
 
 
 @_IMAGE_GATES.register("images_written")

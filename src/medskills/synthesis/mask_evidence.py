@@ -10,6 +10,7 @@ from medskills.core.gates import GateRegistry, gate_result
 from medskills.core.io import sha256_file
 from medskills.core.models import FrozenModel, GateResult, Invocation
 from medskills.core.volumes import LabelStatistics, as_label_map, label_statistics, read_volume
+from medskills.synthesis.run_support import upstream_exit_gate
 
 __all__ = ["MaskOutputSummary", "MaskSample", "evaluate_mask_gates", "inspect_masks"]
 
@@ -91,9 +92,7 @@ _MASK_GATES: GateRegistry[_Context] = GateRegistry()
 
 @_MASK_GATES.register("upstream_exit_zero")
 def _gate_exit(context: _Context) -> GateResult:
-    code = context.invocation.exit_code
-    return gate_result("upstream_exit_zero", passed=code == 0, message=f"mask runner exited {code}", observed=code,
-                       threshold=0)
+    return upstream_exit_gate(context.invocation, what="mask runner")
 
 
 @_MASK_GATES.register("masks_written")

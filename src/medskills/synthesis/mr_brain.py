@@ -31,7 +31,7 @@ from medskills.synthesis.mr_brain_request import (
     resolve_modality, validate_overrides,
 )
 from medskills.synthesis.run_support import (
-    check_output_dir, check_upstream_commit, check_weights, cost_gate_reason, refusal_reasons, resolve_generate_root,
+    check_output_dir, check_upstream_commit, check_weights, resolve_generate_root, stop_before_run,
 )
 
 __all__ = ["MR_BRAIN_SKILL", "MRBrainRecord", "MRBrainRequest", "MRBrainRequestEvidence", "generate_mr_brain"]
@@ -146,13 +146,10 @@ def generate_mr_brain(
         status=Status.SKIPPED, exit_code=ExitCode.OK, started_at=started_at, finished_at=utc_now(),
         output_dir=Path(request.output_dir).absolute(), preflight=report, request=evidence, provenance=provenance,
     )
-    refusal = refusal_reasons(report, is_preflight_only=request.is_preflight_only,
-                              cost_reason=cost_gate_reason(cost, is_cost_confirmed=request.is_cost_confirmed))
-    if refusal:
-        return record.with_updates(status=Status.FAILED, exit_code=ExitCode.USAGE, failure_reasons=refusal,
-                                   finished_at=utc_now())  # type: ignore[return-value]
-    if request.is_preflight_only:
-        return record
+    stopped = stop_before_run(record, is_preflight_only=request.is_preflight_only,
+                              is_cost_confirmed=request.is_cost_confirmed)
+    if stopped is not None:
+        return stopped
     assert inference is not None and upstream_root is not None and modality is not None
     return _run(record, request, settings=settings, runner=runner, upstream_root=upstream_root,
                 inference=inference, modality=modality)
@@ -166,11 +163,7 @@ def _run(
     run = run_diff_model(diff_model_facts(MR_BRAIN_VERSION), upstream_root=upstream_root, output_dir=output_dir,
                          output_prefix=f"mr_brain_{modality.value}", inference=inference, kind=ImageKind.MR,
                          settings=settings, runner=runner, timeout_seconds=request.timeout_seconds)
-    record = record.with_updates(  # type: ignore[assignment]
-        status=run.status, exit_code=run.exit_code, invocation=run.invocation, gates=run.gates, output=run.output,
-        staging=run.staged, failure_reasons=run.failure_reasons, artifacts=run.artifacts, finished_at=utc_now(),
-        output_dir=output_dir,
-    )
+    record = record.with_updates(**run.record_updates(output_dir))  # type: ignore[assignment]
     if request.has_summary_card:
         record = _with_card(record, output_dir)
     return finish_run(record, output_dir)

@@ -17,6 +17,7 @@ from pydantic import Field
 from medskills.core.models import CostEstimate, FrozenModel
 from medskills.core.preflight import PreflightCollector, check_unknown_keys, suggestion_text
 from medskills.synthesis.cost import CONFIRMATION_VRAM_GB, CONFIRMATION_WALL_SECONDS, STARTUP_SECONDS
+from medskills.synthesis.run_support import check_guidance, check_steps, is_finite_number, is_integer_value
 from medskills.synthesis.diff_model import DiffModelInference, modality_ids, read_override_file
 
 __all__ = [
@@ -34,7 +35,6 @@ MR_BRAIN_VERSION = "rflow-mr-brain"
 OVERRIDE_KEYS = ("dim", "spacing", "num_inference_steps", "cfg_guidance_scale", "modality")
 DIM_MULTIPLE = 32
 MAX_DIM = (512, 512, 256)
-MAX_STEPS = 1000
 ADVISED_SPACING_MM = (0.4, 5.0)
 _SECONDS_PER_256_CUBE_30_STEPS = 90.0
 
@@ -119,16 +119,8 @@ def _modality_from_value(
     return None
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: Any) -> bool:
-    return (isinstance(value, int | float) and not isinstance(value, bool)) and math.isfinite(value)
-
-
 def _check_dim(collector: PreflightCollector, dim: Any) -> tuple[int, int, int] | None:
-    if not (isinstance(dim, list) and len(dim) == 3 and all(_is_int(v) for v in dim)):
+    if not (isinstance(dim, list) and len(dim) == 3 and all(is_integer_value(v) for v in dim)):
         collector.error("dim_type", f"dim must be a list of 3 integers, got {dim!r}.", field="dim",
                         fix="for example [256, 256, 128]")
         return None
@@ -147,7 +139,7 @@ def _check_dim(collector: PreflightCollector, dim: Any) -> tuple[int, int, int] 
 
 
 def _check_spacing(collector: PreflightCollector, spacing: Any) -> tuple[float, float, float] | None:
-    if not (isinstance(spacing, list) and len(spacing) == 3 and all(_is_number(v) and v > 0 for v in spacing)):
+    if not (isinstance(spacing, list) and len(spacing) == 3 and all(is_finite_number(v) and v > 0 for v in spacing)):
         collector.error("spacing_invalid", f"spacing must be 3 positive numbers in mm, got {spacing!r}.",
                         field="spacing", fix="for example [0.94, 0.94, 1.36]")
         return None
@@ -178,14 +170,10 @@ def validate_overrides(
     dim = _check_dim(collector, overrides.dim if overrides.dim is not None else list(defaults.dim))
     spacing = _check_spacing(collector, overrides.spacing if overrides.spacing is not None else list(defaults.spacing))
     steps = overrides.num_inference_steps if overrides.num_inference_steps is not None else defaults.num_inference_steps
-    if not (_is_int(steps) and 1 <= steps <= MAX_STEPS):
-        collector.error("steps_out_of_range", f"num_inference_steps must be an integer in 1..{MAX_STEPS}, got "
-                        f"{steps!r}.", field="num_inference_steps", fix="upstream ships 30")
+    check_steps(collector, steps, fix="upstream ships 30")
     guidance = overrides.cfg_guidance_scale if overrides.cfg_guidance_scale is not None else defaults.cfg_guidance_scale
-    if not (_is_number(guidance) and guidance >= 0):
-        collector.error("guidance_invalid", f"cfg_guidance_scale must be a number >= 0, got {guidance!r}.",
-                        field="cfg_guidance_scale", fix=f"upstream ships {defaults.cfg_guidance_scale:g}")
-    elif guidance == 0:
+    is_guidance_ok = check_guidance(collector, guidance, fix=f"upstream ships {defaults.cfg_guidance_scale:g}")
+    if is_guidance_ok and guidance == 0:
         collector.warning("guidance_off", "cfg_guidance_scale 0 turns classifier-free guidance off; upstream notes "
                           "washed-out MR contrast.", field="cfg_guidance_scale")
     if dim is not None:

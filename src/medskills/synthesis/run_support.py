@@ -7,15 +7,18 @@ Every readiness problem (no upstream, missing weights, hash mismatch) is collect
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from medskills.core.assets import SkillId, resolve_version, sha256_pins, weight_paths
 from medskills.core.errors import ExitCode
-from medskills.core.gates import overall_status
+from medskills.core.gates import gate_result, overall_status
 from medskills.core.io import sha256_file
-from medskills.core.models import Artifact, CostEstimate, GateResult, Invocation, PreflightReport, Status, WeightFile
+from medskills.core.models import (
+    Artifact, CostEstimate, GateResult, Invocation, PreflightReport, RunRecord, Status, WeightFile, utc_now,
+)
 from medskills.core.preflight import PreflightCollector
 from medskills.core.provenance import git_state, weight_inventory
 from medskills.core.settings import Settings
@@ -28,16 +31,22 @@ from medskills.synthesis.upstream_root import locate_nv_generate_root
 __all__ = [
     "CONFIRMATION_VRAM_GB",
     "CONFIRMATION_WALL_SECONDS",
+    "check_guidance",
     "check_output_dir",
+    "check_steps",
     "check_upstream_commit",
     "check_weights",
     "cost_gate_reason",
     "file_artifact",
+    "is_finite_number",
+    "is_integer_value",
     "read_config_infer",
     "refusal_reasons",
     "resolve_generate_root",
     "run_environment",
     "run_outcome",
+    "stop_before_run",
+    "upstream_exit_gate",
 ]
 
 def resolve_generate_root(collector: PreflightCollector, settings: Settings) -> Path | None:
@@ -64,6 +73,37 @@ def check_upstream_commit(collector: PreflightCollector, root: Path | None, *, s
     if state.is_dirty:
         collector.warning("upstream_dirty", f"{root} has uncommitted changes to tracked files.",
                           field="NV_GENERATE_ROOT")
+
+
+MAX_STEPS = 1000
+
+
+def is_integer_value(value: Any) -> bool:
+    """True for a JSON integer (booleans excluded)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def is_finite_number(value: Any) -> bool:
+    """True for a finite JSON number (booleans excluded)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def check_steps(collector: PreflightCollector, value: Any, *, key: str = "num_inference_steps", fix: str) -> bool:
+    """Steps must be an integer in 1..1000 (both upstream schedulers' range); True when valid."""
+    if is_integer_value(value) and 1 <= value <= MAX_STEPS:
+        return True
+    collector.error("steps_out_of_range", f"{key} must be an integer in 1..{MAX_STEPS}, got {value!r}.", field=key,
+                    fix=fix)
+    return False
+
+
+def check_guidance(collector: PreflightCollector, value: Any, *, fix: str) -> bool:
+    """``cfg_guidance_scale`` must be a finite number >= 0; True when valid."""
+    if is_finite_number(value) and value >= 0:
+        return True
+    collector.error("guidance_invalid", f"cfg_guidance_scale must be a number >= 0, got {value!r}.",
+                    field="cfg_guidance_scale", fix=fix)
+    return False
 
 
 def check_output_dir(collector: PreflightCollector, output_dir: Path) -> None:
@@ -138,6 +178,27 @@ def refusal_reasons(report: PreflightReport, *, is_preflight_only: bool, cost_re
     if cost_reason and not is_preflight_only:
         return [cost_reason]
     return []
+
+
+RecordT = TypeVar("RecordT", bound=RunRecord)
+
+
+def stop_before_run(record: RecordT, *, is_preflight_only: bool, is_cost_confirmed: bool) -> RecordT | None:
+    """The record to return without running (refused: exit 2; preflight-only: as is), or None to go on."""
+    cost_reason = cost_gate_reason(record.preflight.cost, is_cost_confirmed=is_cost_confirmed)
+    refusal = refusal_reasons(record.preflight, is_preflight_only=is_preflight_only, cost_reason=cost_reason)
+    if refusal:
+        return type(record).model_validate({**record.model_dump(), "status": Status.FAILED,
+                                            "exit_code": ExitCode.USAGE, "failure_reasons": refusal,
+                                            "finished_at": utc_now()})
+    return record if is_preflight_only else None
+
+
+def upstream_exit_gate(invocation: Invocation, *, what: str = "upstream") -> GateResult:
+    """Passed when the process exited 0 (a timeout's 124 fails it too)."""
+    code = invocation.exit_code
+    return gate_result("upstream_exit_zero", passed=code == 0, message=f"{what} exited {code}", observed=code,
+                       threshold=0)
 
 
 def run_outcome(invocation: Invocation, gates: list[GateResult]) -> tuple[Status, ExitCode, list[str]]:
