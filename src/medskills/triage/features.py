@@ -47,13 +47,14 @@ def read_feature_table(path: Path) -> FeatureTable:
     path = Path(path)
     if not path.is_file():
         raise InputError(f"feature table {path} does not exist.")
+    rows: list[list[object]]
     if path.suffix.lower() == ".parquet":
         header, rows = _read_parquet(path)
     elif path.suffix.lower() == ".csv":
         with path.open(newline="", encoding="utf-8") as handle:
             reader = csv.reader(handle)
             header = next(reader, [])
-            rows = [row for row in reader if row]
+            rows = [list(row) for row in reader if row]
     else:
         raise InputError(f"feature table {path}: expected a .csv or .parquet file.")
     if STUDY_COLUMN not in header:

@@ -91,7 +91,7 @@ def extract_features(studies: list[Path], *, pack_dir: Path, output_dir: Path) -
     for path in studies:
         volume = read_study_volume(path)
         inputs = StudyInputs(volume)
-        values = {}
+        values: dict[str, float] = {}
         for member in members:
             values.update(zip(member.feature_names, (float(v) for v in member.compute(inputs)), strict=True))
         rows.append(FeatureRow(values, []))

@@ -87,7 +87,7 @@ class AstraMember:
         tensor = inputs.derive(self.spec.preprocessing, lambda: astra_chest_input(inputs.volume, self.spec.preprocessing))
         with torch.inference_mode():
             embedding = self._network(tensor)[0]
-        return embedding.double().numpy()
+        return np.asarray(embedding.double().numpy(), dtype=np.float64)
 
     def compute(self, inputs: StudyInputs) -> npt.NDArray[np.float64]:
         """Embedding channels followed by the atypicality score (NaN without a reference)."""

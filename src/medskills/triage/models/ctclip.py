@@ -144,7 +144,7 @@ class CTCLIPMember:
         """P(present) per prompt from one image latent [L]."""
         logits = (self.prompt_latents @ image_latent) * self.logit_scale
         pairs = logits.reshape(-1, 2).double().softmax(dim=-1)
-        return pairs[:, 0].numpy()
+        return np.asarray(pairs[:, 0].numpy(), dtype=np.float64)
 
     def compute(self, inputs: StudyInputs) -> npt.NDArray[np.float64]:
         """Per-prompt P(present) and the three aggregates."""
