@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import importlib.metadata
 import json
 import logging
 from dataclasses import dataclass, field
@@ -57,6 +58,7 @@ class ResolvedWeight:
     ref: WeightRef
     path: Path | None
     missing_reason: str | None = None
+    package_version: str | None = None
 
 
 @dataclass(frozen=True)
@@ -123,8 +125,9 @@ def _resolve_package_weight(ref: WeightRef) -> ResolvedWeight:
     module_name, _ = _PACKAGE_MODULES[distribution]
     try:
         module = importlib.import_module(module_name)
-        return ResolvedWeight(ref, Path(module.path(name)))
-    except ImportError as err:
+        version = importlib.metadata.version(distribution)
+        return ResolvedWeight(ref, Path(module.path(name)), package_version=version)
+    except (ImportError, importlib.metadata.PackageNotFoundError) as err:
         return ResolvedWeight(
             ref, None, f"{distribution} is not installed ({err}); install it with pip install 'medskills[astra]'"
         )

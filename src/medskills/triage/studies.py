@@ -20,9 +20,19 @@ from medskills.triage.pack import load_pack
 from medskills.triage.prediction import TriagePrediction
 from medskills.triage.preprocessing import StudyInputs
 
-__all__ = ["FeatureExtractionRecord", "StudyPredictionRecord", "extract_features", "predict_study", "read_study_volume"]
+__all__ = ["FeatureExtractionRecord", "PackWeightRecord", "StudyPredictionRecord", "extract_features", "predict_study", "read_study_volume"]
 
 logger = logging.getLogger(__name__)
+
+
+class PackWeightRecord(FrozenModel):
+    """One verified weight of the pack: where it was, its pinned sha256, the wheel version if packaged."""
+
+    reference: str
+    path: Path | None
+    sha256: str
+    package_version: str | None = None
+    missing_reason: str | None = None
 
 
 class StudyPredictionRecord(FrozenModel):
@@ -35,6 +45,7 @@ class StudyPredictionRecord(FrozenModel):
     pack_dir: Path
     prediction: TriagePrediction
     runtime_seconds: float
+    weights: list[PackWeightRecord] = Field(default_factory=list)
     disclaimer: str = DISCLAIMER
 
 
@@ -71,6 +82,13 @@ def predict_study(image: Path, *, pack_dir: Path) -> StudyPredictionRecord:
         pack_dir=Path(pack_dir).absolute(),
         prediction=prediction,
         runtime_seconds=time.perf_counter() - started,
+        weights=[
+            PackWeightRecord(
+                reference=w.ref.path, path=w.path, sha256=w.ref.sha256,
+                package_version=w.package_version, missing_reason=w.missing_reason,
+            )
+            for w in predictor.pack.weights.values()
+        ],
     )
 
 

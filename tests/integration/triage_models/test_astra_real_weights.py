@@ -75,3 +75,5 @@ def test_predict_cli_prints_a_full_response_with_astra_available(demo_pack: Path
     assert 0.0 <= prediction["probability_of_pathology"] <= 1.0
     assert prediction["pathology"] in (0, 1) and prediction["pathology_thoracic"] in (0, 1)
     assert record["study_uid"] == "nifti_image" and "Not for clinical use" in record["disclaimer"]
+    astra_weight = next(w for w in record["weights"] if w["reference"].startswith("package:"))
+    assert astra_weight["sha256"] == ASTRA_SHA256 and astra_weight["package_version"] == "0.1.1"

@@ -47,6 +47,12 @@ class NormalReference:
         delta = np.asarray(embedding, dtype=np.float64) - self.mean
         return float(np.sqrt(max(float(delta @ self.precision @ delta), 0.0)))
 
+    def write(self, path: Path) -> Path:
+        """Save as an ``npz`` (plain arrays, no pickles) for a pack's ``normal_reference``."""
+        with Path(path).open("wb") as handle:
+            np.savez(handle, mean=self.mean, precision=self.precision)
+        return Path(path)
+
     @classmethod
     def read(cls, path: Path, *, dim: int) -> NormalReference:
         """Read an ``npz`` with ``mean`` [dim] and ``precision`` [dim, dim] (no pickled objects)."""

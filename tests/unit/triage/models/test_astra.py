@@ -11,7 +11,7 @@ import torch
 from medskills.core.errors import ModelPackError
 from medskills.triage.models import UnavailableMember, load_member
 from medskills.triage.models._i3resnet import build_i3resnet
-from medskills.triage.models.astra import AstraMember, astra_feature_names, fit_normal_reference
+from medskills.triage.models.astra import AstraMember, NormalReference, astra_feature_names, fit_normal_reference
 from medskills.triage.pack import load_pack
 from medskills.triage.pack_manifest import I3ResNetArchitecture
 from medskills.triage.preprocessing import StudyInputs
@@ -88,6 +88,14 @@ def test_fit_normal_reference_scores_outliers_higher() -> None:
     normals = rng.normal(size=(50, 8))
     reference = fit_normal_reference(normals)
     assert reference.distance(np.full(8, 6.0)) > reference.distance(np.zeros(8))
+
+
+def test_normal_reference_roundtrips_through_npz(tmp_path: Path) -> None:
+    reference = fit_normal_reference(np.random.default_rng(1).normal(size=(30, 4)))
+    loaded = NormalReference.read(reference.write(tmp_path / "ref.npz"), dim=4)
+    np.testing.assert_array_equal(loaded.precision, reference.precision)
+    with pytest.raises(ModelPackError, match=r"expected \(8,\)"):
+        NormalReference.read(tmp_path / "ref.npz", dim=8)
 
 
 def test_feature_names_follow_the_member_name() -> None:
