@@ -103,3 +103,16 @@ def test_member_weights_hash_is_checked_when_loading_the_predictor(tmp_path: Pat
     weights.write_bytes(weights.read_bytes()[:-10])
     with pytest.raises(ModelPackError, match="sha256"):
         load_predictor(pack)
+
+
+def test_members_are_loaded_once_not_per_request(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import medskills.triage.models.astra as astra_module
+
+    pack = _astra_pack(tmp_path)
+    reads = []
+    original = astra_module.read_torch_weights
+    monkeypatch.setattr(astra_module, "read_torch_weights", lambda path: reads.append(path) or original(path))
+    predictor = load_predictor(pack)
+    for seed in range(3):
+        predictor.predict(synthetic_volume(seed=seed))
+    assert len(reads) == 1
