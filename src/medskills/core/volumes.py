@@ -196,7 +196,7 @@ def summarize_intensity(array: npt.NDArray[np.generic]) -> IntensitySummary:
     Works chunk by chunk with float64 accumulation (chunk moments merged exactly, Chan et al.), so a
     512^3 float32 volume needs neither a full float64 copy nor a full boolean mask.
     """
-    flat = np.asarray(array).reshape(-1)
+    flat = np.asarray(array).ravel(order="K")  # a view for C- or Fortran-ordered (NIfTI) arrays
     is_float = bool(np.issubdtype(flat.dtype, np.floating))
     count, nonfinite, mean, m2 = 0, 0, 0.0, 0.0
     minimum, maximum = np.inf, -np.inf
@@ -239,10 +239,12 @@ def as_label_map(array: npt.NDArray[np.generic], *, where: str) -> npt.NDArray[n
     if np.issubdtype(values.dtype, np.integer) or values.dtype == np.bool_:
         labels = values.astype(np.int32, copy=False)
     else:
-        labels = np.empty(values.shape, dtype=np.int32)
-        flat_labels = labels.reshape(-1)
+        if not (values.flags.c_contiguous or values.flags.f_contiguous):
+            values = np.ascontiguousarray(values)
+        labels = np.empty_like(values, dtype=np.int32)  # same memory layout, so both ravel to views in step
+        flat_labels = labels.ravel(order="K")
         start = 0
-        for chunk in _chunks(values.reshape(-1)):
+        for chunk in _chunks(values.ravel(order="K")):
             rounded = np.rint(chunk)
             if not np.array_equal(rounded, chunk):
                 finite = np.isfinite(chunk)
@@ -262,7 +264,7 @@ def label_statistics(labels: npt.NDArray[np.integer], spacing_mm: tuple[float, f
     largest = int(labels.max()) if labels.size else 0
     if largest > MAX_LABEL_ID:
         raise InputError(f"label id {largest} exceeds {MAX_LABEL_ID}; this does not look like a label map.")
-    counts = np.bincount(labels.ravel())
+    counts = np.bincount(labels.ravel(order="K"))
     present = np.flatnonzero(counts)
     foreground_ids = [int(i) for i in present if i != 0]
     entries = [
