@@ -112,6 +112,11 @@ def extract_features(studies: list[Path], *, pack_dir: Path, output_dir: Path) -
         values: dict[str, float] = {}
         for member in members:
             values.update(zip(member.feature_names, (float(v) for v in member.compute(inputs)), strict=True))
+        if volume.study_uid in ids:
+            raise UsageError(
+                f"{path}: study id {volume.study_uid!r} repeats an earlier study; feature rows are keyed by study id, "
+                "so give each NIfTI file a distinct name."
+            )
         rows.append(FeatureRow(values, []))
         ids.append(volume.study_uid)
         logger.info("features extracted for %s", path)

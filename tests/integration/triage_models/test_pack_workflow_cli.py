@@ -92,3 +92,10 @@ def test_predict_with_a_mismatched_feature_list_exits_1_with_a_reason(base_pack:
 def test_train_stacker_rejects_an_unknown_threshold_rule(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["triage", "train-stacker", "f.csv", "l.csv", "--out", str(tmp_path / "p"), "--threshold-rule", "best"])
     assert result.exit_code == 2
+
+
+def test_extract_features_refuses_two_studies_with_the_same_id(base_pack: Path, shared_data: Path, tmp_path: Path) -> None:
+    image = str(shared_data / "ct_torso_3mm" / "image.nii.gz")
+    result = CliRunner().invoke(app, ["triage", "extract-features", image, image, "--pack", str(base_pack), "--out", str(tmp_path / "f")])
+    assert result.exit_code == 2
+    assert "repeats an earlier study" in json.loads(result.stdout)["error"]
