@@ -14,12 +14,14 @@ from medskills.core.models import Status
 from medskills.core.provenance import DeviceInfo
 from medskills.core.settings import load_settings
 from medskills.segmentation import SegmentationRequest, segment_ctmr
+from medskills.segmentation.labels import SegmentModality, load_label_sets
 
 pytestmark = pytest.mark.slow
 
 
 def _segment(image: Path, output_dir: Path, **fields: object):
-    request = SegmentationRequest(image_path=image, modality="CT_BODY", output_dir=output_dir, device="cpu", **fields)
+    values = {"modality": "CT_BODY", "device": "cpu", **fields}
+    request = SegmentationRequest(image_path=image, output_dir=output_dir, **values)
     return segment_ctmr(request, settings=load_settings(), device_info=DeviceInfo(cuda_available=False))
 
 
@@ -54,6 +56,22 @@ def test_real_bundle_run_on_a_nifti_ct(shared_data: Path, tmp_path: Path, tiny_b
     reference = json.loads((tmp_path / "out" / "output.json").read_text())
     assert reference["output"]["label_prompts_requested"] == prompts.expanded_ids
     assert reference["output"]["geometry"]["affine_match"] is True
+
+
+@pytest.mark.usefixtures("bundle_env")
+def test_real_bundle_everything_mode_stays_within_the_modality_set(shared_data: Path, tmp_path: Path) -> None:
+    image = shared_data / "mr_body_3mm" / "image.nii.gz"
+    record = _segment(image, tmp_path / "out", modality="MRI_BODY")
+    argv = record.invocation.argv
+    assert "label_prompt" not in argv[argv.index("--input_dict") + 1] and "MRI_BODY" in argv
+    mri_body = set(load_label_sets().everything[SegmentModality.MRI_BODY])
+    assert record.plan.prompts.is_everything and set(record.plan.prompts.allowed_output_ids) == mri_body
+    gates = {gate.gate: gate.status for gate in record.gates}
+    # random weights: anatomy (laterality) is meaningless, but ids and geometry must hold
+    for name in ("upstream_exit_code", "output_exists", "label_values_integral", "geometry_matches_input",
+                 "label_set_within_allowed", "any_label_present"):
+        assert gates[name] == Status.PASSED, name
+    assert set(record.output.label_ids_present) <= mri_body
 
 
 @pytest.mark.usefixtures("bundle_env")
