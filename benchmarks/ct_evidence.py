@@ -115,6 +115,8 @@ def main() -> None:
     print(f"loops / ours (evidence):             {t_loops / t_ours:6.1f}x")
     print(f"ours (label stats) / bincount floor: {t_labels / t_floor:6.2f}x  (target <= 3)")
     print(f"ours (evidence) / bincount floor:    {t_ours / t_floor:6.2f}x")
+    print(f"loops / ours (evidence + card):      {t_loops / (t_ours + t_card):6.1f}x")
+    print(f"ours (evidence + card) / floor:      {(t_ours + t_card) / t_floor:6.2f}x")
 
 
 if __name__ == "__main__":
