@@ -4,9 +4,7 @@ Usage: python run_ct_from_mask.py REQUEST.json|MASK.nii.gz --output-dir OUT [--a
        [--preflight-only] [--source-labels totalsegmentator|vista3d] [--add-body-envelope CT.nii.gz]
 """
 
-import sys
-
-from medskills.cli import app
+from medskills.cli.synth import ct_from_mask_script
 
 if __name__ == "__main__":
-    app(["synth", "ct-from-mask", *sys.argv[1:]], prog_name="run_ct_from_mask.py")
+    ct_from_mask_script()

@@ -4,9 +4,7 @@ Usage: python run_ct_image.py CONFIG.json|default --output-dir OUT --version rfl
        [--preflight-only] [--yes]
 """
 
-import sys
-
-from medskills.cli import app
+from medskills.cli.synth import ct_image_script
 
 if __name__ == "__main__":
-    app(["synth", "ct-image", *sys.argv[1:]], prog_name="run_ct_image.py")
+    ct_image_script()

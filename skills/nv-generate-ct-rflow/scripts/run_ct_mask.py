@@ -3,9 +3,7 @@
 Usage: python run_ct_mask.py REQUEST.json|default --output-dir OUT [--preflight-only] [--yes] [--random-seed N]
 """
 
-import sys
-
-from medskills.cli import app
+from medskills.cli.synth import ct_mask_script
 
 if __name__ == "__main__":
-    app(["synth", "ct-mask", *sys.argv[1:]], prog_name="run_ct_mask.py")
+    ct_mask_script()

@@ -4,9 +4,7 @@
         --modality mri_t1 --random-seed 1234 [--yes] [--preflight-only]
 """
 
-import sys
-
-from medskills.cli import app
+from medskills.cli.synth import mr_brain_script
 
 if __name__ == "__main__":
-    app(["synth", "mr-brain", *sys.argv[1:]], prog_name="run_mr_brain.py")
+    mr_brain_script()

@@ -155,3 +155,31 @@ def ct_mask_command(
     request = CTMaskRequest.from_cli(config, output_dir=output_dir, random_seed=random_seed, is_cost_confirmed=yes,
                                      is_preflight_only=preflight_only, timeout_seconds=timeout_seconds)
     emit(run_guarded(lambda: generate_ct_masks(request, settings=load_settings())))
+
+
+def _run_script(command: object) -> None:
+    """Run one command as a stand-alone script (the seed-compatible shims under skills/)."""
+    from medskills.cli._common import configure_logging
+
+    configure_logging()
+    typer.run(command)  # type: ignore[arg-type]
+
+
+def mr_brain_script() -> None:
+    """Entry point of skills/nv-generate-mr-brain/scripts/run_mr_brain.py."""
+    _run_script(mr_brain_command)
+
+
+def ct_from_mask_script() -> None:
+    """Entry point of skills/nv-generate-ct-rflow/scripts/run_ct_from_mask.py."""
+    _run_script(ct_from_mask_command)
+
+
+def ct_image_script() -> None:
+    """Entry point of skills/nv-generate-ct-rflow/scripts/run_ct_image.py."""
+    _run_script(ct_image_command)
+
+
+def ct_mask_script() -> None:
+    """Entry point of skills/nv-generate-ct-rflow/scripts/run_ct_mask.py."""
+    _run_script(ct_mask_command)

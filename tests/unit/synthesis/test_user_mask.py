@@ -145,3 +145,19 @@ def test_grid_outside_upstream_sets_is_a_warning(tmp_path: Path) -> None:
     collector, prepared = _prepare(_save(tmp_path / "m.nii.gz", _phantom()))
     assert prepared.evidence.is_upstream_resampled
     assert "mask_resampled_upstream" in {check.code for check in collector.report().warnings}
+
+
+def test_vista3d_map_converts_by_name_and_reports_coarse_classes(tmp_path: Path) -> None:
+    from medskills.core.label_spaces import load_label_dictionary
+
+    vista = load_label_dictionary("vista3d")
+    labels = np.zeros((16, 16, 8), dtype=np.uint16)
+    labels[2:6, 2:6, 2:6] = vista.id_of("liver")
+    labels[8:12, 2:6, 2:6] = vista.id_of("spleen")
+    labels[2:6, 8:12, 2:6] = vista.id_of("lung")
+    collector, prepared = _prepare(_save(tmp_path / "vista.nii.gz", labels), source_labels=SourceLabels.VISTA3D,
+                                   allow_missing_body_label=True)
+    assert set(np.unique(prepared.labels).tolist()) == {0, 1, 3}
+    unmapped = prepared.evidence.conversion.unmapped
+    assert [(item.source_name, item.reason) for item in unmapped] == [("lung", UnmappedReason.TARGET_IS_FINER)]
+    assert unmapped[0].voxel_count == 64 and not collector.has_request_errors
