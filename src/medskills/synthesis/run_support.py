@@ -22,7 +22,7 @@ from medskills.core.models import (
 from medskills.core.preflight import PreflightCollector
 from medskills.core.provenance import git_state, weight_inventory
 from medskills.core.settings import Settings
-from medskills.core.upstream import build_environment
+from medskills.core.upstream import build_environment, has_traceback
 from medskills.synthesis.ct_request import DEFAULT_CONFIG_INFER
 from medskills.synthesis.cost import CONFIRMATION_VRAM_GB, CONFIRMATION_WALL_SECONDS
 from medskills.synthesis.staging import CUDA_ALLOC_CONF
@@ -195,9 +195,11 @@ def stop_before_run(record: RecordT, *, is_preflight_only: bool, is_cost_confirm
 
 
 def upstream_exit_gate(invocation: Invocation, *, what: str = "upstream") -> GateResult:
-    """Passed when the process exited 0 (a timeout's 124 fails it too)."""
+    """Passed when the process exited 0 without printing a Python traceback (a timeout's 124 fails it too)."""
     code = invocation.exit_code
-    return gate_result("upstream_exit_zero", passed=code == 0, message=f"{what} exited {code}", observed=code,
+    is_crashed = code == 0 and has_traceback(invocation.logs.stderr_tail + invocation.logs.stdout_tail)
+    message = f"{what} exited {code}" + (" but printed a Python traceback" if is_crashed else "")
+    return gate_result("upstream_exit_zero", passed=code == 0 and not is_crashed, message=message, observed=code,
                        threshold=0)
 
 

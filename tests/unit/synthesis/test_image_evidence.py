@@ -69,6 +69,17 @@ def test_upstream_exit_and_missing_images_fail(tmp_path: Path) -> None:
     assert {"images_written", "images_readable"} <= failed
 
 
+def test_exit_zero_with_a_traceback_fails(tmp_path: Path) -> None:
+    from medskills.core.models import LogTails
+
+    image = inspect_image(_volume(tmp_path, _mr()), kind=ImageKind.MR)
+    output = summarize_images(tmp_path, [image], kind=ImageKind.MR)
+    invocation = _invocation().model_copy(update={"logs": LogTails(
+        stderr_tail="Traceback (most recent call last):\n  File ...\nRuntimeError: boom")})
+    gate = evaluate_image_gates(invocation, output)[0]
+    assert gate.gate == "upstream_exit_zero" and gate.status is Status.FAILED and "traceback" in gate.message
+
+
 def test_unreadable_file_is_recorded_not_raised(tmp_path: Path) -> None:
     path = tmp_path / "broken.nii.gz"
     path.write_bytes(b"junk")
