@@ -19,6 +19,7 @@ __all__ = [
     "CTSynthesisRecord",
     "ClassVolume",
     "LabelMappingEntry",
+    "ModelSection",
     "SampleEvidence",
 ]
 
@@ -93,6 +94,18 @@ class AnatomySizeCondition(FrozenModel):
     note: str = "nearest stored condition by L1 distance over the requested slots, then requested slots overwritten"
 
 
+class ModelSection(FrozenModel):
+    """Which model ran, where its code and weights come from, under which licences (from ``core.assets``)."""
+
+    name: str
+    version: CTVersion
+    upstream_repo: str
+    pinned_upstream_commit: str
+    weights_repos: list[str]
+    weights_revision: str | None
+    licences: list[str]
+
+
 class CTRequestSection(FrozenModel):
     """What was asked: the raw overrides and, when valid, the effective settings."""
 
@@ -141,5 +154,6 @@ class CTSynthesisRecord(RunRecord):
     """``result.json`` of ``synth ct``: the base record plus typed request and output sections."""
 
     skill: Literal["nv-generate-ct-rflow"] = "nv-generate-ct-rflow"
+    model: ModelSection
     request: CTRequestSection
     output: CTOutputSection | None = None

@@ -14,7 +14,8 @@ from pathlib import Path
 
 from pydantic import JsonValue
 
-from medskills.core.errors import ExitCode
+from medskills.core.assets import SkillId, resolve_version, skill_assets
+from medskills.core.errors import ExitCode, MedskillsError
 from medskills.core.gates import overall_status
 from medskills.core.io import prepare_output_dir
 from medskills.core.models import GateResult, Invocation, PreflightReport, Status, utc_now
@@ -32,8 +33,8 @@ from medskills.synthesis.ct_evidence import (
 )
 from medskills.synthesis.ct_gates import CT_GATES, CTGateContext
 from medskills.synthesis.ct_preflight import CTPreflight, run_ct_preflight
-from medskills.synthesis.ct_record import CTRequestSection, CTSynthesisRecord
-from medskills.synthesis.ct_request import CTRunRequest, load_overrides
+from medskills.synthesis.ct_record import CTRequestSection, CTSynthesisRecord, ModelSection
+from medskills.synthesis.ct_request import CTRunRequest, CTVersion, load_overrides
 from medskills.synthesis.staging import build_ct_command, stage_ct_configs
 
 __all__ = ["run_ct_synthesis"]
@@ -52,6 +53,17 @@ def _request_section(
         anatomy_list_requested=settings.anatomy_list if settings else [],
         effective_anatomy_for_output=settings.effective_anatomy if settings else [],
         mask_path=settings.mask_path if settings else None,
+    )
+
+
+def _model_section(version: CTVersion) -> ModelSection:
+    entry, pinned = skill_assets(SkillId.SYNTH_CT), resolve_version(SkillId.SYNTH_CT, version.value)
+    revisions = sorted({f.revision for f in pinned.files})
+    return ModelSection(
+        name=f"NVIDIA-Medtech/NV-Generate-CTMR ({version.value})", version=version, upstream_repo=entry.upstream.url,
+        pinned_upstream_commit=pinned.upstream_commit, weights_repos=sorted({f.repo_id for f in pinned.files}),
+        weights_revision=revisions[0] if len(revisions) == 1 else None,
+        licences=sorted({entry.upstream.licence, *(f.licence for f in pinned.files)}),
     )
 
 
@@ -104,13 +116,20 @@ def run_ct_synthesis(
     _log_preflight(report)
     record = CTSynthesisRecord(
         status=Status.FAILED, exit_code=ExitCode.FAILED, started_at=started_at, finished_at=utc_now(),
-        output_dir=output_dir, preflight=report, request=_request_section(request, overrides, preflight),
+        output_dir=output_dir, preflight=report, model=_model_section(request.version),
+        request=_request_section(request, overrides, preflight),
         provenance=collect_provenance(upstream_root=preflight.upstream_root, weights=preflight.weights, device=device),
     )
     stopped = _stopped_before_run(record, report, request)
     if stopped is not None:
         return finish_run(stopped.with_updates(finished_at=utc_now()), output_dir)
-    return _run_and_record(request, record, preflight, output_dir, runner)
+    try:
+        return _run_and_record(request, record, preflight, output_dir, runner)
+    except MedskillsError as err:  # staging or reading failed: still leave a record of what happened
+        logger.error("%s", err)
+        failed = record.with_updates(status=Status.FAILED, exit_code=int(err.exit_code), failure_reasons=[str(err)],
+                                     finished_at=utc_now())
+        return finish_run(failed, output_dir)
 
 
 def _run_and_record(

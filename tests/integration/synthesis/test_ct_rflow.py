@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from medskills.core.assets import SkillId, sha256_pins
-from medskills.core.errors import ExitCode, UsageError
+from medskills.core.errors import ExitCode, UpstreamFailure, UsageError
 from medskills.core.io import sha256_file
 from medskills.core.models import Status
 from medskills.core.provenance import DeviceInfo
@@ -265,3 +265,15 @@ def test_shim_misspelled_anatomy_exits_2_with_suggestion(tmp_path):
 def test_shim_bad_version_is_a_usage_error(tmp_path):
     done = _shim("default", "--output-dir", str(tmp_path / "pf"), "--version", "rflow-mr", env=dict(os.environ))
     assert done.returncode == 2 and "rflow-ct" in done.stderr
+
+
+def test_error_after_preflight_still_writes_the_record(tmp_path, standin, settings):
+    def broken_runner(command):
+        raise UpstreamFailure(f"could not start {command.argv[2]}")
+
+    request = CTRunRequest(config_path=_config(tmp_path), output_dir=tmp_path / "out")
+    record = run_ct_synthesis(request, settings=settings, device=GPU, runner=broken_runner,
+                              expected_sha256=_stand_in_pins(standin.root))
+    assert record.exit_code == ExitCode.FAILED and "could not start scripts.inference" in record.failure_reasons[0]
+    saved = json.loads((tmp_path / "out" / "result.json").read_text())
+    assert saved["exit_code"] == 1 and saved["model"]["pinned_upstream_commit"].startswith("61c4ec7")
