@@ -277,3 +277,15 @@ def test_error_after_preflight_still_writes_the_record(tmp_path, standin, settin
     assert record.exit_code == ExitCode.FAILED and "could not start scripts.inference" in record.failure_reasons[0]
     saved = json.loads((tmp_path / "out" / "result.json").read_text())
     assert saved["exit_code"] == 1 and saved["model"]["pinned_upstream_commit"].startswith("61c4ec7")
+
+
+def test_list_anatomies_shim_accepts_thorax_and_filters(tmp_path):
+    script = REPO_ROOT / "skills" / "nv-generate-ct-rflow" / "scripts" / "list_anatomies.py"
+    done = subprocess.run([sys.executable, str(script), "--region", "thorax", "--filter", "lobe"], capture_output=True,
+                          text=True, env=dict(os.environ), cwd=tmp_path, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    listing = json.loads(done.stdout)
+    assert listing["region"] == "chest" and listing["count"] == 5
+    bad = subprocess.run([sys.executable, str(script), "--region", "thorx"], capture_output=True, text=True,
+                         env=dict(os.environ), cwd=tmp_path, timeout=60, check=False)
+    assert bad.returncode == 2 and "'thorax'" in bad.stdout
