@@ -22,6 +22,7 @@ from medskills.synthesis.ct_record import CTSynthesisRecord
 from medskills.synthesis.ct_request import CTRunRequest, CTVersion
 from medskills.synthesis.ct_rflow import run_ct_synthesis
 from standin_upstream import Behaviour, StandinRoot, build_nv_generate_root
+from standin_upstream.fixtures import nv_generate_standin as standin  # noqa: F401  (the healthy stand-in)
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 SHIM = REPO_ROOT / "skills" / "nv-generate-ct-rflow" / "scripts" / "run_rflow_ct.py"
@@ -29,11 +30,6 @@ FIXTURES = REPO_ROOT / "skills" / "nv-generate-ct-rflow" / "fixtures"
 GPU = DeviceInfo(cuda_available=True, device_name="stand-in GPU", total_memory_gb=80.0, torch_version="stand-in")
 SMALL = {"output_size": [256, 256, 128], "spacing": [1.5, 1.5, 2.0], "image_output_ext": ".nii",
          "label_output_ext": ".nii"}
-
-
-@pytest.fixture
-def standin(tmp_path: Path, shared_data: Path) -> StandinRoot:
-    return build_nv_generate_root(tmp_path, scan_dir=shared_data / "ct_abdomen_3mm")
 
 
 @pytest.fixture
