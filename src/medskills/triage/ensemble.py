@@ -19,7 +19,7 @@ from medskills.triage.prediction import FindingScore, TriagePrediction
 from medskills.triage.preprocessing import StudyInputs
 from medskills.triage.stacker import Stacker, load_stacker
 
-__all__ = ["EnsemblePredictor", "FeatureRow", "default_vocabulary", "load_predictor"]
+__all__ = ["EnsemblePredictor", "FeatureRow", "compute_feature_row", "default_vocabulary", "load_members", "load_predictor"]
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +35,28 @@ class FeatureRow:
     def ordered(self, names: Sequence[str]) -> np.ndarray:
         """Values in ``names`` order as a float64 vector."""
         return np.asarray([self.values[name] for name in names], dtype=np.float64)
+
+
+def compute_feature_row(members: Sequence[EnsembleMember], volume: HUVolume) -> FeatureRow:
+    """Run every member once on ``volume``; a failing member gives NaN and a recorded reason."""
+    inputs = StudyInputs(volume)
+    values: dict[str, float] = {}
+    available: list[str] = []
+    reasons: dict[str, str] = {}
+    for member in members:
+        if isinstance(member, UnavailableMember):
+            reasons[member.name] = member.reason
+            row = member.compute(inputs)
+        else:
+            try:
+                row = member.compute(inputs)
+                available.append(member.name)
+            except (RuntimeError, ValueError, MemoryError) as err:
+                logger.exception("member %s failed on %s", member.name, volume.series_uid)
+                reasons[member.name] = f"failed: {type(err).__name__}: {err}"
+                row = np.full(len(member.feature_names), np.nan)
+        values.update(zip(member.feature_names, (float(v) for v in row), strict=True))
+    return FeatureRow(values, available, reasons)
 
 
 def default_vocabulary(members: Sequence[EnsembleMember]) -> tuple[FindingSpec, ...]:
@@ -78,25 +100,8 @@ class EnsemblePredictor:
         return [m.name for m in self.members if not isinstance(m, UnavailableMember)]
 
     def features(self, volume: HUVolume) -> FeatureRow:
-        """Run every member once on ``volume``; a failing member gives NaN and a recorded reason."""
-        inputs = StudyInputs(volume)
-        values: dict[str, float] = {}
-        available: list[str] = []
-        reasons: dict[str, str] = {}
-        for member in self.members:
-            if isinstance(member, UnavailableMember):
-                reasons[member.name] = member.reason
-                row = member.compute(inputs)
-            else:
-                try:
-                    row = member.compute(inputs)
-                    available.append(member.name)
-                except (RuntimeError, ValueError, MemoryError) as err:
-                    logger.exception("member %s failed on %s", member.name, volume.series_uid)
-                    reasons[member.name] = f"failed: {type(err).__name__}: {err}"
-                    row = np.full(len(member.feature_names), np.nan)
-            values.update(zip(member.feature_names, (float(v) for v in row), strict=True))
-        return FeatureRow(values, available, reasons)
+        """Every member's features for ``volume`` (see :func:`compute_feature_row`)."""
+        return compute_feature_row(self.members, volume)
 
     def predict(self, volume: HUVolume) -> TriagePrediction:
         """Features -> main (and thoracic) stacker -> decision -> ranked findings."""

@@ -13,12 +13,11 @@ from medskills.core.errors import UsageError
 from medskills.core.io import prepare_output_dir
 from medskills.core.models import DISCLAIMER, SCHEMA_VERSION, FrozenModel
 from medskills.dicom.volume import HUVolume
-from medskills.triage.ensemble import FeatureRow, load_members, load_predictor
+from medskills.triage.ensemble import FeatureRow, compute_feature_row, load_members, load_predictor
 from medskills.triage.features import FeatureTable, write_feature_table
 from medskills.triage.models import UnavailableMember
 from medskills.triage.pack import load_pack
 from medskills.triage.prediction import TriagePrediction
-from medskills.triage.preprocessing import StudyInputs
 
 __all__ = ["FeatureExtractionRecord", "PackWeightRecord", "StudyPredictionRecord", "extract_features", "predict_study", "read_study_volume"]
 
@@ -108,16 +107,12 @@ def extract_features(studies: list[Path], *, pack_dir: Path, output_dir: Path) -
     ids: list[str] = []
     for path in studies:
         volume = read_study_volume(path)
-        inputs = StudyInputs(volume)
-        values: dict[str, float] = {}
-        for member in members:
-            values.update(zip(member.feature_names, (float(v) for v in member.compute(inputs)), strict=True))
         if volume.study_uid in ids:
             raise UsageError(
                 f"{path}: study id {volume.study_uid!r} repeats an earlier study; feature rows are keyed by study id, "
                 "so give each NIfTI file a distinct name."
             )
-        rows.append(FeatureRow(values, []))
+        rows.append(compute_feature_row(members, volume))
         ids.append(volume.study_uid)
         logger.info("features extracted for %s", path)
     table = FeatureTable(tuple(ids), names, np.vstack([row.ordered(names) for row in rows]))
