@@ -25,6 +25,7 @@ from medskills.triage.features import FeatureTable, read_feature_table, read_lab
 from medskills.triage.pack import read_manifest, write_manifest
 from medskills.triage.pack_manifest import (
     FeatureListSpec,
+    MemberSpec,
     ModelPackManifest,
     StackerSpec,
     ThresholdSpec,
@@ -184,21 +185,21 @@ def _train_one(data: _Labelled, names: tuple[str, ...], target: str, request: Tr
     )
 
 
-def _base_manifest_parts(base_pack: Path | None) -> dict[str, object]:
+def _base_manifest(base_pack: Path | None) -> ModelPackManifest:
+    """The base pack's manifest with member weight paths made absolute (weights are not copied)."""
     if base_pack is None:
-        return {"members": (), "vocabulary": (), "top_k": 3}
+        return ModelPackManifest(model_version="base")
     base = read_manifest(base_pack)
     root = Path(base_pack).absolute()
-    members = tuple(_absolute_member(member, root) for member in base.members)
-    return {"members": members, "vocabulary": base.vocabulary, "top_k": base.top_k}
+    return base.model_copy(update={"members": tuple(_absolute_member(member, root) for member in base.members)})
 
 
-def _absolute_member(member: object, root: Path) -> object:
+def _absolute_member(member: MemberSpec, root: Path) -> MemberSpec:
     updates = {}
     for key, value in member.__dict__.items():
         if isinstance(value, WeightRef) and not value.is_package and not Path(value.path).is_absolute():
             updates[key] = WeightRef(path=str(root / value.path), sha256=value.sha256)
-    return member.model_copy(update=updates)  # type: ignore[attr-defined]
+    return member.model_copy(update=updates)
 
 
 def train_stacker(request: TrainStackerRequest) -> TrainingRecord:
@@ -226,15 +227,18 @@ def train_stacker(request: TrainStackerRequest) -> TrainingRecord:
     rule = f"{request.threshold_rule.value} on {request.folds}-fold out-of-fold probabilities (seed {request.seed})"
     if request.threshold_rule is ThresholdRule.SENSITIVITY:
         rule += f", target sensitivity {request.target_sensitivity}"
+    base = _base_manifest(request.base_pack)
     manifest = ModelPackManifest(
         model_version=model_version,
+        members=base.members,
+        vocabulary=base.vocabulary,
+        top_k=base.top_k,
         stacker=StackerSpec(
             main=WeightRef(path=main.model_file, sha256=main.model_sha256),
             thoracic=WeightRef(path=thoracic.model_file, sha256=thoracic.model_sha256) if thoracic else None,
         ),
         features=FeatureListSpec(names=names, sha256=feature_list_sha256(names)),
         thresholds=ThresholdSpec(main=main.threshold, thoracic=thoracic.threshold if thoracic else 0.5, rule=rule),
-        **_base_manifest_parts(request.base_pack),  # type: ignore[arg-type]
     )
     write_manifest(output_dir, manifest)
     record = TrainingRecord(
