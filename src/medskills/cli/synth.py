@@ -78,18 +78,12 @@ def anatomy_list_command(
 
 def run_ct_script() -> None:
     """Entry point of skills/nv-generate-ct-rflow/scripts/run_rflow_ct.py (the seed command line)."""
-    from medskills.cli._common import configure_logging
-
-    configure_logging()
-    typer.run(ct_command)
+    _run_script(ct_command)
 
 
 def list_anatomies_script() -> None:
     """Entry point of skills/nv-generate-ct-rflow/scripts/list_anatomies.py."""
-    from medskills.cli._common import configure_logging
-
-    configure_logging()
-    typer.run(anatomy_list_command)
+    _run_script(anatomy_list_command)
 
 
 @synth_app.command("ct-from-mask")

@@ -18,6 +18,13 @@ from medskills.synthesis.anatomy import (
     BodyRegion,
 )
 from medskills.synthesis.ct_request import CTVersion, InferenceSettings
+from medskills.synthesis.run_support import (
+    MAX_STEPS,
+    check_guidance,
+    check_steps,
+    is_finite_number,
+    is_integer_value,
+)
 
 __all__ = ["check_inference_config", "OUTPUT_XY_SIZES", "OUTPUT_Z_SIZES"]
 
@@ -27,7 +34,6 @@ SPACING_XY_RANGE_MM = (0.5, 3.0)
 SPACING_Z_RANGE_MM = (0.5, 5.0)
 MIN_FOV_MM = 256.0
 RECOMMENDED_BODY_FOV_MM = 384.0
-MAX_STEPS = 1000
 MAX_CONTROLLABLE = 10
 SMALL_TUMOR_SIZE = 0.5
 OUTPUT_EXTENSIONS = (".nii", ".nii.gz")
@@ -36,16 +42,8 @@ CT_MODALITIES = range(1, 8)
 MAX_CFG_SCALE = 5.0
 
 
-def _is_int(value: JsonValue) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: JsonValue) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
 def _int_in(c: PreflightCollector, key: str, value: JsonValue, low: int, high: int | None = None) -> int | None:
-    if not _is_int(value) or value < low or (high is not None and value > high):  # type: ignore[operator]
+    if not is_integer_value(value) or value < low or (high is not None and value > high):  # type: ignore[operator]
         bound = f"{low}..{high}" if high is not None else f">= {low}"
         c.error("bad_value", f"{key} must be an integer {bound}, got {value!r}.", field=key,
                 fix=f"set {key} to an integer {bound}")
@@ -95,7 +93,7 @@ def _check_anatomy_list(c: PreflightCollector, value: JsonValue, table: AnatomyT
 def _check_controllable_entry(c: PreflightCollector, index: int, entry: JsonValue,
                               table: AnatomyTable) -> tuple[str, float] | None:
     where = f"controllable_anatomy_size[{index}]"
-    if not (isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], str) and _is_number(entry[1])):
+    if not (isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], str) and is_finite_number(entry[1])):
         c.error("bad_type", f"{where} must be a [name, size] pair, got {entry!r}.", field=where,
                 fix='write it as ["liver", 0.5]')
         return None
@@ -141,7 +139,7 @@ def _check_controllable(c: PreflightCollector, value: JsonValue, table: AnatomyT
 
 
 def _check_triple(c: PreflightCollector, key: str, value: JsonValue, *, is_integer: bool) -> tuple[float, ...] | None:
-    is_element = _is_int if is_integer else _is_number
+    is_element = is_integer_value if is_integer else is_finite_number
     if not (isinstance(value, list) and len(value) == 3 and all(is_element(v) for v in value)):
         kind = "integers" if is_integer else "numbers"
         c.error("bad_type", f"{key} must be a list of 3 {kind}, got {value!r}.", field=key,
@@ -191,7 +189,7 @@ def _check_sliding_window(c: PreflightCollector, size_value: JsonValue, overlap_
         c.error("bad_sliding_window", f"{key} {list(size)} must hold positive multiples of 16 (latent voxels).",
                 field=key, fix="for example [48, 48, 48] or [64, 64, 64]")
     overlap = None
-    if not _is_number(overlap_value) or not 0.0 <= float(overlap_value) < 1.0:  # type: ignore[arg-type]
+    if not is_finite_number(overlap_value) or not 0.0 <= float(overlap_value) < 1.0:  # type: ignore[arg-type]
         is_ok = False
         c.error("bad_overlap", f"autoencoder_sliding_window_infer_overlap must be in [0, 1), got {overlap_value!r}.",
                 field="autoencoder_sliding_window_infer_overlap", fix="for example 0.25 or 0.6666")
@@ -199,7 +197,7 @@ def _check_sliding_window(c: PreflightCollector, size_value: JsonValue, overlap_
         overlap = float(overlap_value)  # type: ignore[arg-type]
     tp = None
     if tp_value is not None:
-        if not _is_int(tp_value) or tp_value not in TP_SPLITS:
+        if not is_integer_value(tp_value) or tp_value not in TP_SPLITS:
             is_ok = False
             c.error("bad_tp_splits", f"autoencoder_tp_num_splits must be one of {list(TP_SPLITS)}, got {tp_value!r}.",
                     field="autoencoder_tp_num_splits", fix="use 1, 2, 4, 8 or 16 (higher uses less memory)")
@@ -212,20 +210,18 @@ def _check_sliding_window(c: PreflightCollector, size_value: JsonValue, overlap_
 def _check_scalars(c: PreflightCollector, config: dict[str, JsonValue], version: CTVersion) -> dict[str, object]:
     values: dict[str, object] = {
         "num_output_samples": _int_in(c, "num_output_samples", config["num_output_samples"], 1),
-        "num_inference_steps": _int_in(c, "num_inference_steps", config["num_inference_steps"], 1, MAX_STEPS),
-        "mask_generation_num_inference_steps": _int_in(c, "mask_generation_num_inference_steps",
-                                                       config["mask_generation_num_inference_steps"], 1, MAX_STEPS),
     }
+    for key in ("num_inference_steps", "mask_generation_num_inference_steps"):
+        is_valid = check_steps(c, config[key], key=key, fix=f"use an integer in 1..{MAX_STEPS} (30 for rflow-ct)")
+        values[key] = config[key] if is_valid else None
     modality = config["modality"]
-    if not _is_int(modality) or modality not in CT_MODALITIES:
+    if not is_integer_value(modality) or modality not in CT_MODALITIES:
         c.error("bad_modality", f"modality must be a CT modality code 1..7 (1 = CT), got {modality!r}.",
                 field="modality", fix="use 1; this skill generates CT")
     values["modality"] = modality
     scale = config["cfg_guidance_scale"]
-    if not _is_number(scale) or float(scale) < 0:  # type: ignore[arg-type]
-        c.error("bad_value", f"cfg_guidance_scale must be a number >= 0, got {scale!r}.", field="cfg_guidance_scale",
-                fix="use 0 (off) or 1..5")
-    elif float(scale) > MAX_CFG_SCALE:  # type: ignore[arg-type]
+    is_scale_valid = check_guidance(c, scale, fix="use 0 (off) or 1..5 (stronger tumor guidance)")
+    if is_scale_valid and float(scale) > MAX_CFG_SCALE:  # type: ignore[arg-type]
         c.warning("large_cfg_scale", f"cfg_guidance_scale {scale} > {MAX_CFG_SCALE:g} risks artifacts.",
                   field="cfg_guidance_scale")
     values["cfg_guidance_scale"] = scale

@@ -16,8 +16,6 @@ import numpy as np
 import numpy.typing as npt
 
 from medskills.core.errors import InputError
-from medskills.core.io import sha256_file
-from medskills.core.models import Artifact
 from medskills.core.volumes import (
     LoadedVolume,
     as_label_map,
@@ -35,6 +33,7 @@ from medskills.synthesis.ct_record import (
     SampleEvidence,
 )
 from medskills.synthesis.ct_request import InferenceSettings, MaskPath
+from medskills.synthesis.run_support import file_artifact
 
 __all__ = [
     "HU_AIR_THRESHOLD",
@@ -98,14 +97,10 @@ def label_mapping(settings: InferenceSettings, table: AnatomyTable) -> list[Labe
             for ordinal, name in enumerate(settings.effective_anatomy, start=1)]
 
 
-def _artifact(role: str, path: Path) -> Artifact:
-    return Artifact(role=role, path=path, bytes=path.stat().st_size, sha256=sha256_file(path))
-
-
 def describe_sample(image_path: Path, label_path: Path, mapping: list[LabelMappingEntry]) -> MeasuredPair:
     """Read the pair once each and measure it; unreadable files are recorded, never raised."""
     fields: dict[str, object] = {"image_path": image_path, "label_path": label_path,
-                                 "image": _artifact("image", image_path), "label": _artifact("label", label_path)}
+                                 "image": file_artifact("image", image_path), "label": file_artifact("label", label_path)}
     image = label = None
     labels = None
     try:

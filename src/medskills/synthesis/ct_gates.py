@@ -8,6 +8,7 @@ from medskills.core.gates import GateRegistry, gate_result
 from medskills.core.models import GateResult, Invocation
 from medskills.synthesis.ct_evidence import HU_AIR_THRESHOLD, HU_BONE_THRESHOLD
 from medskills.synthesis.ct_record import CTOutputSection
+from medskills.synthesis.run_support import upstream_exit_gate
 
 __all__ = ["CT_GATES", "CTGateContext"]
 
@@ -24,13 +25,10 @@ class CTGateContext:
 CT_GATES: GateRegistry[CTGateContext] = GateRegistry()
 
 
-@CT_GATES.register("upstream_exit")
+@CT_GATES.register("upstream_exit_zero")
 def upstream_exit(context: CTGateContext) -> GateResult:
-    """The upstream process exited 0 within its timeout."""
-    code = context.invocation.exit_code
-    timed_out = context.invocation.is_timed_out
-    message = ("timed out" if timed_out else f"exit code {code}") + " from scripts.inference"
-    return gate_result("upstream_exit", passed=code == 0 and not timed_out, message=message, observed=code, threshold=0)
+    """The upstream process exited 0 (a timeout's 124 fails it too)."""
+    return upstream_exit_gate(context.invocation, what="scripts.inference")
 
 
 @CT_GATES.register("outputs_exist")

@@ -25,12 +25,16 @@ from medskills.synthesis.cost import estimate_ct_cost
 from medskills.synthesis.ct_config_rules import check_inference_config
 from medskills.synthesis.ct_request import (
     ALLOWED_OVERRIDE_KEYS,
-    DEFAULT_CONFIG_INFER,
     CTRunRequest,
     InferenceSettings,
     MaskPath,
 )
-from medskills.synthesis.run_support import check_upstream_commit, check_weights, resolve_generate_root
+from medskills.synthesis.run_support import (
+    check_upstream_commit,
+    check_weights,
+    read_config_infer,
+    resolve_generate_root,
+)
 
 __all__ = ["REFERENCE_KEYS", "CTPreflight", "run_ct_preflight"]
 
@@ -68,18 +72,14 @@ def _read_json_object(c: PreflightCollector, path: Path, *, code: str) -> dict[s
 
 
 def _base_config(c: PreflightCollector, root: Path | None) -> dict[str, JsonValue]:
-    """Upstream's config_infer.json when a clone is present (reference keys checked), else shipped defaults."""
-    if root is None:
-        return dict(DEFAULT_CONFIG_INFER)
-    loaded = _read_json_object(c, root / "configs" / "config_infer.json", code="upstream_config_unreadable")
-    if loaded is None:
-        return dict(DEFAULT_CONFIG_INFER)
-    lost = [key for key in REFERENCE_KEYS if not str(loaded.get(key, "")).startswith("$@")]
-    if lost:
+    """Upstream's config_infer.json over the shipped values; its ``$@`` reference keys must be intact."""
+    base: dict[str, JsonValue] = read_config_infer(c, root)
+    lost = [key for key in REFERENCE_KEYS if not str(base.get(key, "")).startswith("$@")]
+    if root is not None and lost:
         c.error("upstream_reference_keys_missing", f"upstream configs/config_infer.json lacks the '$@' reference "
                 f"keys {lost}; upstream would fail with a KeyError.", field="configs/config_infer.json",
                 fix="restore the file: `git -C <root> checkout -- configs/config_infer.json`", blocks_request=False)
-    return {**DEFAULT_CONFIG_INFER, **loaded}
+    return base
 
 
 def _load_table(c: PreflightCollector, root: Path | None) -> AnatomyTable:

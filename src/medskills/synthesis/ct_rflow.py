@@ -16,9 +16,8 @@ from pydantic import JsonValue
 
 from medskills.core.assets import SkillId, resolve_version, skill_assets
 from medskills.core.errors import ExitCode, MedskillsError
-from medskills.core.gates import overall_status
 from medskills.core.io import prepare_output_dir
-from medskills.core.models import GateResult, Invocation, PreflightReport, Status, utc_now
+from medskills.core.models import Invocation, PreflightReport, Status, utc_now
 from medskills.core.provenance import DeviceInfo, collect_provenance, detect_device
 from medskills.core.records import finish_run
 from medskills.core.settings import Settings
@@ -35,6 +34,7 @@ from medskills.synthesis.ct_gates import CT_GATES, CTGateContext
 from medskills.synthesis.ct_preflight import CTPreflight, run_ct_preflight
 from medskills.synthesis.ct_record import CTRequestSection, CTSynthesisRecord, ModelSection
 from medskills.synthesis.ct_request import CTRunRequest, CTVersion, load_overrides
+from medskills.synthesis.run_support import run_outcome, stop_before_run
 from medskills.synthesis.staging import build_ct_command, stage_ct_configs
 
 __all__ = ["run_ct_synthesis"]
@@ -77,22 +77,6 @@ def _log_preflight(report: PreflightReport) -> None:
         logger.error("%s: %s%s", check.field or check.code, check.message, f" Fix: {check.fix}" if check.fix else "")
 
 
-def _stopped_before_run(record: CTSynthesisRecord, report: PreflightReport, request: CTRunRequest) -> CTSynthesisRecord | None:
-    """The record to return when the run must not start (or preflight-only), else None."""
-    if not report.request_valid:
-        reasons = [f"{c.field}: {c.message}" if c.field else c.message for c in report.errors if c.blocks_request]
-        return record.with_updates(status=Status.FAILED, exit_code=ExitCode.USAGE, failure_reasons=reasons)
-    if request.is_preflight_only:
-        return record.with_updates(status=Status.PASSED, exit_code=ExitCode.OK)
-    if not report.environment_ready:
-        reasons = [f"not ready: {c.message}" + (f" Fix: {c.fix}" if c.fix else "") for c in report.errors]
-        return record.with_updates(status=Status.FAILED, exit_code=ExitCode.USAGE, failure_reasons=reasons)
-    if report.cost is not None and report.cost.needs_confirmation and not request.is_cost_confirmed:
-        reasons = [f"cost gate: {reason}; re-run with --yes to proceed" for reason in report.cost.reasons]
-        return record.with_updates(status=Status.FAILED, exit_code=ExitCode.USAGE, failure_reasons=reasons)
-    return None
-
-
 def run_ct_synthesis(
     request: CTRunRequest, *, settings: Settings, runner: Runner = run_upstream, device: DeviceInfo | None = None,
     expected_sha256: dict[str, str] | None = None,
@@ -115,12 +99,13 @@ def run_ct_synthesis(
     report = preflight.report
     _log_preflight(report)
     record = CTSynthesisRecord(
-        status=Status.FAILED, exit_code=ExitCode.FAILED, started_at=started_at, finished_at=utc_now(),
+        status=Status.PASSED, exit_code=ExitCode.OK, started_at=started_at, finished_at=utc_now(),
         output_dir=output_dir, preflight=report, model=_model_section(request.version),
         request=_request_section(request, overrides, preflight),
         provenance=collect_provenance(upstream_root=preflight.upstream_root, weights=preflight.weights, device=device),
     )
-    stopped = _stopped_before_run(record, report, request)
+    stopped = stop_before_run(record, is_preflight_only=request.is_preflight_only,
+                              is_cost_confirmed=request.is_cost_confirmed)
     if stopped is not None:
         return finish_run(stopped.with_updates(finished_at=utc_now()), output_dir)
     try:
@@ -159,9 +144,9 @@ def _run_and_record(
     )
     gates = CT_GATES.evaluate(CTGateContext(invocation=invocation, output=output,
                                             requested_samples=settings.num_output_samples))
-    exit_code, reasons = _verdict(invocation, gates)
+    status, exit_code, reasons = run_outcome(invocation, gates)
     result = record.with_updates(
-        status=overall_status(gates), exit_code=exit_code, invocation=invocation, output=output, gates=gates,
+        status=status, exit_code=exit_code, invocation=invocation, output=output, gates=gates,
         failure_reasons=reasons, artifacts=[a for s in output.samples for a in (s.image, s.label) if a is not None],
     )
     if request.has_summary_card:
@@ -176,10 +161,3 @@ def _full_log(invocation: Invocation) -> str:
     if path is not None and Path(path).is_file():
         return Path(path).read_text(encoding="utf-8", errors="replace")
     return invocation.logs.stdout_tail
-
-
-def _verdict(invocation: Invocation, gates: list[GateResult]) -> tuple[int, list[str]]:
-    reasons = [f"{gate.gate}: {gate.message}" for gate in gates if gate.status == Status.FAILED]
-    if invocation.is_timed_out:
-        return int(ExitCode.TIMEOUT), [f"upstream timed out after {invocation.timeout_seconds:g} s", *reasons]
-    return (int(ExitCode.FAILED), reasons) if reasons else (int(ExitCode.OK), [])

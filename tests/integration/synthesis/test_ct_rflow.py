@@ -88,7 +88,7 @@ def test_success_path_records_pairs_labels_volumes_and_provenance(tmp_path, stan
     assert by_ordinal[1].maisi_label_id == 1 and by_ordinal[1].anatomy == "liver"
     assert by_ordinal[1].voxel_count == int((labels == 1).sum())
     assert by_ordinal[1].volume_ml == pytest.approx(by_ordinal[1].voxel_count * 1.5 * 1.5 * 2.0 / 1000, rel=1e-3)
-    assert [g.gate for g in record.gates] == ["upstream_exit", "outputs_exist", "images_nonconstant",
+    assert [g.gate for g in record.gates] == ["upstream_exit_zero", "outputs_exist", "images_nonconstant",
                                               "images_hu_like", "expected_labels_present", "geometry_consistent"]
     assert record.card_path is not None and record.card_path.is_file()
     saved = CTSynthesisRecord.model_validate_json((tmp_path / "out" / "result.json").read_text())

@@ -134,7 +134,7 @@ def test_field_of_view_below_384_mm_is_fine_for_head_only():
 @pytest.mark.parametrize("key", ["num_inference_steps", "mask_generation_num_inference_steps"])
 @pytest.mark.parametrize("steps", [0, 1001, 2.5, True])
 def test_steps_outside_1_to_1000_are_rejected(key, steps):
-    assert _error_codes(**{key: steps}) == ["bad_value"]
+    assert _error_codes(**{key: steps}) == ["steps_out_of_range"]
 
 
 def test_many_rflow_steps_warn():
@@ -170,15 +170,16 @@ def test_modality_must_be_ct():
 
 
 def test_negative_guidance_scale_is_rejected_and_large_warns():
-    assert _error_codes(cfg_guidance_scale=-1) == ["bad_value"]
+    assert _error_codes(cfg_guidance_scale=-1) == ["guidance_invalid"]
+    assert _error_codes(cfg_guidance_scale=float("nan")) == ["guidance_invalid"]
     assert _warning_codes(cfg_guidance_scale=7) == ["large_cfg_scale"]
 
 
 def test_all_problems_are_collected_in_one_pass():
     codes = _error_codes(anatomy_list=["lung tumour", "dummy1"], output_size=[100, 100, 100], num_inference_steps=0,
                          autoencoder_sliding_window_infer_overlap=2, image_output_ext=".png")
-    assert set(codes) == {"unknown_anatomy", "placeholder_anatomy", "bad_output_size", "bad_value", "bad_overlap",
-                          "bad_extension"}
+    assert set(codes) == {"unknown_anatomy", "placeholder_anatomy", "bad_output_size", "steps_out_of_range",
+                          "bad_overlap", "bad_extension"}
 
 
 def test_path_a_effective_anatomy_is_the_controllable_names():

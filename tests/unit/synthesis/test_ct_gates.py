@@ -51,8 +51,8 @@ def test_all_gates_pass_on_good_outputs():
 
 
 @pytest.mark.parametrize("invocation, output, requested, gate", [
-    (_invocation(1), _output([_sample()]), 1, "upstream_exit"),
-    (_invocation(124, is_timed_out=True), _output([_sample()]), 1, "upstream_exit"),
+    (_invocation(1), _output([_sample()]), 1, "upstream_exit_zero"),
+    (_invocation(124, is_timed_out=True), _output([_sample()]), 1, "upstream_exit_zero"),
     (_invocation(), _output([_sample()]), 2, "outputs_exist"),
     (_invocation(), _output([_sample(is_label_readable=False)]), 1, "outputs_exist"),
     (_invocation(), _output([_sample(is_nonconstant=False)]), 1, "images_nonconstant"),
