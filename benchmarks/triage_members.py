@@ -96,8 +96,18 @@ def run_prompt_scaling(threads: int) -> dict[str, object]:
 
     torch.set_num_threads(threads)
     ctclip_builders.TINY_CTVIT = CTViTArchitecture(
-        dim=64, codebook_size=256, image_size=64, patch_size=8, temporal_patch_size=4, depth_slices=32,
-        spatial_depth=2, temporal_depth=2, dim_head=16, heads=4, dim_text=16, dim_latent=32,
+        dim=64,
+        codebook_size=256,
+        image_size=64,
+        patch_size=8,
+        temporal_patch_size=4,
+        depth_slices=32,
+        spatial_depth=2,
+        temporal_depth=2,
+        dim_head=16,
+        heads=4,
+        dim_text=16,
+        dim_latent=32,
     )
     ctclip_builders.TINY_CTCLIP_PREPROCESSING = {"spacing_mm_zyx": [10.0, 6.0, 6.0], "shape_zyx": [32, 64, 64]}
     root = Path(tempfile.mkdtemp(prefix="bench_prompts_"))
@@ -149,13 +159,19 @@ def main() -> None:
     for member in MEMBERS:
         output = subprocess.run(
             [sys.executable, __file__, "--member", member, "--threads", str(args.threads)],
-            check=True, capture_output=True, text=True, cwd=REPO,
+            check=True,
+            capture_output=True,
+            text=True,
+            cwd=REPO,
         ).stdout
         results["members"].append(json.loads(output.strip().splitlines()[-1]))  # type: ignore[union-attr]
         print(results["members"][-1], file=sys.stderr)  # type: ignore[index]
     output = subprocess.run(
         [sys.executable, __file__, "--prompt-scaling", "--threads", str(args.threads)],
-        check=True, capture_output=True, text=True, cwd=REPO,
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
     ).stdout
     results["ctclip_prompt_scaling"] = json.loads(output.strip().splitlines()[-1])
     text = json.dumps(results, indent=2)

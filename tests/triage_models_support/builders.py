@@ -92,7 +92,9 @@ def generated_feature_table(
     values = rng.normal(0, 1, size=(studies, len(names)))
     values[:, list(names).index(signal)] += 3.0 * labels
     values[rng.random(values.shape) < 0.05] = np.nan
-    values[:, list(names).index(signal)] = np.where(np.isnan(values[:, list(names).index(signal)]), 0.0, values[:, list(names).index(signal)])
+    values[:, list(names).index(signal)] = np.where(
+        np.isnan(values[:, list(names).index(signal)]), 0.0, values[:, list(names).index(signal)]
+    )
     for index, name in enumerate(names):
         if name.startswith(nan_prefixes) and nan_prefixes:
             values[:, index] = np.nan
@@ -128,7 +130,12 @@ def trained_pack(
         rows = labels.read_text().splitlines()
         labels.write_text("\n".join(",".join(r.split(",")[:2]) for r in rows) + "\n")
     request = TrainStackerRequest(
-        features_path=features, labels_path=labels, output_dir=tmp_path / "pack", base_pack=base, folds=3, boosting_rounds=20
+        features_path=features,
+        labels_path=labels,
+        output_dir=tmp_path / "pack",
+        base_pack=base,
+        folds=3,
+        boosting_rounds=20,
     )
     return train_stacker(request).pack_dir
 
@@ -150,7 +157,11 @@ TINY_MEDNEXT_PREPROCESSING = {"spacing_mm": [16.0, 16.0, 16.0], "roi_size": [16,
 
 
 def tiny_mednext_member(
-    root: Path, classes: Sequence[str] = ("normal", "pneumothorax", "cancer"), *, wrap: bool = True, **preprocessing: object
+    root: Path,
+    classes: Sequence[str] = ("normal", "pneumothorax", "cancer"),
+    *,
+    wrap: bool = True,
+    **preprocessing: object,
 ) -> dict[str, object]:
     """A tiny random MedNeXt classifier saved like the reference (``model_state`` + ``module.`` prefixes)."""
     import torch

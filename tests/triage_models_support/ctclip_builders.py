@@ -9,8 +9,18 @@ from medskills.triage.pack import hash_path
 from medskills.triage.pack_manifest import CTViTArchitecture
 
 TINY_CTVIT = CTViTArchitecture(
-    dim=16, codebook_size=32, image_size=16, patch_size=8, temporal_patch_size=4, depth_slices=8,
-    spatial_depth=1, temporal_depth=1, dim_head=8, heads=2, dim_text=16, dim_latent=8,
+    dim=16,
+    codebook_size=32,
+    image_size=16,
+    patch_size=8,
+    temporal_patch_size=4,
+    depth_slices=8,
+    spatial_depth=1,
+    temporal_depth=1,
+    dim_head=8,
+    heads=2,
+    dim_text=16,
+    dim_latent=8,
 )
 TINY_CTCLIP_PREPROCESSING = {"spacing_mm_zyx": [40.0, 20.0, 20.0], "shape_zyx": [8, 16, 16]}
 TINY_PROMPTS = ("Pneumothorax", "Pleural effusion", "Atelectasis", "Pathological finding")
@@ -25,8 +35,12 @@ def write_tiny_bert_dir(directory: Path, words: Sequence[str]) -> Path:
     (directory / "vocab.txt").write_text("\n".join(vocabulary) + "\n", encoding="utf-8")
     BertTokenizer(str(directory / "vocab.txt"), do_lower_case=True).save_pretrained(str(directory))
     config = BertConfig(
-        vocab_size=len(vocabulary), hidden_size=TINY_CTVIT.dim_text, num_hidden_layers=1, num_attention_heads=2,
-        intermediate_size=32, max_position_embeddings=64,
+        vocab_size=len(vocabulary),
+        hidden_size=TINY_CTVIT.dim_text,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=64,
     )
     config.save_pretrained(str(directory))
     return directory
@@ -77,7 +91,9 @@ def tiny_ctclip_member(root: Path, *, name: str = "ctclip", prompts: Sequence[st
     }
 
 
-def tiny_supervised_member(root: Path, classes: Sequence[str] | None = ("pneumothorax", "cancer", "normal")) -> dict[str, object]:
+def tiny_supervised_member(
+    root: Path, classes: Sequence[str] | None = ("pneumothorax", "cancer", "normal")
+) -> dict[str, object]:
     """A tiny SimpleCTCLIPClassifier-style checkpoint: ``ct_clip.*`` backbone + head (+ target_pathologies)."""
     import torch
 

@@ -25,7 +25,9 @@ def train_stacker_command(
     features: Annotated[Path, typer.Argument(help="Feature table (.csv or .parquet) with a study_id column.")],
     labels: Annotated[Path, typer.Argument(help="CSV with study_id, label and optional label_thoracic (0/1).")],
     output_dir: Annotated[Path, typer.Option("--out", help="New pack directory to write.")],
-    base_pack: Annotated[Path | None, typer.Option("--base-pack", help="Pack whose members and vocabulary to reuse.")] = None,
+    base_pack: Annotated[
+        Path | None, typer.Option("--base-pack", help="Pack whose members and vocabulary to reuse.")
+    ] = None,
     model_version: Annotated[str | None, typer.Option("--model-version")] = None,
     folds: Annotated[int, typer.Option("--folds", min=2)] = 5,
     seed: Annotated[int, typer.Option("--seed")] = 0,
@@ -36,8 +38,14 @@ def train_stacker_command(
     from medskills.triage.training import TrainStackerRequest, train_stacker
 
     request = TrainStackerRequest(
-        features_path=features, labels_path=labels, output_dir=output_dir, base_pack=base_pack,
-        model_version=model_version, folds=folds, seed=seed, threshold_rule=threshold_rule,
+        features_path=features,
+        labels_path=labels,
+        output_dir=output_dir,
+        base_pack=base_pack,
+        model_version=model_version,
+        folds=folds,
+        seed=seed,
+        threshold_rule=threshold_rule,
         target_sensitivity=target_sensitivity,
     )
     emit(run_guarded(lambda: train_stacker(request)))

@@ -19,7 +19,14 @@ from medskills.triage.prediction import FindingScore, TriagePrediction
 from medskills.triage.preprocessing import StudyInputs
 from medskills.triage.stacker import Stacker, load_stacker
 
-__all__ = ["EnsemblePredictor", "FeatureRow", "compute_feature_row", "default_vocabulary", "load_members", "load_predictor"]
+__all__ = [
+    "EnsemblePredictor",
+    "FeatureRow",
+    "compute_feature_row",
+    "default_vocabulary",
+    "load_members",
+    "load_predictor",
+]
 
 logger = logging.getLogger(__name__)
 

@@ -35,7 +35,9 @@ def _parse_float(text: str, *, where: str) -> float:
     try:
         return float(text)
     except ValueError as err:
-        raise InputError(f"{where}: {text!r} is not a number. Use a decimal number, or leave the cell empty for missing.") from err
+        raise InputError(
+            f"{where}: {text!r} is not a number. Use a decimal number, or leave the cell empty for missing."
+        ) from err
 
 
 def read_feature_table(path: Path) -> FeatureTable:
@@ -65,7 +67,10 @@ def read_feature_table(path: Path) -> FeatureTable:
     if len(set(ids)) != len(ids):
         raise InputError(f"feature table {path}: study ids repeat; each study must appear once.")
     values = np.array(
-        [[_parse_float(str(v), where=f"{path} row {r + 2}") for i, v in enumerate(row) if i != id_index] for r, row in enumerate(rows)],
+        [
+            [_parse_float(str(v), where=f"{path} row {r + 2}") for i, v in enumerate(row) if i != id_index]
+            for r, row in enumerate(rows)
+        ],
         dtype=np.float64,
     ).reshape(len(rows), len(names))
     return FeatureTable(ids, names, values)
@@ -75,7 +80,9 @@ def _read_parquet(path: Path) -> tuple[list[str], list[list[object]]]:
     try:
         import pyarrow.parquet as pq
     except ImportError as err:
-        raise InputError("reading .parquet needs pyarrow: pip install 'medskills[models]', or pass a .csv table.") from err
+        raise InputError(
+            "reading .parquet needs pyarrow: pip install 'medskills[models]', or pass a .csv table."
+        ) from err
     table = pq.read_table(path)
     columns = table.column_names
     data = table.to_pydict()
@@ -110,7 +117,9 @@ def read_labels(path: Path, *, columns: Sequence[str]) -> dict[str, dict[str, in
         fields = reader.fieldnames or []
         present = [c for c in columns if c in fields]
         if STUDY_COLUMN not in fields or not present:
-            raise InputError(f"labels file {path} needs a {STUDY_COLUMN!r} column and one of {list(columns)}; has {fields}.")
+            raise InputError(
+                f"labels file {path} needs a {STUDY_COLUMN!r} column and one of {list(columns)}; has {fields}."
+            )
         labels: dict[str, dict[str, int]] = {c: {} for c in present}
         for line, row in enumerate(reader, start=2):
             for column in present:

@@ -118,7 +118,7 @@ def resolve_weight(pack_dir: Path, ref: WeightRef) -> ResolvedWeight:
 
 
 def _resolve_package_weight(ref: WeightRef) -> ResolvedWeight:
-    distribution, _, name = ref.path[len(PACKAGE_SCHEME):].partition("/")
+    distribution, _, name = ref.path[len(PACKAGE_SCHEME) :].partition("/")
     if distribution not in _PACKAGE_MODULES:
         known = ", ".join(f"{PACKAGE_SCHEME}{d}/{n}" for d, (_, n) in _PACKAGE_MODULES.items())
         return ResolvedWeight(ref, None, f"unknown weight package {ref.path!r}; known: {known}")

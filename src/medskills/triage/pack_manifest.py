@@ -148,9 +148,7 @@ class CTViTArchitecture(FrozenModel):
     @model_validator(mode="after")
     def _check_divisible(self) -> CTViTArchitecture:
         if self.image_size % self.patch_size or self.depth_slices % self.temporal_patch_size:
-            raise ValueError(
-                "CTViT image_size must be divisible by patch_size and depth_slices by temporal_patch_size"
-            )
+            raise ValueError("CTViT image_size must be divisible by patch_size and depth_slices by temporal_patch_size")
         return self
 
 

@@ -62,4 +62,7 @@ def _describe_mismatch(actual: tuple[str, ...], expected: tuple[str, ...]) -> st
             f"(e.g. {missing[:3]}), {len(extra)} in the booster but not the pack (e.g. {extra[:3]})"
         )
     first = next(i for i, (a, b) in enumerate(zip(actual, expected, strict=True)) if a != b)
-    return f"booster features are in a different order: position {first} is {actual[first]!r}, pack says {expected[first]!r}"
+    return (
+        f"booster features are in a different order: position {first} is {actual[first]!r}, "
+        f"pack says {expected[first]!r}"
+    )

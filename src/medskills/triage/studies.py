@@ -19,7 +19,14 @@ from medskills.triage.models import UnavailableMember
 from medskills.triage.pack import load_pack
 from medskills.triage.prediction import TriagePrediction
 
-__all__ = ["FeatureExtractionRecord", "PackWeightRecord", "StudyPredictionRecord", "extract_features", "predict_study", "read_study_volume"]
+__all__ = [
+    "FeatureExtractionRecord",
+    "PackWeightRecord",
+    "StudyPredictionRecord",
+    "extract_features",
+    "predict_study",
+    "read_study_volume",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -83,8 +90,11 @@ def predict_study(image: Path, *, pack_dir: Path) -> StudyPredictionRecord:
         runtime_seconds=time.perf_counter() - started,
         weights=[
             PackWeightRecord(
-                reference=w.ref.path, path=w.path, sha256=w.ref.sha256,
-                package_version=w.package_version, missing_reason=w.missing_reason,
+                reference=w.ref.path,
+                path=w.path,
+                sha256=w.ref.sha256,
+                package_version=w.package_version,
+                missing_reason=w.missing_reason,
             )
             for w in predictor.pack.weights.values()
         ],

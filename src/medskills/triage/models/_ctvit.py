@@ -95,7 +95,11 @@ class GatedGELU(nn.Module):
 def _feed_forward(dim: int) -> nn.Sequential:
     inner = int(4 * (2 / 3) * dim)
     return nn.Sequential(
-        nn.LayerNorm(dim), nn.Linear(dim, inner * 2, bias=False), GatedGELU(), nn.Dropout(0.0), nn.Linear(inner, dim, bias=False)
+        nn.LayerNorm(dim),
+        nn.Linear(dim, inner * 2, bias=False),
+        GatedGELU(),
+        nn.Dropout(0.0),
+        nn.Linear(inner, dim, bias=False),
     )
 
 
@@ -105,7 +109,9 @@ class FactorisedTransformer(nn.Module):
     def __init__(self, dim: int, *, depth: int, dim_head: int, heads: int) -> None:
         super().__init__()
         self.layers = nn.ModuleList(
-            nn.ModuleList([PositionGenerator(dim), CosineAttention(dim, dim_head=dim_head, heads=heads), None, _feed_forward(dim)])
+            nn.ModuleList(
+                [PositionGenerator(dim), CosineAttention(dim, dim_head=dim_head, heads=heads), None, _feed_forward(dim)]
+            )
             for _ in range(depth)
         )
         self.norm_out = BiasFreeLayerNorm(dim)
@@ -174,14 +180,22 @@ class CTViTEncoder(nn.Module):
         self.spatial_rel_pos_bias = ContinuousPositionBias(a.dim, heads=a.heads)
         self.to_patch_emb_first_frame = nn.Sequential(
             Rearrange("b c 1 (h p1) (w p2) -> b 1 h w (c p1 p2)", p1=patch, p2=patch),
-            nn.LayerNorm(patch * patch), nn.Linear(patch * patch, a.dim), nn.LayerNorm(a.dim),
+            nn.LayerNorm(patch * patch),
+            nn.Linear(patch * patch, a.dim),
+            nn.LayerNorm(a.dim),
         )
         self.to_patch_emb = nn.Sequential(
             Rearrange("b c (t pt) (h p1) (w p2) -> b t h w (c pt p1 p2)", p1=patch, p2=patch, pt=depth_patch),
-            nn.LayerNorm(patch * patch * depth_patch), nn.Linear(patch * patch * depth_patch, a.dim), nn.LayerNorm(a.dim),
+            nn.LayerNorm(patch * patch * depth_patch),
+            nn.Linear(patch * patch * depth_patch, a.dim),
+            nn.LayerNorm(a.dim),
         )
-        self.enc_spatial_transformer = FactorisedTransformer(a.dim, depth=a.spatial_depth, dim_head=a.dim_head, heads=a.heads)
-        self.enc_temporal_transformer = FactorisedTransformer(a.dim, depth=a.temporal_depth, dim_head=a.dim_head, heads=a.heads)
+        self.enc_spatial_transformer = FactorisedTransformer(
+            a.dim, depth=a.spatial_depth, dim_head=a.dim_head, heads=a.heads
+        )
+        self.enc_temporal_transformer = FactorisedTransformer(
+            a.dim, depth=a.temporal_depth, dim_head=a.dim_head, heads=a.heads
+        )
         self.vq = VectorQuantizer(a.dim, a.codebook_size)
         self.to_pixels_first_frame = nn.Sequential(
             nn.Linear(a.dim, patch * patch), Rearrange("b 1 h w (c p1 p2) -> b c 1 (h p1) (w p2)", p1=patch, p2=patch)

@@ -90,7 +90,9 @@ class AstraMember:
         """The pooled embedding ``[D]`` of the study (float64)."""
         import torch
 
-        tensor = inputs.derive(self.spec.preprocessing, lambda: astra_chest_input(inputs.volume, self.spec.preprocessing))
+        tensor = inputs.derive(
+            self.spec.preprocessing, lambda: astra_chest_input(inputs.volume, self.spec.preprocessing)
+        )
         with torch.inference_mode():
             embedding = self._network(tensor)[0]
         return np.asarray(embedding.double().numpy(), dtype=np.float64)

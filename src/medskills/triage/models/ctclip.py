@@ -16,7 +16,12 @@ import numpy as np
 import numpy.typing as npt
 
 from medskills.core.errors import ModelPackError
-from medskills.triage.models._member import UnavailableMember, class_sources, probability_feature_names, probability_features
+from medskills.triage.models._member import (
+    UnavailableMember,
+    class_sources,
+    probability_feature_names,
+    probability_features,
+)
 from medskills.triage.models._torch_io import load_state_dict_strict, read_torch_weights
 from medskills.triage.pack import LoadedPack
 from medskills.triage.pack_manifest import CTCLIPMemberSpec, CTViTArchitecture, CTCLIPPreprocessing
@@ -54,7 +59,7 @@ def unwrap_state_dict(payload: Any, *, where: Path) -> dict[str, Any]:
 
 def select_prefixed(state: Mapping[str, Any], prefix: str) -> dict[str, Any]:
     """Entries under ``prefix``, with the prefix removed."""
-    return {key[len(prefix):]: value for key, value in state.items() if key.startswith(prefix)}
+    return {key[len(prefix) :]: value for key, value in state.items() if key.startswith(prefix)}
 
 
 def load_image_tower(state: Mapping[str, Any], architecture: CTViTArchitecture, *, prefix: str, where: Path) -> Any:
@@ -166,6 +171,8 @@ def load_ctclip_member(pack: LoadedPack, spec: CTCLIPMemberSpec) -> CTCLIPMember
         raise ModelPackError(f"{checkpoint.path}: the CT-CLIP 'temperature' entry is missing.")
     image_tower = load_image_tower(state, spec.architecture, prefix="", where=checkpoint.path)
     text_tower = _load_text_tower(state, spec, text_dir.path, where=checkpoint.path)
-    texts = [template.format(prompt) for prompt in spec.prompts for template in (spec.present_template, spec.absent_template)]
+    texts = [
+        template.format(prompt) for prompt in spec.prompts for template in (spec.present_template, spec.absent_template)
+    ]
     prompt_latents = text_tower.encode(texts)
     return CTCLIPMember(spec, image_tower, prompt_latents, float(state["temperature"]))

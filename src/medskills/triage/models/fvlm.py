@@ -17,10 +17,23 @@ from medskills.triage.pack_manifest import FVLMMemberSpec
 __all__ = ["FVLM_FINDINGS", "NOT_IMPLEMENTED_REASON", "fvlm_feature_names", "load_fvlm_member"]
 
 FVLM_FINDINGS: tuple[str, ...] = (
-    "Emphysema", "Atelectasis", "Lung nodule", "Lung opacity", "Pulmonary fibrotic sequela",
-    "Pleural effusion", "Mosaic attenuation pattern", "Peribronchial thickening", "Consolidation",
-    "Bronchiectasis", "Interlobular septal thickening", "Pneumothorax", "Lung cancer", "Cardiomegaly",
-    "Pericardial effusion", "Coronary artery wall calcification", "Arterial wall calcification",
+    "Emphysema",
+    "Atelectasis",
+    "Lung nodule",
+    "Lung opacity",
+    "Pulmonary fibrotic sequela",
+    "Pleural effusion",
+    "Mosaic attenuation pattern",
+    "Peribronchial thickening",
+    "Consolidation",
+    "Bronchiectasis",
+    "Interlobular septal thickening",
+    "Pneumothorax",
+    "Lung cancer",
+    "Cardiomegaly",
+    "Pericardial effusion",
+    "Coronary artery wall calcification",
+    "Arterial wall calcification",
     "Aortic aneurysm",
 )
 

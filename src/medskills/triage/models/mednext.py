@@ -15,7 +15,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from medskills.triage.models._member import UnavailableMember, class_sources, probability_feature_names, probability_features
+from medskills.triage.models._member import (
+    UnavailableMember,
+    class_sources,
+    probability_feature_names,
+    probability_features,
+)
 from medskills.triage.models._torch_io import load_state_dict_strict, read_torch_weights
 from medskills.triage.pack import LoadedPack
 from medskills.dicom.volume import HUVolume
@@ -41,10 +46,17 @@ def build_mednext_classifier(architecture: MedNeXtArchitecture, classes: int) ->
 
     a = architecture
     encoder = MedNeXt(
-        spatial_dims=3, init_filters=a.init_filters, in_channels=1, out_channels=1,
-        encoder_expansion_ratio=a.encoder_expansion_ratio, bottleneck_expansion_ratio=a.encoder_expansion_ratio,
-        kernel_size=a.kernel_size, blocks_down=a.blocks_down, blocks_bottleneck=a.blocks_bottleneck,
-        blocks_up=a.blocks_down, global_resp_norm=a.use_grn,
+        spatial_dims=3,
+        init_filters=a.init_filters,
+        in_channels=1,
+        out_channels=1,
+        encoder_expansion_ratio=a.encoder_expansion_ratio,
+        bottleneck_expansion_ratio=a.encoder_expansion_ratio,
+        kernel_size=a.kernel_size,
+        blocks_down=a.blocks_down,
+        blocks_bottleneck=a.blocks_bottleneck,
+        blocks_up=a.blocks_down,
+        global_resp_norm=a.use_grn,
     )
     for name in [child for child, _ in encoder.named_children() if child not in _ENCODER_PARTS]:
         delattr(encoder, name)

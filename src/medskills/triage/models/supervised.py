@@ -16,7 +16,12 @@ import numpy as np
 import numpy.typing as npt
 
 from medskills.core.errors import ModelPackError
-from medskills.triage.models._member import UnavailableMember, class_sources, probability_feature_names, probability_features
+from medskills.triage.models._member import (
+    UnavailableMember,
+    class_sources,
+    probability_feature_names,
+    probability_features,
+)
 from medskills.triage.models._torch_io import load_state_dict_strict, read_torch_weights
 from medskills.triage.models.ctclip import encode_study_image, load_image_tower, select_prefixed, unwrap_state_dict
 from medskills.triage.pack import LoadedPack

@@ -17,7 +17,12 @@ from medskills.triage.pack import hash_path, load_pack
 from medskills.triage.pack_manifest import CTViTArchitecture
 from medskills.triage.preprocessing import StudyInputs
 from triage_models_support.builders import synthetic_volume, write_pack
-from triage_models_support.ctclip_builders import TINY_PROMPTS, tiny_ctclip_member, tiny_ctclip_state, write_tiny_bert_dir
+from triage_models_support.ctclip_builders import (
+    TINY_PROMPTS,
+    tiny_ctclip_member,
+    tiny_ctclip_state,
+    write_tiny_bert_dir,
+)
 
 LAYOUT = json.loads((Path(__file__).parent / "data" / "ctclip_published_layout.json").read_text())
 
@@ -41,13 +46,21 @@ def test_text_tower_layout_matches_a_bert_base_model() -> None:
 
     with torch.device("meta"):
         bert = BertModel(BertConfig())
-    ours = {f"text_transformer.{k}": list(v.shape) for k, v in bert.state_dict().items() if k != "embeddings.position_ids"}
+    ours = {
+        f"text_transformer.{k}": list(v.shape) for k, v in bert.state_dict().items() if k != "embeddings.position_ids"
+    }
     published = {k: v for k, v in LAYOUT["keys"].items() if k.startswith("text_transformer.")}
     assert ours == published
 
 
 def test_every_published_key_is_loaded_or_explicitly_ignored() -> None:
-    loaded_prefixes = ("visual_transformer.", "to_visual_latent.", "text_transformer.", "to_text_latent.", "temperature")
+    loaded_prefixes = (
+        "visual_transformer.",
+        "to_visual_latent.",
+        "text_transformer.",
+        "to_text_latent.",
+        "temperature",
+    )
     training_only = [k for k in LAYOUT["training_only_entries"] if k != "note"]
     assert all(k.startswith(loaded_prefixes) for k in LAYOUT["keys"])
     assert all(k.startswith(IGNORED_AT_INFERENCE) for k in training_only)
@@ -56,7 +69,9 @@ def test_every_published_key_is_loaded_or_explicitly_ignored() -> None:
 def test_member_encodes_the_image_once_for_all_prompts(tmp_pack_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     text_calls = []
     original_encode = _TextTower.encode
-    monkeypatch.setattr(_TextTower, "encode", lambda self, texts: text_calls.append(len(texts)) or original_encode(self, texts))
+    monkeypatch.setattr(
+        _TextTower, "encode", lambda self, texts: text_calls.append(len(texts)) or original_encode(self, texts)
+    )
     member = _load(tmp_pack_root)
     assert isinstance(member, CTCLIPMember)
     assert text_calls == [2 * len(TINY_PROMPTS)]  # every prompt pair encoded once, at load

@@ -14,13 +14,16 @@ from medskills.triage.preprocessing import StudyInputs
 from triage_models_support.builders import load_single_member, synthetic_volume, tiny_mednext_member
 
 
-
 def test_mednext_member_gives_pack_named_probabilities(tmp_pack_root: Path) -> None:
     member = load_single_member(tmp_pack_root, tiny_mednext_member(tmp_pack_root))
     assert isinstance(member, MedNeXtMember)
     assert member.feature_names == (
-        "mednext_normal", "mednext_pneumothorax", "mednext_cancer",
-        "mednext_mean_probability", "mednext_max_probability", "mednext_top3_mean",
+        "mednext_normal",
+        "mednext_pneumothorax",
+        "mednext_cancer",
+        "mednext_mean_probability",
+        "mednext_max_probability",
+        "mednext_top3_mean",
     )
     values = member.compute(StudyInputs(synthetic_volume()))
     assert values.shape == (6,) and np.all((values >= 0) & (values <= 1))

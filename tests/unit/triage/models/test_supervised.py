@@ -14,7 +14,6 @@ from triage_models_support.builders import load_single_member, synthetic_volume
 from triage_models_support.ctclip_builders import tiny_supervised_member
 
 
-
 def test_classes_come_from_the_checkpoint(tmp_pack_root: Path) -> None:
     member = load_single_member(tmp_pack_root, tiny_supervised_member(tmp_pack_root))
     assert isinstance(member, SupervisedMember)
