@@ -54,4 +54,5 @@ def load_state_dict_strict(module: Any, state: Mapping[str, Any], *, where: Path
             f"{where} does not match the expected network layout: {'; '.join(details)}. Check the member's "
             "architecture settings in pack.yaml against the checkpoint."
         )
-    module.load_state_dict(cast, strict=True)
+    # assign=True adopts the loaded tensors, so a network built on the meta device costs no memory
+    module.load_state_dict(cast, strict=True, assign=True)

@@ -115,7 +115,10 @@ def load_astra_member(pack: LoadedPack, spec: AstraMemberSpec) -> AstraMember | 
         return UnavailableMember(spec.name, astra_feature_names(spec), reason, {})
     payload = read_torch_weights(encoder.path)
     state = payload["state_dict"] if isinstance(payload, dict) and "state_dict" in payload else payload
-    network = build_i3resnet(spec.architecture)
+    import torch
+
+    with torch.device("meta"):  # no random initialisation of 117 M parameters that are overwritten anyway
+        network = build_i3resnet(spec.architecture)
     load_state_dict_strict(network, state, where=encoder.path)
     network.eval()
     reference = None
