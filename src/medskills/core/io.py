@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel
 
 from medskills.core.errors import UsageError
 
-__all__ = ["prepare_output_dir", "sha256_file", "write_bytes_atomic", "write_json_atomic", "write_text_atomic"]
+__all__ = [
+    "prepare_output_dir",
+    "read_json_object",
+    "sha256_file",
+    "write_bytes_atomic",
+    "write_json_atomic",
+    "write_text_atomic",
+]
 
 _HASH_CHUNK_BYTES = 8 * 1024 * 1024
 
@@ -72,3 +81,25 @@ def sha256_file(path: Path) -> str:
         for chunk in iter(lambda: handle.read(_HASH_CHUNK_BYTES), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def read_json_object(path: Path, *, what: str, fallback_hint: str) -> dict[str, Any]:
+    """Read a JSON file that must hold an object (a request or override file given by the user).
+
+    Args:
+        path: the file.
+        what: how to name the file in messages, e.g. ``"config"``.
+        fallback_hint: what else the user may pass, e.g. ``"the word 'default'"``.
+
+    Raises:
+        UsageError: the file is missing, unreadable, not JSON, or not a JSON object.
+    """
+    try:
+        loaded = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError as err:
+        raise UsageError(f"{what} {path} does not exist. Pass a JSON file or {fallback_hint}.") from err
+    except (OSError, ValueError) as err:
+        raise UsageError(f"{what} {path} is not valid JSON: {err}. Fix the file or pass {fallback_hint}.") from err
+    if not isinstance(loaded, dict):
+        raise UsageError(f"{what} {path} must hold a JSON object, not {type(loaded).__name__}.")
+    return loaded

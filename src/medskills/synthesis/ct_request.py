@@ -7,13 +7,13 @@ raw until preflight has checked every key and value; only then is it turned into
 
 from __future__ import annotations
 
-import json
 from enum import StrEnum
 from pathlib import Path
 
 from pydantic import Field, JsonValue, ValidationError
 
 from medskills.core.errors import UsageError
+from medskills.core.io import read_json_object
 from medskills.core.models import FrozenModel
 
 __all__ = [
@@ -160,13 +160,5 @@ def load_overrides(config_path: Path | None) -> dict[str, JsonValue]:
     """
     if config_path is None:
         return {}
-    try:
-        loaded = json.loads(Path(config_path).read_text(encoding="utf-8"))
-    except FileNotFoundError as err:
-        raise UsageError(f"config file {config_path} does not exist. Pass a JSON file or the word 'default'.") from err
-    except (OSError, ValueError) as err:
-        raise UsageError(f"config file {config_path} is not valid JSON: {err}. Fix the file or pass 'default'.") from err
-    if not isinstance(loaded, dict):
-        raise UsageError(f"config file {config_path} must hold a JSON object of config_infer keys, "
-                         f"not {type(loaded).__name__}.")
+    loaded = read_json_object(config_path, what="config file", fallback_hint="the word 'default'")
     return {str(key): value for key, value in loaded.items() if not str(key).startswith("_")}

@@ -18,8 +18,8 @@ from typing import Any
 
 from pydantic import Field
 
-from medskills.core.errors import EnvironmentProblem, UsageError
-from medskills.core.io import write_text_atomic
+from medskills.core.errors import EnvironmentProblem
+from medskills.core.io import read_json_object, write_text_atomic
 from medskills.core.models import FrozenModel
 
 __all__ = [
@@ -126,14 +126,7 @@ def read_override_file(path: Path, *, allowed_keys: tuple[str, ...]) -> tuple[di
     Raises:
         UsageError: the file is missing, not JSON, or not an object.
     """
-    try:
-        document = json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError as err:
-        raise UsageError(f"config {path} does not exist. Pass an override JSON file or the word 'default'.") from err
-    except (OSError, ValueError) as err:
-        raise UsageError(f"config {path} is not readable JSON: {err}. Fix the file or pass 'default'.") from err
-    if not isinstance(document, dict):
-        raise UsageError(f"config {path} must hold a JSON object of overrides, not {type(document).__name__}.")
+    document = read_json_object(path, what="config", fallback_hint="the word 'default'")
     nested = document.get(INFERENCE_BLOCK)
     if isinstance(nested, dict) and not [key for key in document if key != INFERENCE_BLOCK and not key.startswith("_")]:
         document = nested
