@@ -1,0 +1,20 @@
+"""House rule 10: core/ stays clean under ``mypy --strict``."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_core_is_clean_under_mypy_strict(tmp_path: Path) -> None:
+    pytest.importorskip("mypy", reason="mypy is in the test extra: pip install -e '.[test]'")
+    done = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--cache-dir", str(tmp_path / "cache"), "src/medskills/core"],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=300, check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
