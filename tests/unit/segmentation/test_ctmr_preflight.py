@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import medskills.dicom
 from medskills.core.provenance import DeviceInfo
 from medskills.core.settings import Settings
 from medskills.segmentation.bundle import estimate_timeout_seconds
@@ -15,6 +16,8 @@ from medskills.segmentation.models import OutputType, SegmentationRequest
 from medskills.segmentation.preflight import PreflightOutcome, preflight_segmentation
 
 NO_GPU = DeviceInfo(cuda_available=False, torch_version="test")
+needs_dicom_reader = pytest.mark.skipif(not hasattr(medskills.dicom, "read_dicom_series"),
+                                        reason="medskills.dicom.read_dicom_series is not in this checkout yet")
 PLENTY_OF_MEMORY = (10**12, "test probe")
 
 
@@ -216,3 +219,20 @@ def test_all_problems_are_reported_together(settings_for: Callable[..., Settings
                          prompts="livr", device="gpu", ground_truth_path=tmp_path / "gt.nii.gz")
     assert set(_errors(outcome)) >= {"modality_invalid", "bundle_missing", "prompt_unknown_name", "input_missing",
                                      "ground_truth_missing", "device_invalid", "weights_missing"}
+
+
+@needs_dicom_reader
+def test_a_dicom_series_folder_is_read_once_and_defaults_to_both_outputs(ready: Settings, shared_data: Path) -> None:
+    outcome = _preflight(ready, shared_data / "ct_dicom_series", prompts="spleen")
+    assert _errors(outcome) == []
+    summary = outcome.plan.input
+    assert summary is not None and summary.kind == "dicom_series" and summary.source_instance_count == 20
+    assert summary.bundle_input_path.name == "series.nii.gz" and summary.geometry.shape == (512, 512, 20)
+    assert outcome.plan.output_type is OutputType.BOTH
+
+
+@needs_dicom_reader
+def test_a_folder_without_dicom_is_refused(ready: Settings, tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "notes.txt").write_text("no images here")
+    assert _errors(_preflight(ready, tmp_path / "empty")) == ["input_unreadable"]
