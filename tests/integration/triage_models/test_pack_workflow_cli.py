@@ -43,6 +43,12 @@ def _run(arguments: list[str]) -> dict[str, object]:
     return json.loads(result.stdout)
 
 
+def _train(tmp_path: Path, base_pack: Path, *extra: str) -> dict[str, object]:
+    """train-stacker on ``tmp_path/train.csv`` + ``labels.csv`` into ``tmp_path/pack``, 3 folds."""
+    table, labels, pack = (str(tmp_path / name) for name in ("train.csv", "labels.csv", "pack"))
+    return _run(["train-stacker", table, labels, "--out", pack, "--base-pack", str(base_pack), "--folds", "3", *extra])
+
+
 def test_extract_train_predict_with_every_member(base_pack: Path, shared_data: Path, tmp_path: Path) -> None:
     image = shared_data / "ct_torso_3mm" / "image.nii.gz"
     extracted = _run(["extract-features", str(image), "--pack", str(base_pack), "--out", str(tmp_path / "features")])
@@ -60,21 +66,7 @@ def test_extract_train_predict_with_every_member(base_pack: Path, shared_data: P
         signal="ctclip_pneumothorax",
         nan_prefixes=("diffusion_", "fvlm_"),
     )
-    trained = _run(
-        [
-            "train-stacker",
-            str(tmp_path / "train.csv"),
-            str(tmp_path / "labels.csv"),
-            "--out",
-            str(tmp_path / "pack"),
-            "--base-pack",
-            str(base_pack),
-            "--folds",
-            "3",
-            "--model-version",
-            "tiny-all-1",
-        ]
-    )
+    trained = _train(tmp_path, base_pack, "--model-version", "tiny-all-1")
     assert trained["main"]["auc"] > 0.9 and trained["thoracic"] is not None
 
     record = _run(["predict", str(image), "--pack", str(tmp_path / "pack")])
@@ -93,19 +85,7 @@ def test_predict_with_a_mismatched_feature_list_exits_1_with_a_reason(
 ) -> None:
     names = ["astra_embedding_0001", "astra_embedding_0000"]
     generated_feature_table(tmp_path / "train.csv", tmp_path / "labels.csv", names, studies=40)
-    _run(
-        [
-            "train-stacker",
-            str(tmp_path / "train.csv"),
-            str(tmp_path / "labels.csv"),
-            "--out",
-            str(tmp_path / "pack"),
-            "--base-pack",
-            str(base_pack),
-            "--folds",
-            "3",
-        ]
-    )
+    _train(tmp_path, base_pack)
     manifest = tmp_path / "pack" / "pack.yaml"
     text = manifest.read_text()
     manifest.write_text(
