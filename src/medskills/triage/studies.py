@@ -77,8 +77,8 @@ def read_study_volume(path: Path) -> HUVolume:
 
 def predict_study(image: Path, *, pack_dir: Path) -> StudyPredictionRecord:
     """Load the pack once, read the study, and predict."""
+    volume = read_study_volume(image)  # cheap input errors first, before any model loads
     predictor = load_predictor(pack_dir)
-    volume = read_study_volume(image)
     started = time.perf_counter()
     prediction = predictor.predict(volume)
     return StudyPredictionRecord(
