@@ -1,5 +1,37 @@
 """DICOM and NIfTI study ingestion: safe ZIP extraction, series selection, HU volume assembly."""
 
+from medskills.dicom.assembly import DicomSeries, read_dicom_files, read_dicom_series
+from medskills.dicom.chest import (
+    ChestCoverage,
+    body_mask,
+    check_hu_plausible,
+    lung_mask,
+    measure_chest_coverage,
+    validate_chest,
+)
+from medskills.dicom.errors import SeriesSelectionError, TriageErrorCode, study_error
+from medskills.dicom.kernels import KernelClass, classify_kernel
+from medskills.dicom.nifti import read_nifti_volume
+from medskills.dicom.selection import SeriesCandidate, SeriesSelection
 from medskills.dicom.volume import HUVolume
 
-__all__ = ["HUVolume"]
+__all__ = [
+    "ChestCoverage",
+    "DicomSeries",
+    "HUVolume",
+    "KernelClass",
+    "SeriesCandidate",
+    "SeriesSelection",
+    "SeriesSelectionError",
+    "TriageErrorCode",
+    "body_mask",
+    "check_hu_plausible",
+    "classify_kernel",
+    "lung_mask",
+    "measure_chest_coverage",
+    "read_dicom_files",
+    "read_dicom_series",
+    "read_nifti_volume",
+    "study_error",
+    "validate_chest",
+]
