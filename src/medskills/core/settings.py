@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings", "load_settings"]
@@ -40,6 +40,12 @@ class Settings(BaseSettings):
         default=Path.home() / ".cache" / "medskills" / "sha256_cache.json",
         description="Cache of weight-file hashes keyed by path, size and mtime.",
     )
+
+    @field_validator("nv_generate_root", "nv_segment_ctmr_root", "monai_data_directory", mode="before")
+    @classmethod
+    def _empty_means_unset(cls, value: object) -> object:
+        """``NV_GENERATE_ROOT=`` (empty) means unset, not the current folder."""
+        return None if isinstance(value, str) and not value.strip() else value
 
     @property
     def default_nv_generate_root(self) -> Path:

@@ -12,7 +12,7 @@ from medskills.core.card import CardPanel, CardTable, write_card
 from medskills.core.models import Status
 from medskills.segmentation import bundle as bundle_files
 from medskills.segmentation._input import LoadedInput
-from medskills.segmentation.labels import SegmentationLabels, SegmentModality
+from medskills.segmentation.labels import SegmentationLabels, SegmentationModality
 from medskills.segmentation.models import (
     ClassVolume,
     DicomSegSummary,
@@ -75,7 +75,7 @@ def render_card(
     """The HTML card: triptych of the input with the label overlay, classes, gates. Never raises."""
     plan, output = record.plan, record.output
     assert plan is not None and output is not None
-    is_ct = plan.modality is SegmentModality.CT_BODY
+    is_ct = plan.modality is SegmentationModality.CT_BODY
     caption = f"{plan.modality} · {len(output.classes)} classes"
     panel = CardPanel(title="input with labels", image=loaded.array, affine=loaded.affine, label=labels,
                       window=CT_WINDOW_HU if is_ct else None, caption=caption)

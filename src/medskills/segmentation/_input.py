@@ -16,7 +16,7 @@ import numpy.typing as npt
 from medskills.core.errors import InputError
 from medskills.core.preflight import PreflightCollector
 from medskills.core.volumes import Geometry, IntensitySummary, geometry_of, read_volume, summarize_intensity
-from medskills.segmentation.labels import SegmentModality
+from medskills.segmentation.labels import SegmentationModality
 from medskills.segmentation.models import InputKind
 
 if TYPE_CHECKING:
@@ -95,7 +95,7 @@ def _load_dicom_series(path: Path, collector: PreflightCollector) -> LoadedInput
                        geometry=geometry, intensity=summarize_intensity(volume.array), series=series)
 
 
-def check_input_values(loaded: LoadedInput, *, modality: SegmentModality | None, collector: PreflightCollector) -> None:
+def check_input_values(loaded: LoadedInput, *, modality: SegmentationModality | None, collector: PreflightCollector) -> None:
     """Finite values, something above 0, an invertible affine, a plausible spacing, a real orientation."""
     intensity = loaded.intensity
     if not intensity.is_finite:
@@ -106,7 +106,7 @@ def check_input_values(loaded: LoadedInput, *, modality: SegmentModality | None,
                         "bundle crops to values > 0 and would exit 0 without writing anything.", field=_FIELD,
                         fix="check the intensities: CT must be in HU, MRI must have positive signal")
     _check_affine(loaded, collector)
-    if (modality is SegmentModality.CT_BODY and intensity.minimum is not None
+    if (modality is SegmentationModality.CT_BODY and intensity.minimum is not None
             and intensity.minimum > CT_MIN_HU_EXPECTED_BELOW):
         collector.warning("input_ct_not_hu", f"minimum value {intensity.minimum:g} is above "
                           f"{CT_MIN_HU_EXPECTED_BELOW:g}; a CT in HU has air near -1000 (offset or not CT?).",

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from enum import StrEnum
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -18,7 +17,7 @@ from pathlib import Path
 from pydantic import Field
 
 from medskills.core.errors import InputError, UsageError
-from medskills.core.label_spaces import BACKGROUND_ID, LabelSpace, load_label_dictionary
+from medskills.core.label_spaces import BACKGROUND_ID, LabelSpace, SegmentationModality, load_label_dictionary
 from medskills.core.models import FrozenModel
 from medskills.core.preflight import PreflightCollector, suggestion_text
 from medskills.core.settings import Settings
@@ -29,7 +28,7 @@ __all__ = [
     "LabelSets",
     "PromptResolution",
     "ResolvedPrompt",
-    "SegmentModality",
+    "SegmentationModality",
     "SegmentationLabels",
     "load_label_sets",
     "list_labels",
@@ -42,24 +41,11 @@ __all__ = [
 LABEL_SPACE = LabelSpace.VISTA3D
 
 
-class SegmentModality(StrEnum):
-    """The three ``--modality`` values of the bundle; each selects one "segment everything" set."""
-
-    CT_BODY = "CT_BODY"
-    MRI_BODY = "MRI_BODY"
-    MRI_BRAIN = "MRI_BRAIN"
-
-    @property
-    def training_modality(self) -> str:
-        """The ``datasets`` tag (``CT`` or ``MRI``) a class needs to be trained for this modality."""
-        return "CT" if self is SegmentModality.CT_BODY else "MRI"
-
-
 @dataclass(frozen=True)
 class LabelSets:
     """Bundle facts: the everything set per modality, the subclass expansion, the prompt id limit."""
 
-    everything: dict[SegmentModality, tuple[int, ...]]
+    everything: dict[SegmentationModality, tuple[int, ...]]
     subclass: dict[int, tuple[int, ...]]
     max_prompt_id_exclusive: int
 
@@ -70,7 +56,7 @@ def load_label_sets() -> LabelSets:
     text = resources.files("medskills").joinpath("data", "segmentation", "ctmr_label_sets.json").read_text("utf-8")
     document = json.loads(text)
     return LabelSets(
-        everything={SegmentModality(key): tuple(ids) for key, ids in document["everything"].items()},
+        everything={SegmentationModality(key): tuple(ids) for key, ids in document["everything"].items()},
         subclass={int(key): tuple(ids) for key, ids in document["subclass"].items()},
         max_prompt_id_exclusive=int(document["max_prompt_id_exclusive"]),
     )
@@ -176,7 +162,7 @@ def parse_prompt_tokens(text: str | None) -> list[str]:
 
 
 def resolve_prompts(
-    text: str | None, *, modality: SegmentModality | None, labels: SegmentationLabels, label_sets: LabelSets,
+    text: str | None, *, modality: SegmentationModality | None, labels: SegmentationLabels, label_sets: LabelSets,
     collector: PreflightCollector,
 ) -> PromptResolution:
     """Resolve prompt tokens to trained ids, report every bad token, expand subclass keys.
@@ -246,7 +232,7 @@ def _resolve_token(
 
 
 def _warn_untrained_for_modality(
-    expanded: list[int], *, modality: SegmentModality, labels: SegmentationLabels, collector: PreflightCollector
+    expanded: list[int], *, modality: SegmentationModality, labels: SegmentationLabels, collector: PreflightCollector
 ) -> None:
     tag = modality.training_modality
     untrained = [label_id for label_id in expanded if tag not in labels.datasets.get(label_id, ())]
@@ -264,7 +250,7 @@ class LabelRow(FrozenModel):
     name: str
     trained_for: list[str]
     is_promptable: bool
-    in_everything_sets: list[SegmentModality]
+    in_everything_sets: list[SegmentationModality]
 
 
 class LabelListing(FrozenModel):
@@ -274,7 +260,7 @@ class LabelListing(FrozenModel):
     labels: list[LabelRow]
 
 
-def list_labels(labels: SegmentationLabels, *, modality: SegmentModality | None = None,
+def list_labels(labels: SegmentationLabels, *, modality: SegmentationModality | None = None,
                 name_filter: str | None = None) -> LabelListing:
     """Classes of the dictionary, optionally only one modality's everything set or names containing a filter."""
     label_sets = load_label_sets()
@@ -297,9 +283,9 @@ def list_labels_for_settings(settings: Settings, *, modality: str | None = None,
     chosen = None
     if modality is not None:
         try:
-            chosen = SegmentModality(modality)
+            chosen = SegmentationModality(modality)
         except ValueError as err:
-            choices = [m.value for m in SegmentModality]
+            choices = [m.value for m in SegmentationModality]
             raise UsageError(f"--modality {modality!r} is not one of {', '.join(choices)}."
                              f"{suggestion_text(modality, choices)}") from err
     root = resolve_bundle_root(settings)

@@ -13,7 +13,7 @@ from medskills.core.errors import UsageError
 from medskills.core.preflight import suggestion_text
 from medskills.core.models import FrozenModel, RunRecord
 from medskills.core.volumes import Geometry, GeometryComparison, IntensitySummary
-from medskills.segmentation.labels import PromptResolution, SegmentModality
+from medskills.segmentation.labels import PromptResolution, SegmentationModality
 
 __all__ = [
     "BrainHeuristic",
@@ -129,7 +129,7 @@ class BundleInfo(FrozenModel):
 class SegmentationPlan(FrozenModel):
     """What preflight resolved: the validated modality, prompts, input, bundle, device and budget."""
 
-    modality: SegmentModality | None = None
+    modality: SegmentationModality | None = None
     prompts: PromptResolution | None = None
     input: InputSummary | None = None
     bundle: BundleInfo
@@ -178,7 +178,7 @@ class SegmentationOutput(FrozenModel):
     """What came out, recomputed from the files: label map, classes, geometry, DICOM SEG."""
 
     label_space: str = "vista3d"
-    modality: SegmentModality
+    modality: SegmentationModality
     bundle_output_path: Path
     mask_path: Path | None = Field(default=None, description="int32 NIfTI label map (or the bundle's own NIfTI when "
                                    "only a DICOM SEG was requested).")

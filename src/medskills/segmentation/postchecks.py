@@ -15,7 +15,7 @@ from medskills.core.gates import GateRegistry, gate_result
 from medskills.core.models import GateResult, Invocation, Status
 from medskills.core.upstream import has_traceback, read_tail
 from medskills.core.volumes import GeometryComparison, LabelStatistics
-from medskills.segmentation.labels import SegmentModality
+from medskills.segmentation.labels import SegmentationModality
 
 __all__ = ["LATERAL_PAIRS", "PostRunContext", "centroid_x_ras", "evaluate_gates"]
 
@@ -37,7 +37,7 @@ class PostRunContext:
     geometry: GeometryComparison | None
     statistics: LabelStatistics | None
     allowed_ids: list[int]
-    modality: SegmentModality
+    modality: SegmentationModality
     centroid_x_mm: dict[int, float]
 
 
@@ -127,7 +127,7 @@ def _any_label(context: PostRunContext) -> GateResult:
 
 @registry.register("laterality")
 def _laterality(context: PostRunContext) -> GateResult:
-    if context.modality is SegmentModality.MRI_BRAIN:
+    if context.modality is SegmentationModality.MRI_BRAIN:
         return _skipped("laterality", "not checked for MRI_BRAIN")
     checked, failed = [], []
     for right_id, left_id, description in LATERAL_PAIRS:

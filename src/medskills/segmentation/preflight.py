@@ -26,9 +26,8 @@ from medskills.segmentation import bundle as bundle_files
 from medskills.segmentation._brain import check_brain_preprocessed
 from medskills.segmentation._input import LoadedInput, check_input_values, load_input
 from medskills.segmentation.labels import (
-    PromptResolution,
     SegmentationLabels,
-    SegmentModality,
+    SegmentationModality,
     load_label_sets,
     load_segmentation_labels,
     resolve_prompts,
@@ -115,7 +114,7 @@ def preflight_segmentation(
     brain: list[BrainHeuristic] = []
     if loaded is not None:
         check_input_values(loaded, modality=modality, collector=collector)
-        if modality is SegmentModality.MRI_BRAIN:
+        if modality is SegmentationModality.MRI_BRAIN:
             brain = check_brain_preprocessed(loaded, bundle_root=root, collector=collector)
     device = _check_device(request.device, settings=settings, device_info=device_info, collector=collector)
     model_path = bundle_files.model_weight_path(root)
@@ -162,11 +161,11 @@ def _summarize(loaded: LoadedInput | None, output_dir: Path) -> InputSummary | N
     )
 
 
-def _check_modality(value: str, collector: PreflightCollector) -> SegmentModality | None:
+def _check_modality(value: str, collector: PreflightCollector) -> SegmentationModality | None:
     try:
-        return SegmentModality(value)
+        return SegmentationModality(value)
     except ValueError:
-        choices = [m.value for m in SegmentModality]
+        choices = [m.value for m in SegmentationModality]
         collector.error("modality_invalid", f"modality {value!r} is not one of {', '.join(choices)}."
                         f"{suggestion_text(value, choices)}", field="--modality",
                         fix="CT_BODY for body CT, MRI_BODY for body MRI, MRI_BRAIN for preprocessed brain T1")

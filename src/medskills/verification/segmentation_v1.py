@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +9,7 @@ import numpy.typing as npt
 from pydantic import Field, model_validator
 
 from medskills.core.errors import UsageError
-from medskills.core.label_spaces import LabelSpace, load_anatomy_table, load_label_dictionary
+from medskills.core.label_spaces import LabelSpace, SegmentationModality, load_anatomy_table, load_label_dictionary
 from medskills.core.models import Artifact, FrozenModel, Status
 from medskills.core.volumes import LoadedVolume, as_label_map, compare_geometry, read_volume
 from medskills.verification.honesty import recorded_hash_checks
@@ -33,18 +32,6 @@ from medskills.verification.verdict import (
 __all__ = ["SEGMENTATION_SKILLS", "SegmentationModality", "SegmentationVerifyRequest", "grade_segmentation"]
 
 SEGMENTATION_SKILLS = frozenset({"nv_segment_ctmr", "nv_segment_ct"})
-
-
-class SegmentationModality(StrEnum):
-    """NV-Segment-CTMR modalities; MRI runs are graded with the MRI-trained classes."""
-
-    CT_BODY = "CT_BODY"
-    MRI_BODY = "MRI_BODY"
-    MRI_BRAIN = "MRI_BRAIN"
-
-    @property
-    def is_mri(self) -> bool:
-        return self is not SegmentationModality.CT_BODY
 
 
 class SegmentationVerifyRequest(FrozenModel):

@@ -134,10 +134,10 @@ def write_tiny_bundle(root: Path, *, seed: int = 0) -> Path:
     (root / "configs" / "metadata.json").write_text(json.dumps(metadata))
     label_dict = {e.name: {"index": e.id, "datasets": list(e.modalities)} for e in dictionary.entries}
     (root / "configs" / "label_dict.json").write_text(json.dumps(label_dict))
-    from medskills.segmentation.labels import SegmentModality
+    from medskills.segmentation.labels import SegmentationModality
 
-    mappings = {"TotalSegmentatorMR": [[i + 1, g] for i, g in enumerate(sets.everything[SegmentModality.MRI_BODY])],
-                "LUMIR": [[i + 1, g] for i, g in enumerate(sets.everything[SegmentModality.MRI_BRAIN])]}
+    mappings = {"TotalSegmentatorMR": [[i + 1, g] for i, g in enumerate(sets.everything[SegmentationModality.MRI_BODY])],
+                "LUMIR": [[i + 1, g] for i, g in enumerate(sets.everything[SegmentationModality.MRI_BRAIN])]}
     (root / "configs" / "label_mappings.json").write_text(json.dumps(mappings))
     (root / "scripts" / "__init__.py").write_text("")
     (root / "scripts" / "evaluator.py").write_text(textwrap.dedent(_EVALUATOR))

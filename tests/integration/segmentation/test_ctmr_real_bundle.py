@@ -15,7 +15,7 @@ from medskills.core.models import Status
 from medskills.core.provenance import DeviceInfo
 from medskills.core.settings import load_settings
 from medskills.segmentation import SegmentationRequest, segment_ctmr
-from medskills.segmentation.labels import SegmentModality, load_label_sets
+from medskills.segmentation.labels import SegmentationModality, load_label_sets
 
 pytestmark = pytest.mark.slow
 
@@ -67,7 +67,7 @@ def test_real_bundle_everything_mode_stays_within_the_modality_set(shared_data: 
     record = _segment(image, tmp_path / "out", modality="MRI_BODY")
     argv = record.invocation.argv
     assert "label_prompt" not in argv[argv.index("--input_dict") + 1] and "MRI_BODY" in argv
-    mri_body = set(load_label_sets().everything[SegmentModality.MRI_BODY])
+    mri_body = set(load_label_sets().everything[SegmentationModality.MRI_BODY])
     assert record.plan.prompts.is_everything and set(record.plan.prompts.allowed_output_ids) == mri_body
     gates = {gate.gate: gate.status for gate in record.gates}
     # random weights: anatomy (laterality) is meaningless, but ids and geometry must hold

@@ -17,7 +17,7 @@ from medskills.segmentation.bundle import (
     read_bundle_config,
     window_count,
 )
-from medskills.segmentation.labels import SegmentModality
+from medskills.segmentation.labels import SegmentationModality
 from medskills.segmentation.postchecks import PostRunContext, centroid_x_ras, evaluate_gates
 
 
@@ -73,7 +73,7 @@ def _context(labels: np.ndarray, affine: np.ndarray) -> PostRunContext:
                             started_at=utc_now())
     return PostRunContext(invocation=invocation, expected_output=Path("x"), is_output_present=True,
                           integrality_error=None, geometry=None, statistics=label_statistics(labels, (1, 1, 1)),
-                          allowed_ids=[1, 3, 5, 14], modality=SegmentModality.CT_BODY,
+                          allowed_ids=[1, 3, 5, 14], modality=SegmentationModality.CT_BODY,
                           centroid_x_mm=centroid_x_ras(labels, affine, (1, 3, 5, 14)))
 
 

@@ -10,7 +10,7 @@ import pytest
 from medskills.core.errors import InputError
 from medskills.core.preflight import PreflightCollector
 from medskills.segmentation.labels import (
-    SegmentModality,
+    SegmentationModality,
     list_labels,
     load_label_sets,
     load_segmentation_labels,
@@ -19,7 +19,7 @@ from medskills.segmentation.labels import (
 )
 
 
-def _resolve(text: str | None, modality: SegmentModality | None = SegmentModality.CT_BODY):
+def _resolve(text: str | None, modality: SegmentationModality | None = SegmentationModality.CT_BODY):
     collector = PreflightCollector()
     resolution = resolve_prompts(text, modality=modality, labels=load_segmentation_labels(None),
                                  label_sets=load_label_sets(), collector=collector)
@@ -32,13 +32,13 @@ def _codes(report) -> list[str]:
 
 def test_everything_sets_have_the_documented_sizes_and_brain_is_disjoint() -> None:
     sets = load_label_sets().everything
-    assert (len(sets[SegmentModality.CT_BODY]), len(sets[SegmentModality.MRI_BODY]),
-            len(sets[SegmentModality.MRI_BRAIN])) == (117, 50, 132)
-    assert max(sets[SegmentModality.CT_BODY]) == 127
-    assert sets[SegmentModality.MRI_BRAIN] == tuple(range(214, 346))
-    body = set(sets[SegmentModality.CT_BODY]) | set(sets[SegmentModality.MRI_BODY])
-    assert not set(sets[SegmentModality.MRI_BRAIN]) & body
-    assert len(set(sets[SegmentModality.CT_BODY]) & set(sets[SegmentModality.MRI_BODY])) == 46
+    assert (len(sets[SegmentationModality.CT_BODY]), len(sets[SegmentationModality.MRI_BODY]),
+            len(sets[SegmentationModality.MRI_BRAIN])) == (117, 50, 132)
+    assert max(sets[SegmentationModality.CT_BODY]) == 127
+    assert sets[SegmentationModality.MRI_BRAIN] == tuple(range(214, 346))
+    body = set(sets[SegmentationModality.CT_BODY]) | set(sets[SegmentationModality.MRI_BODY])
+    assert not set(sets[SegmentationModality.MRI_BRAIN]) & body
+    assert len(set(sets[SegmentationModality.CT_BODY]) & set(sets[SegmentationModality.MRI_BODY])) == 46
 
 
 def test_names_resolve_case_insensitively_and_ids_pass_through() -> None:
@@ -51,9 +51,9 @@ def test_names_resolve_case_insensitively_and_ids_pass_through() -> None:
 
 def test_blank_tokens_are_dropped_and_no_prompt_means_everything() -> None:
     assert parse_prompt_tokens(" 3, ,14,") == ["3", "14"]
-    resolution, report = _resolve(None, SegmentModality.MRI_BODY)
+    resolution, report = _resolve(None, SegmentationModality.MRI_BODY)
     assert report.request_valid and resolution.is_everything
-    assert resolution.allowed_output_ids == list(load_label_sets().everything[SegmentModality.MRI_BODY])
+    assert resolution.allowed_output_ids == list(load_label_sets().everything[SegmentationModality.MRI_BODY])
 
 
 def test_misspelled_name_is_refused_with_a_did_you_mean() -> None:
@@ -107,7 +107,7 @@ def test_duplicate_prompts_warn_and_are_used_once() -> None:
 
 
 def test_class_without_training_for_the_modality_warns() -> None:
-    _, report = _resolve("brain tumor", SegmentModality.CT_BODY)
+    _, report = _resolve("brain tumor", SegmentationModality.CT_BODY)
     assert report.request_valid
     assert [w.code for w in report.warnings] == ["prompt_not_trained_for_modality"]
 
@@ -130,6 +130,6 @@ def test_unparseable_bundle_label_dictionary_is_an_error_not_a_silent_fallback(t
 
 
 def test_listing_filters_by_modality_and_name() -> None:
-    listing = list_labels(load_segmentation_labels(None), modality=SegmentModality.CT_BODY, name_filter="kidney")
+    listing = list_labels(load_segmentation_labels(None), modality=SegmentationModality.CT_BODY, name_filter="kidney")
     assert {row.label_id for row in listing.labels} == {5, 14, 116, 117}
-    assert all(SegmentModality.CT_BODY in row.in_everything_sets for row in listing.labels)
+    assert all(SegmentationModality.CT_BODY in row.in_everything_sets for row in listing.labels)

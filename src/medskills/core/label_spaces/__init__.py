@@ -27,6 +27,7 @@ from medskills.core.label_spaces._mapping import (
     load_anatomy_table,
     map_labels,
 )
+from medskills.core.label_spaces._modality import SegmentationModality
 
 __all__ = [
     "BACKGROUND_ID",
@@ -44,6 +45,7 @@ __all__ = [
     "LabelSource",
     "LabelSpace",
     "MappingRelation",
+    "SegmentationModality",
     "UnmappedClass",
     "UnmappedReason",
     "build_label_mapping",
