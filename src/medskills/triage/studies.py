@@ -70,7 +70,7 @@ class FeatureExtractionRecord(FrozenModel):
 
 def read_study_volume(path: Path) -> HUVolume:
     """Read one study as a canonical HU volume (NIfTI ``.nii`` / ``.nii.gz``)."""
-    from medskills.dicom.nifti import read_nifti_volume
+    from medskills.dicom import read_nifti_volume
 
     return read_nifti_volume(Path(path))
 

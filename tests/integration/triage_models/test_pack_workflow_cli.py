@@ -16,11 +16,6 @@ from medskills.triage.pack_manifest import feature_list_sha256
 from triage_models_support.builders import generated_feature_table, tiny_astra_member, tiny_mednext_member, write_pack
 from triage_models_support.ctclip_builders import tiny_ctclip_member, tiny_supervised_member
 
-pytest.importorskip(
-    "medskills.dicom.nifti", reason="medskills.dicom.read_nifti_volume (DICOM layer) is not available in this checkout"
-)
-
-
 @pytest.fixture
 def base_pack(tmp_path: Path) -> Path:
     torch.set_num_threads(1)

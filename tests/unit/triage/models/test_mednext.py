@@ -51,10 +51,13 @@ def test_missing_checkpoint_gives_nan_features(tmp_pack_root: Path) -> None:
     assert np.all(np.isnan(member.compute(StudyInputs(synthetic_volume()))))
 
 
-def test_crop_by_body_part_uses_the_shared_body_mask(tmp_pack_root: Path) -> None:
-    dicom = pytest.importorskip("medskills.dicom")
-    if not hasattr(dicom, "body_mask"):
-        pytest.skip("medskills.dicom.body_mask (owned by the DICOM layer) is not available yet")
+def test_crop_by_body_part_uses_the_shared_body_mask(tmp_pack_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import medskills.dicom
+
+    calls = []
+    original = medskills.dicom.body_mask
+    monkeypatch.setattr(medskills.dicom, "body_mask", lambda volume: calls.append(volume) or original(volume))
     member = load_single_member(tmp_pack_root, tiny_mednext_member(tmp_pack_root, crop_by_body_part=True))
     assert isinstance(member, MedNeXtMember)
     assert np.all(np.isfinite(member.compute(StudyInputs(synthetic_volume()))))
+    assert len(calls) == 1
