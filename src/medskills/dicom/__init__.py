@@ -1,5 +1,6 @@
 """DICOM and NIfTI study ingestion: safe ZIP extraction, series selection, HU volume assembly."""
 
+from medskills.dicom.archive import ArchiveLimits, copy_stream_capped, extract_zip, inspect_zip, work_directory
 from medskills.dicom.assembly import DicomSeries, read_dicom_files, read_dicom_series
 from medskills.dicom.chest import (
     ChestCoverage,
@@ -11,11 +12,13 @@ from medskills.dicom.chest import (
 )
 from medskills.dicom.errors import SeriesSelectionError, TriageErrorCode, study_error
 from medskills.dicom.kernels import KernelClass, classify_kernel
+from medskills.dicom.ingest import read_dicom_zip
 from medskills.dicom.nifti import read_nifti_volume
 from medskills.dicom.selection import SeriesCandidate, SeriesSelection
 from medskills.dicom.volume import HUVolume
 
 __all__ = [
+    "ArchiveLimits",
     "ChestCoverage",
     "DicomSeries",
     "HUVolume",
@@ -27,11 +30,16 @@ __all__ = [
     "body_mask",
     "check_hu_plausible",
     "classify_kernel",
+    "copy_stream_capped",
+    "extract_zip",
+    "inspect_zip",
     "lung_mask",
     "measure_chest_coverage",
     "read_dicom_files",
     "read_dicom_series",
+    "read_dicom_zip",
     "read_nifti_volume",
     "study_error",
     "validate_chest",
+    "work_directory",
 ]

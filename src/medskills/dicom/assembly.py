@@ -26,12 +26,17 @@ _LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
 
 @dataclass(frozen=True)
 class DicomSeries:
-    """A decoded series: the volume, its source files in volume slice order (axis 2), the selection."""
+    """A decoded series: the volume, its source files in volume slice order (axis 2), the selection.
+
+    ``skipped_files`` were not DICOM images; ``nested_archives`` were archives inside the upload,
+    ignored.
+    """
 
     volume: HUVolume
     source_paths: tuple[Path, ...]
     selection: SeriesSelection
     skipped_files: tuple[str, ...] = ()
+    nested_archives: tuple[str, ...] = ()
 
 
 def read_dicom_series(directory: Path, *, study_uid: str | None = None, min_slices: int = 2) -> DicomSeries:

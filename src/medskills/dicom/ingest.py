@@ -1,0 +1,29 @@
+"""From an uploaded ZIP to a decoded series, with every temporary file removed afterwards."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from medskills.dicom.archive import ArchiveLimits, extract_zip, work_directory
+from medskills.dicom.assembly import DicomSeries, read_dicom_files
+from medskills.dicom.selection import DEFAULT_MIN_SLICES
+
+__all__ = ["read_dicom_zip"]
+
+
+def read_dicom_zip(zip_path: Path, *, limits: ArchiveLimits | None = None, study_uid: str | None = None,
+                   min_slices: int = DEFAULT_MIN_SLICES, work_root: Path | None = None) -> DicomSeries:
+    """Inspect and extract ``zip_path`` into a private folder under ``work_root``, then read the series.
+
+    The extracted files are deleted before returning (or raising); the volume is already decoded.
+
+    Raises:
+        StudyError: archive problems (``zip_*``) or study problems (see ``read_dicom_files``).
+    """
+    limits = limits or ArchiveLimits()
+    with work_directory(work_root) as folder:
+        extracted = extract_zip(Path(zip_path), folder, limits)
+        series = read_dicom_files(list(extracted.files), study_uid=study_uid, min_slices=min_slices,
+                                  source=Path(zip_path))
+    return replace(series, nested_archives=extracted.nested_archives)

@@ -1,0 +1,116 @@
+"""Synthetic DICOM series, crafted ZIP archives and chest phantoms, generated inside tests."""
+
+from __future__ import annotations
+
+import stat
+import zipfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from medskills.dicom.volume import HUVolume
+
+CT_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.2"
+
+
+def write_series(
+    folder: Path, *, slices: int = 24, rows: int = 24, columns: int = 20, pixel_spacing_mm: tuple[float, float] = (0.8, 0.7),
+    slice_step_mm: float = 1.5, thickness_mm: float = 1.5, orientation: Sequence[float] = (1, 0, 0, 0, 1, 0),
+    study_uid: str = "1.2.3.4", series_uid: str = "1.2.3.4.1", image_type: Sequence[str] = ("ORIGINAL", "PRIMARY", "AXIAL"),
+    kernel: str = "B70f", modality: str = "CT", skip: Sequence[int] = (), prefix: str = "slice",
+    origin_mm: Sequence[float] = (-10.0, -20.0, -100.0), shear_mm_per_slice: float = 0.0,
+) -> list[Path]:
+    """Write one series, uncompressed, one file per slice; pixel k holds value 100*k + column index."""
+    import pydicom
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+
+    row_dir = np.asarray(orientation[:3], dtype=float)
+    col_dir = np.asarray(orientation[3:], dtype=float)
+    normal = np.cross(row_dir, col_dir)
+    paths = []
+    for k in range(slices):
+        if k in skip:
+            continue
+        meta = FileMetaDataset()
+        meta.MediaStorageSOPClassUID = CT_IMAGE_STORAGE
+        sop_uid = generate_uid(entropy_srcs=[series_uid, str(k)])
+        meta.MediaStorageSOPInstanceUID = sop_uid
+        meta.TransferSyntaxUID = ExplicitVRLittleEndian
+        ds = Dataset()
+        ds.file_meta = meta
+        ds.SOPClassUID, ds.SOPInstanceUID = CT_IMAGE_STORAGE, sop_uid
+        ds.StudyInstanceUID, ds.SeriesInstanceUID = study_uid, series_uid
+        ds.Modality, ds.ImageType, ds.ConvolutionKernel = modality, list(image_type), kernel
+        ds.PatientName, ds.PatientID = "Test^Patient", "PHI-12345"
+        position = np.asarray(origin_mm, dtype=float) + normal * slice_step_mm * k + np.array([0, shear_mm_per_slice * k, 0])
+        ds.ImagePositionPatient = [float(v) for v in position]
+        ds.ImageOrientationPatient = [float(v) for v in orientation]
+        ds.PixelSpacing = [pixel_spacing_mm[0], pixel_spacing_mm[1]]
+        ds.SliceThickness = thickness_mm
+        ds.Rows, ds.Columns = rows, columns
+        ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+        ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 1
+        ds.RescaleSlope, ds.RescaleIntercept = 1, -1024
+        pixels = (100 * k + np.arange(columns, dtype=np.int16)[None, :] + np.zeros((rows, 1), dtype=np.int16))
+        ds.PixelData = pixels.astype(np.int16).tobytes()
+        path = Path(folder) / f"{prefix}_{k:04d}.dcm"
+        pydicom.dcmwrite(path, ds, enforce_file_format=True)
+        paths.append(path)
+    return paths
+
+
+def zip_folder(folder: Path, zip_path: Path, *, compression: int = zipfile.ZIP_DEFLATED) -> Path:
+    """Zip every file under ``folder`` with names relative to it."""
+    with zipfile.ZipFile(zip_path, "w", compression=compression) as archive:
+        for path in sorted(Path(folder).rglob("*")):
+            if path.is_file():
+                archive.write(path, path.relative_to(folder).as_posix())
+    return zip_path
+
+
+def zip_entries(zip_path: Path, entries: Sequence[tuple[str, bytes]], *, compression: int = zipfile.ZIP_DEFLATED) -> Path:
+    """A ZIP holding exactly ``entries`` (name, bytes)."""
+    with zipfile.ZipFile(zip_path, "w", compression=compression) as archive:
+        for name, data in entries:
+            archive.writestr(zipfile.ZipInfo(name), data, compress_type=compression)
+    return zip_path
+
+
+def zip_with_symlink(zip_path: Path) -> Path:
+    info = zipfile.ZipInfo("link.dcm")
+    info.external_attr = (stat.S_IFLNK | 0o777) << 16
+    with zipfile.ZipFile(zip_path, "w") as archive:
+        archive.writestr(info, "/etc/passwd")
+    return zip_path
+
+
+def zip_with_encrypted_flag(zip_path: Path) -> Path:
+    """A ZIP whose only entry has the 'encrypted' general-purpose flag set in both headers."""
+    zip_entries(zip_path, [("secret.dcm", b"x" * 100)], compression=zipfile.ZIP_STORED)
+    data = bytearray(zip_path.read_bytes())
+    local = data.find(b"PK\x03\x04")
+    central = data.find(b"PK\x01\x02")
+    data[local + 6] |= 0x01
+    data[central + 8] |= 0x01
+    zip_path.write_bytes(bytes(data))
+    return zip_path
+
+
+def chest_phantom(*, slices: int = 80, lung_slices: tuple[int, int] = (10, 70), spacing_mm: float = 3.0,
+                  seed: int = 0) -> HUVolume:
+    """A body ellipse in air with two lung ellipsoids of aerated parenchyma (-850 HU +- noise)."""
+    rng = np.random.default_rng(seed)
+    size = 96
+    i, j = np.meshgrid(np.arange(size), np.arange(size), indexing="ij")
+    body = ((i - 48) / 44) ** 2 + ((j - 48) / 32) ** 2 <= 1
+    array = np.full((size, size, slices), -1000.0, dtype=np.float32)
+    array[body] = 40.0
+    lo, hi = lung_slices
+    for centre in (28, 68):
+        lung = ((i - centre) / 14) ** 2 + ((j - 48) / 20) ** 2 <= 1
+        region = array[:, :, lo:hi]
+        region[lung] = -850.0 + rng.normal(0, 40, size=(int(lung.sum()), hi - lo)).astype(np.float32)
+    affine = np.diag([spacing_mm, spacing_mm, spacing_mm, 1.0])
+    return HUVolume(array=array, affine=affine, spacing_mm=(spacing_mm,) * 3, study_uid="phantom", series_uid="phantom.1")

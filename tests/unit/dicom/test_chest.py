@@ -1,0 +1,58 @@
+"""Chest validation by HU: lungs found in a phantom chest, refused when short, absent or not HU."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dicom_support.builders import chest_phantom
+from medskills.core.errors import StudyError
+from medskills.dicom import HUVolume, TriageErrorCode, body_mask, lung_mask, measure_chest_coverage, validate_chest
+
+
+def test_a_chest_phantom_passes_with_its_lung_length() -> None:
+    coverage = validate_chest(chest_phantom())
+    assert coverage.longest_run_slices == 60 and coverage.lung_length_mm == pytest.approx(180.0)
+    assert coverage.occupancy == pytest.approx(0.75)
+
+
+def test_lungs_shorter_than_145_mm_are_refused_as_too_short() -> None:
+    volume = chest_phantom(slices=40, lung_slices=(5, 45 - 5))
+    with pytest.raises(StudyError) as caught:
+        validate_chest(volume)
+    assert caught.value.error_code == TriageErrorCode.LUNGS_TOO_SHORT and "105.0 mm" in str(caught.value)
+
+
+def test_low_occupancy_is_refused_as_lungs_not_found() -> None:
+    volume = chest_phantom(slices=200, lung_slices=(10, 60))
+    with pytest.raises(StudyError) as caught:
+        validate_chest(volume)
+    assert caught.value.error_code == TriageErrorCode.LUNGS_NOT_FOUND
+
+
+def test_outside_air_and_bowel_gas_are_not_lung() -> None:
+    volume = chest_phantom(lung_slices=(10, 11))
+    gas = volume.array.copy()
+    gas[40:56, 40:56, 20:60] = -1000.0  # pure air pocket inside the body: bowel gas
+    gassy = HUVolume(array=gas, affine=volume.affine, spacing_mm=volume.spacing_mm, study_uid="s", series_uid="s.1")
+    assert not lung_mask(gassy)[40:56, 40:56, 20:60].any()
+    assert not lung_mask(gassy)[0, 0, :].any()  # the air around the patient
+    assert measure_chest_coverage(gassy).longest_run_slices <= 1
+    with pytest.raises(StudyError) as caught:
+        validate_chest(gassy)
+    assert caught.value.error_code == TriageErrorCode.LUNGS_NOT_FOUND
+
+
+def test_body_mask_fills_the_lungs_and_excludes_outside_air() -> None:
+    volume = chest_phantom()
+    mask = body_mask(volume)
+    assert mask.dtype == np.bool_ and mask.shape == volume.shape
+    assert mask[28, 48, 40] and not mask[0, 0, 40]
+
+
+def test_a_volume_without_air_is_not_hu() -> None:
+    array = np.full((16, 16, 16), 200.0, dtype=np.float32)
+    volume = HUVolume(array=array, affine=np.eye(4), spacing_mm=(1.0, 1.0, 1.0), study_uid="s", series_uid="s.1")
+    with pytest.raises(StudyError) as caught:
+        validate_chest(volume)
+    assert caught.value.error_code == TriageErrorCode.HU_IMPLAUSIBLE

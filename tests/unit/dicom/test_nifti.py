@@ -1,0 +1,46 @@
+"""NIfTI reading: .nii and .nii.gz both work, into RAS+, with clear codes for bad files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+import pytest
+
+from medskills.core.errors import StudyError
+from medskills.dicom import TriageErrorCode, read_nifti_volume
+
+
+@pytest.mark.parametrize("suffix", [".nii", ".nii.gz"])
+def test_both_suffixes_read_into_ras(tmp_path: Path, suffix: str) -> None:
+    array = np.arange(4 * 5 * 6, dtype=np.int16).reshape(4, 5, 6)
+    affine = np.diag([-2.0, 1.0, 3.0, 1.0])  # LAS
+    path = tmp_path / f"scan{suffix}"
+    nib.save(nib.Nifti1Image(array, affine), path)
+    volume = read_nifti_volume(path)
+    assert volume.study_uid == "nifti_scan" and volume.series_uid == "nifti_scan_series"
+    assert nib.aff2axcodes(volume.affine) == ("R", "A", "S") and volume.spacing_mm == (2.0, 1.0, 3.0)
+    np.testing.assert_array_equal(volume.array, array[::-1].astype(np.float32))
+
+
+def test_a_corrupt_nifti_is_invalid(tmp_path: Path) -> None:
+    path = tmp_path / "broken.nii.gz"
+    path.write_bytes(b"\x1f\x8b garbage")
+    with pytest.raises(StudyError) as caught:
+        read_nifti_volume(path)
+    assert caught.value.error_code == TriageErrorCode.INVALID_NIFTI
+
+
+def test_a_4d_nifti_is_invalid(tmp_path: Path) -> None:
+    path = tmp_path / "multi.nii"
+    nib.save(nib.Nifti1Image(np.zeros((3, 3, 3, 2), dtype=np.int16), np.eye(4)), path)
+    with pytest.raises(StudyError) as caught:
+        read_nifti_volume(path)
+    assert caught.value.error_code == TriageErrorCode.INVALID_NIFTI and "(3, 3, 3, 2)" in str(caught.value)
+
+
+def test_a_wrong_suffix_is_unsupported(tmp_path: Path) -> None:
+    with pytest.raises(StudyError) as caught:
+        read_nifti_volume(tmp_path / "scan.mha")
+    assert caught.value.error_code == TriageErrorCode.UNSUPPORTED_FILE_TYPE
