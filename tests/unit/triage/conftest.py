@@ -1,41 +1,25 @@
-"""Tiny, randomly initialised members saved in their published key layouts, and pack builders."""
+"""Fixtures for the triage model tests (tiny members are built by ``triage_models_support``)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import importlib.util
 from pathlib import Path
 
-import numpy as np
 import pytest
-
-from triage_models_support.builders import (
-    build_tiny_astra_weights,
-    generated_feature_table,
-    synthetic_volume,
-    write_pack,
-)
-
-__all__ = ["build_tiny_astra_weights", "generated_feature_table", "synthetic_volume", "write_pack"]
 
 
 @pytest.fixture(autouse=True)
 def _one_torch_thread() -> None:
-    torch = pytest.importorskip("torch")
-    torch.set_num_threads(1)
+    """Tiny networks run fastest, and fairest to the other jobs on the machine, on one thread."""
+    if importlib.util.find_spec("torch") is not None:
+        import torch
 
-
-@pytest.fixture
-def volume_factory() -> Callable[..., object]:
-    return synthetic_volume
-
-
-@pytest.fixture
-def rng() -> np.random.Generator:
-    return np.random.default_rng(0)
+        torch.set_num_threads(1)
 
 
 @pytest.fixture
 def tmp_pack_root(tmp_path: Path) -> Path:
+    """An empty directory to build a pack in."""
     root = tmp_path / "pack"
     root.mkdir()
     return root
