@@ -114,3 +114,41 @@ def chest_phantom(*, slices: int = 80, lung_slices: tuple[int, int] = (10, 70), 
         region[lung] = -850.0 + rng.normal(0, 40, size=(int(lung.sum()), hi - lo)).astype(np.float32)
     affine = np.diag([spacing_mm, spacing_mm, spacing_mm, 1.0])
     return HUVolume(array=array, affine=affine, spacing_mm=(spacing_mm,) * 3, study_uid="phantom", series_uid="phantom.1")
+
+
+def write_volume_series(folder: Path, volume: HUVolume, *, series_uid: str = "1.2.826.0.1.77.1",
+                        study_uid: str = "1.2.826.0.1.77", kernel: str = "B70f") -> list[Path]:
+    """Write a RAS HUVolume with a diagonal affine as one axial DICOM slice per axis-2 index."""
+    import pydicom
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+
+    sx, sy, sz = volume.spacing_mm
+    origin = volume.affine[:3, 3]
+    columns, rows, slices = volume.shape
+    paths = []
+    for k in range(slices):
+        meta = FileMetaDataset()
+        sop_uid = generate_uid(entropy_srcs=[series_uid, str(k)])
+        meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID = CT_IMAGE_STORAGE, sop_uid
+        meta.TransferSyntaxUID = ExplicitVRLittleEndian
+        ds = Dataset()
+        ds.file_meta = meta
+        ds.SOPClassUID, ds.SOPInstanceUID = CT_IMAGE_STORAGE, sop_uid
+        ds.StudyInstanceUID, ds.SeriesInstanceUID = study_uid, series_uid
+        ds.Modality, ds.ImageType, ds.ConvolutionKernel = "CT", ["ORIGINAL", "PRIMARY", "AXIAL"], kernel
+        ds.PatientName, ds.PatientID = "Doe^Jane", "PHI-98765"
+        # RAS axis 0 runs to patient right = LPS -x; axis 1 anterior = LPS -y
+        ds.ImageOrientationPatient = [-1.0, 0.0, 0.0, 0.0, -1.0, 0.0]
+        ds.ImagePositionPatient = [-float(origin[0]), -float(origin[1]), float(origin[2] + k * sz)]
+        ds.PixelSpacing, ds.SliceThickness = [sy, sx], sz
+        ds.Rows, ds.Columns = rows, columns
+        ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+        ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 1
+        ds.RescaleSlope, ds.RescaleIntercept = 1, -1024
+        stored = np.round(volume.array[:, :, k].T + 1024).astype(np.int16)
+        ds.PixelData = stored.tobytes()
+        path = Path(folder) / f"ct_{k:04d}.dcm"
+        pydicom.dcmwrite(path, ds, enforce_file_format=True)
+        paths.append(path)
+    return paths

@@ -1,0 +1,53 @@
+"""What the app holds for its lifetime: settings, the predictor (loaded once) and the job queue."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from medskills.core.errors import MedskillsError
+from medskills.triage.api.jobs import JobQueue
+from medskills.triage.api.settings import ServiceSettings
+from medskills.triage.prediction import Predictor
+
+if TYPE_CHECKING:
+    from fastapi import Request
+
+__all__ = ["ServiceRuntime", "load_runtime", "runtime_of"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class ServiceRuntime:
+    """Shared state; ``not_ready_reason`` says why ``predictor`` is None."""
+
+    settings: ServiceSettings
+    predictor: Predictor | None
+    queue: JobQueue
+    not_ready_reason: str | None = None
+
+
+def load_runtime(settings: ServiceSettings, predictor: Predictor | None) -> ServiceRuntime:
+    """Use the given predictor, or load the configured pack once; a failure leaves the service not ready."""
+    reason = None
+    if predictor is None and settings.pack_dir is None:
+        reason = "no model pack configured (MEDSKILLS_PACK_DIR is unset)"
+    elif predictor is None and settings.pack_dir is not None:
+        from medskills.triage import load_predictor
+
+        try:
+            predictor = load_predictor(settings.pack_dir)
+        except MedskillsError as err:
+            reason = f"model pack {settings.pack_dir} failed to load: {err}"
+            logger.error("%s", reason)
+    return ServiceRuntime(settings=settings, predictor=predictor, queue=JobQueue(settings.queue_size),
+                          not_ready_reason=reason)
+
+
+def runtime_of(request: Request) -> ServiceRuntime:
+    """The runtime stored on the app by :func:`medskills.triage.api.create_app`."""
+    runtime = request.app.state.runtime
+    assert isinstance(runtime, ServiceRuntime)
+    return runtime

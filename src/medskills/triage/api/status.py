@@ -1,0 +1,99 @@
+"""Error code -> HTTP status, and the exception handlers that build the one failure body.
+
+Statuses come from the machine-readable code only, never from message text.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING
+
+from medskills.core.errors import MedskillsError, StudyError
+from medskills.dicom.errors import SeriesSelectionError, TriageErrorCode
+from medskills.triage.api.schemas import InferenceResponse, ProcessingStatus
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI, Request
+    from fastapi.responses import JSONResponse
+
+__all__ = ["STATUS_BY_CODE", "failure_response", "install_exception_handlers", "status_for"]
+
+logger = logging.getLogger(__name__)
+
+_C = TriageErrorCode
+STATUS_BY_CODE: dict[TriageErrorCode, int] = {
+    _C.BAD_REQUEST: 400, _C.UNAUTHORIZED: 401, _C.UNSUPPORTED_FILE_TYPE: 415,
+    _C.UPLOAD_TOO_LARGE: 413, _C.ZIP_TOO_LARGE: 413, _C.ZIP_TOO_MANY_ENTRIES: 413, _C.ZIP_BOMB: 413,
+    _C.QUEUE_FULL: 503, _C.PREDICTOR_NOT_CONFIGURED: 503, _C.INTERNAL_ERROR: 500,
+    _C.ZIP_INVALID: 400, _C.ZIP_PATH_TRAVERSAL: 400, _C.ZIP_SYMLINK: 400, _C.ZIP_ENCRYPTED: 400,
+    _C.ZIP_DUPLICATE_NAMES: 400, _C.INVALID_NIFTI: 400,
+    _C.NO_DICOM_SERIES: 422, _C.MULTIPLE_STUDIES: 422, _C.STUDY_NOT_FOUND: 422, _C.NO_USABLE_SERIES: 422,
+    _C.NOT_ENOUGH_SLICES: 422, _C.MISSING_SLICES: 422, _C.IRREGULAR_SLICE_SPACING: 422, _C.MIXED_ORIENTATION: 422,
+    _C.INCONSISTENT_GEOMETRY: 422, _C.NOT_AXIAL: 422, _C.NOT_ORIGINAL_IMAGE: 422, _C.MULTIFRAME_UNSUPPORTED: 422,
+    _C.GANTRY_TILT: 422, _C.UNSUPPORTED_TRANSFER_SYNTAX: 422, _C.TRUNCATED_FILE: 422, _C.NOT_CT: 422,
+    _C.HU_IMPLAUSIBLE: 422, _C.LUNGS_NOT_FOUND: 422, _C.LUNGS_TOO_SHORT: 422,
+}
+_RETRY_CODES = (_C.QUEUE_FULL, _C.PREDICTOR_NOT_CONFIGURED)
+
+
+def status_for(code: TriageErrorCode) -> int:
+    """The HTTP status of ``code`` (every member is in the table; a test checks it)."""
+    return STATUS_BY_CODE[code]
+
+
+def failure_response(code: TriageErrorCode, message: str, *, started: float | None = None,
+                     error: Exception | None = None, retry_after_seconds: int = 30) -> JSONResponse:
+    """The failure body with the status of ``code`` (and ``Retry-After`` on 503)."""
+    from fastapi.responses import JSONResponse
+
+    selection = error.selection if isinstance(error, SeriesSelectionError) else None
+    body = InferenceResponse(
+        processing_status=ProcessingStatus.FAILURE, error=message, error_code=code, series_selection=selection,
+        time_of_processing=time.perf_counter() - started if started is not None else 0.0,
+    )
+    status = status_for(code)
+    headers = {"Retry-After": str(retry_after_seconds)} if code in _RETRY_CODES else None
+    return JSONResponse(body.model_dump(mode="json"), status_code=status, headers=headers)
+
+
+def install_exception_handlers(app: FastAPI, *, retry_after_seconds: int) -> None:
+    """One handler per exception family; all produce :class:`InferenceResponse` bodies."""
+    from fastapi.exceptions import RequestValidationError
+
+    def started_of(request: Request) -> float | None:
+        return getattr(request.state, "started", None)
+
+    async def on_study_error(request: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, StudyError)
+        code = _known_code(error.error_code)
+        logger.info("request refused: %s", code.value)
+        return failure_response(code, str(error), started=started_of(request), error=error,
+                                retry_after_seconds=retry_after_seconds)
+
+    async def on_medskills_error(request: Request, error: Exception) -> JSONResponse:
+        logger.error("service error %s", type(error).__name__, exc_info=error)
+        return failure_response(_C.INTERNAL_ERROR, f"{type(error).__name__}: {error}", started=started_of(request))
+
+    async def on_validation_error(request: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, RequestValidationError)
+        problems = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')}" for e in error.errors())
+        return failure_response(_C.BAD_REQUEST, f"bad request: {problems}", started=started_of(request))
+
+    async def on_unexpected(request: Request, error: Exception) -> JSONResponse:
+        logger.error("internal error %s", type(error).__name__, exc_info=error)
+        return failure_response(_C.INTERNAL_ERROR, "internal error; the server log has the details.",
+                                started=started_of(request))
+
+    app.add_exception_handler(StudyError, on_study_error)
+    app.add_exception_handler(MedskillsError, on_medskills_error)
+    app.add_exception_handler(RequestValidationError, on_validation_error)
+    app.add_exception_handler(Exception, on_unexpected)
+
+
+def _known_code(code: str) -> TriageErrorCode:
+    try:
+        return TriageErrorCode(code)
+    except ValueError:
+        logger.error("unknown error code %r mapped to internal_error", code)
+        return _C.INTERNAL_ERROR
