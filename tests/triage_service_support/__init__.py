@@ -1,0 +1,1 @@
+"""Test-only predictors and helpers for the triage service tests (never shipped)."""
