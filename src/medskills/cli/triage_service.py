@@ -1,9 +1,66 @@
-"""Triage commands (registered on the `medskills triage` sub-app)."""
+"""Triage service commands (registered on the `medskills triage` sub-app): serve and batch."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, TypeVar
+
 import typer
+
+from medskills.cli._common import configure_logging, emit, run_guarded
+
+T = TypeVar("T")
+
+
+def serve_command(
+    host: Annotated[str | None, typer.Option("--host", help="Bind address [MEDSKILLS_HOST, 127.0.0.1].")] = None,
+    port: Annotated[int | None, typer.Option("--port", help="Port [MEDSKILLS_PORT, 8000].")] = None,
+    pack_dir: Annotated[Path | None, typer.Option("--pack-dir", help="Model pack [MEDSKILLS_PACK_DIR].")] = None,
+) -> None:
+    """Run the triage REST API (uvicorn, one process). Other settings come from MEDSKILLS_* variables."""
+    import uvicorn
+
+    from medskills.triage.api import ServiceSettings, create_app
+
+    configure_logging()
+    overrides = {k: v for k, v in {"host": host, "port": port, "pack_dir": pack_dir}.items() if v is not None}
+    settings = run_guarded(lambda: ServiceSettings(**overrides))
+    # no access log: request lines can carry study UIDs in the query string
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, access_log=False, log_config=None,
+                timeout_graceful_shutdown=30)
+
+
+def batch_command(
+    input_dir: Annotated[Path, typer.Option("--input-dir", help="Folder of study ZIPs, NIfTIs or DICOM folders.")],
+    output: Annotated[Path, typer.Option("--output", help="results.xlsx (openpyxl) or results.csv.")],
+    api_url: Annotated[str, typer.Option("--api-url", help="Base URL of the triage API.")] = "http://localhost:8000",
+    concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=32)] = 1,
+    resume: Annotated[bool, typer.Option("--resume", help="Skip studies already in --output.")] = False,
+    api_key: Annotated[str | None, typer.Option("--api-key", envvar="MEDSKILLS_API_KEY")] = None,
+) -> None:
+    """Send every study to the API, with retries, and write one row per study."""
+    from medskills.triage.client import BatchRequest, run_batch
+
+    configure_logging()
+    request = BatchRequest(input_dir=input_dir, output=output, api_url=api_url, concurrency=concurrency,
+                           resume=resume, api_key=api_key)
+    summary = run_guarded(lambda: _with_progress(lambda progress: run_batch(request, on_progress=progress)))
+    emit(summary, exit_code=summary.exit_code)
+
+
+def _with_progress(action: Callable[[Callable[[int, int], None]], T]) -> T:
+    """Run ``action(on_progress)`` under a rich progress bar on stderr."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("studies"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=Console(stderr=True)) as bar:
+        task = bar.add_task("studies", total=None)
+        return action(lambda done, total: bar.update(task, completed=done, total=total))
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to ``app``."""
+    app.command("serve")(serve_command)
+    app.command("batch")(batch_command)
