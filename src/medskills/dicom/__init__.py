@@ -10,7 +10,7 @@ from medskills.dicom.chest import (
     measure_chest_coverage,
     validate_chest,
 )
-from medskills.dicom.errors import SeriesSelectionError, TriageErrorCode, study_error
+from medskills.dicom.errors import SeriesSelectionError, StudyRefusal, TriageErrorCode, study_error
 from medskills.dicom.kernels import KernelClass, classify_kernel
 from medskills.dicom.ingest import read_dicom_zip
 from medskills.dicom.nifti import read_nifti_volume
@@ -26,6 +26,7 @@ __all__ = [
     "SeriesCandidate",
     "SeriesSelection",
     "SeriesSelectionError",
+    "StudyRefusal",
     "TriageErrorCode",
     "body_mask",
     "check_hu_plausible",

@@ -10,7 +10,7 @@ from medskills.core.errors import StudyError
 if TYPE_CHECKING:
     from medskills.dicom.selection import SeriesSelection
 
-__all__ = ["SeriesSelectionError", "TriageErrorCode", "study_error"]
+__all__ = ["SeriesSelectionError", "StudyRefusal", "TriageErrorCode", "study_error"]
 
 
 class TriageErrorCode(StrEnum):
@@ -62,9 +62,13 @@ def study_error(code: TriageErrorCode, message: str) -> StudyError:
     return StudyError(message, error_code=code)
 
 
-class SeriesSelectionError(StudyError):
-    """No series of the study is usable; ``selection`` lists every candidate and why it was refused."""
+class StudyRefusal(StudyError):
+    """A refused study that still reports its series selection (``None`` when there was none)."""
 
-    def __init__(self, message: str, *, error_code: TriageErrorCode, selection: SeriesSelection) -> None:
+    def __init__(self, message: str, *, error_code: TriageErrorCode, selection: SeriesSelection | None) -> None:
         super().__init__(message, error_code=error_code)
         self.selection = selection
+
+
+class SeriesSelectionError(StudyRefusal):
+    """No series of the study is usable; ``selection`` lists every candidate and why it was refused."""

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from medskills.core.errors import StudyError
 from medskills.dicom.chest import check_hu_plausible, validate_chest
-from medskills.dicom.errors import TriageErrorCode, study_error
+from medskills.dicom.errors import StudyRefusal, TriageErrorCode, study_error
 from medskills.dicom.ingest import read_dicom_zip
 from medskills.dicom.nifti import read_nifti_volume
 from medskills.dicom.selection import SeriesSelection
@@ -58,12 +59,15 @@ def analyse_upload(upload: StudyUpload, *, settings: ServiceSettings, predictor:
         volume, selection, nested = series.volume, series.selection, series.nested_archives
     logger.info("study %s series %s: shape %s", hashed_uid(volume.study_uid), hashed_uid(volume.series_uid),
                 volume.shape)
-    coverage = validate_chest(volume)
+    try:
+        coverage = validate_chest(volume)
+        if predictor is None:
+            raise study_error(TriageErrorCode.PREDICTOR_NOT_CONFIGURED, "the study is usable but no model pack is "
+                              "configured; set MEDSKILLS_PACK_DIR and restart the service.")
+    except StudyError as err:
+        raise StudyRefusal(str(err), error_code=TriageErrorCode(err.error_code), selection=selection) from err
     logger.info("series %s: lungs %.0f mm over %d slices", hashed_uid(volume.series_uid), coverage.lung_length_mm,
                 coverage.longest_run_slices)
-    if predictor is None:
-        raise study_error(TriageErrorCode.PREDICTOR_NOT_CONFIGURED, "the study is usable but no model pack is "
-                          "configured; set MEDSKILLS_PACK_DIR and restart the service.")
     prediction = predictor.predict(volume)
     if settings.archive_dir is not None and not upload.is_nifti:
         _archive(upload.path, volume, settings.archive_dir)

@@ -10,7 +10,7 @@ import time
 from typing import TYPE_CHECKING
 
 from medskills.core.errors import MedskillsError, StudyError
-from medskills.dicom.errors import SeriesSelectionError, TriageErrorCode
+from medskills.dicom.errors import StudyRefusal, TriageErrorCode
 from medskills.triage.api.schemas import InferenceResponse, ProcessingStatus
 
 if TYPE_CHECKING:
@@ -47,7 +47,7 @@ def failure_response(code: TriageErrorCode, message: str, *, started: float | No
     """The failure body with the status of ``code`` (and ``Retry-After`` on 503)."""
     from fastapi.responses import JSONResponse
 
-    selection = error.selection if isinstance(error, SeriesSelectionError) else None
+    selection = error.selection if isinstance(error, StudyRefusal) else None
     body = InferenceResponse(
         processing_status=ProcessingStatus.FAILURE, error=message, error_code=code, series_selection=selection,
         time_of_processing=time.perf_counter() - started if started is not None else 0.0,

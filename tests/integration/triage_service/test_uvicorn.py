@@ -1,0 +1,115 @@
+"""A real uvicorn process on 127.0.0.1: liveness during inference, a full queue, flat memory, the CLI."""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import nibabel as nib
+import numpy as np
+import pytest
+
+from dicom_support.builders import chest_phantom, zip_folder
+from triage_service_support.server import app_argv, free_port, rss_kib, running_server
+from triage_service_support.studies import chest_zip
+
+pytestmark = [pytest.mark.network_local, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def chest_archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return chest_zip(tmp_path_factory.mktemp("chest"))
+
+
+def _post(url: str, path: Path, endpoint: str = "/predict", timeout: float = 60.0) -> httpx.Response:
+    with open(path, "rb") as handle:
+        return httpx.post(f"{url}{endpoint}", files={"file": (path.name, handle)}, timeout=timeout)
+
+
+def test_health_answers_fast_during_a_prediction_and_a_full_queue_gives_503(tmp_path: Path,
+                                                                            chest_archive: Path) -> None:
+    port = free_port()
+    with running_server(app_argv(port, queue_size=1, delay_seconds=3.0, work_dir=tmp_path), port) as (url, _):
+        slow: dict[str, httpx.Response] = {}
+        worker = threading.Thread(target=lambda: slow.setdefault("r", _post(url, chest_archive)))
+        worker.start()
+        latencies = []
+        with httpx.Client(base_url=url, timeout=5) as probe:
+            deadline = time.monotonic() + 20
+            while probe.get("/ready").json()["queue_in_use"] < 1 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            time.sleep(0.8)  # past the decode: the worker is now inside the 3 s predictor call
+            for _ in range(5):
+                started = time.perf_counter()
+                assert probe.get("/health").status_code == 200
+                latencies.append(time.perf_counter() - started)
+        busy = _post(url, chest_archive)
+        worker.join(timeout=30)
+        assert max(latencies) < 0.1, latencies
+        assert busy.status_code == 503 and busy.json()["error_code"] == "queue_full"
+        assert busy.headers["Retry-After"] == "1"
+        assert slow["r"].status_code == 200 and slow["r"].json()["pathology"] == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_200_sequential_requests_keep_rss_flat(tmp_path: Path) -> None:
+    phantom = chest_phantom(slices=56, lung_slices=(3, 53))
+    nifti = tmp_path / "chest.nii.gz"
+    nib.save(nib.Nifti1Image(phantom.array.astype(np.int16), phantom.affine), nifti)
+    work = tmp_path / "work"
+    work.mkdir()
+    port = free_port()
+    with running_server(app_argv(port, queue_size=2, delay_seconds=0.0, work_dir=work), port) as (url, process):
+        with httpx.Client(base_url=url, timeout=30) as client:
+            def send() -> int:
+                with open(nifti, "rb") as handle:
+                    return client.post("/predict_nifti", files={"file": ("chest.nii.gz", handle)}).status_code
+
+            assert [send() for _ in range(20)] == [200] * 20
+            warm = rss_kib(process.pid)
+            statuses = [send() for _ in range(200)]
+            after = rss_kib(process.pid)
+    assert statuses == [200] * 200
+    assert after <= warm * 1.10, (warm, after)
+    assert list(work.iterdir()) == []
+
+
+def test_cli_serve_answers_the_documented_422_for_the_real_series(tmp_path: Path, shared_data: Path,
+                                                                  chest_archive: Path) -> None:
+    study = zip_folder(shared_data / "ct_dicom_series", tmp_path / "study.zip")
+    port = free_port()
+    argv = [sys.executable, "-c", "from medskills.cli import main; main()", "triage", "serve", "--port", str(port)]
+    env = {"MEDSKILLS_WORK_DIR": str(tmp_path / "work"), "MEDSKILLS_PACK_DIR": ""}
+    (tmp_path / "work").mkdir()
+    with running_server(argv, port, env=env) as (url, _):
+        assert httpx.get(f"{url}/ready").status_code == 503
+        refused = _post(url, study)
+        unconfigured = _post(url, chest_archive)
+    assert refused.status_code == 422 and refused.json()["error_code"] == "lungs_not_found"
+    assert refused.json()["series_selection"]["candidates"][0]["slice_count"] == 20
+    assert unconfigured.status_code == 503 and unconfigured.json()["error_code"] == "predictor_not_configured"
+    assert list((tmp_path / "work").iterdir()) == []
+
+
+def test_batch_client_against_the_real_server(tmp_path: Path, chest_archive: Path, shared_data: Path) -> None:
+    from openpyxl import load_workbook
+
+    from medskills.triage.client import BatchRequest, run_batch
+
+    studies = tmp_path / "studies"
+    studies.mkdir()
+    (studies / "chest.zip").write_bytes(chest_archive.read_bytes())
+    (studies / "abdomen.nii.gz").write_bytes((shared_data / "ct_abdomen_3mm" / "image.nii.gz").read_bytes())
+    work = tmp_path / "work"
+    work.mkdir()
+    port = free_port()
+    with running_server(app_argv(port, queue_size=4, delay_seconds=0.0, work_dir=work), port) as (url, _):
+        summary = run_batch(BatchRequest(input_dir=studies, output=tmp_path / "results.xlsx", api_url=url,
+                                         concurrency=2))
+    rows = list(load_workbook(tmp_path / "results.xlsx").active.iter_rows(values_only=True))
+    by_name = {Path(r[0]).name: r for r in rows[1:]}
+    assert by_name["chest.zip"][4] == 1 and by_name["abdomen.nii.gz"][11] == "lungs_too_short"
+    assert (summary.succeeded, summary.refused, summary.exit_code) == (1, 1, 0)
