@@ -30,7 +30,7 @@ class InstantPredictor:
     """Answers at once, so the timings hold no model time."""
 
     model_version = "benchmark"
-    members_available: list[str] = []
+    members_available: tuple[str, ...] = ()
 
     def predict(self, volume):  # type: ignore[no-untyped-def]
         from medskills.triage.prediction import TriagePrediction

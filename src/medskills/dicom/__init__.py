@@ -11,8 +11,8 @@ from medskills.dicom.chest import (
     validate_chest,
 )
 from medskills.dicom.errors import SeriesSelectionError, StudyRefusal, TriageErrorCode, study_error
-from medskills.dicom.kernels import KernelClass, classify_kernel
 from medskills.dicom.ingest import read_dicom_zip
+from medskills.dicom.kernels import KernelClass, classify_kernel
 from medskills.dicom.nifti import read_nifti_volume
 from medskills.dicom.selection import SeriesCandidate, SeriesSelection
 from medskills.dicom.volume import HUVolume

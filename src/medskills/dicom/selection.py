@@ -19,9 +19,9 @@ from medskills.dicom.kernels import KernelClass, classify_kernel
 __all__ = [
     "DEFAULT_MIN_SLICES",
     "PREFERRED_THICKNESS_MM",
+    "SelectedSeries",
     "SeriesCandidate",
     "SeriesSelection",
-    "SelectedSeries",
     "select_series",
 ]
 

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
+from triage_service_support.predictors import FixedPredictor
 
-schemathesis = pytest.importorskip("schemathesis")
-from hypothesis import HealthCheck, settings  # noqa: E402
-from schemathesis.checks import not_a_server_error  # noqa: E402
-from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance  # noqa: E402
+from medskills.triage.api import ServiceSettings, create_app
 
-from medskills.triage.api import ServiceSettings, create_app  # noqa: E402
-from triage_service_support.predictors import FixedPredictor  # noqa: E402
 
 def _app():  # type: ignore[no-untyped-def]
     from fastapi.testclient import TestClient
@@ -25,7 +24,7 @@ schema = schemathesis.openapi.from_asgi("/openapi.json", _app())
 
 
 @schema.parametrize()
-@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=25, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 def test_no_generated_request_gives_a_server_error(case) -> None:  # type: ignore[no-untyped-def]
     response = case.call()
     case.validate_response(response, checks=(not_a_server_error, status_code_conformance,

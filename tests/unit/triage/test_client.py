@@ -62,6 +62,11 @@ class Service:
         return httpx.Response(status, json=body, headers=headers)
 
 
+def _csv_rows(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
 def _request(studies: Path, output: Path, **fields: object) -> BatchRequest:
     return BatchRequest(input_dir=studies, output=output, api_url="http://api", backoff_seconds=0.0, **fields)
 
@@ -98,7 +103,7 @@ def test_503_and_connection_errors_are_retried(studies: Path, tmp_path: Path) ->
 def test_a_study_never_answered_makes_the_batch_exit_1(studies: Path, tmp_path: Path) -> None:
     service = Service({"a.zip": [httpx.ConnectError("down")] * 3})
     summary = run_batch(_request(studies, tmp_path / "r.csv", max_retries=2), transport=httpx.MockTransport(service))
-    rows = {Path(r["path_to_study"]).name: r for r in csv.DictReader(open(tmp_path / "r.csv"))}
+    rows = {Path(r["path_to_study"]).name: r for r in _csv_rows(tmp_path / "r.csv")}
     assert rows["a.zip"]["error_code"] == "connection_error" and rows["a.zip"]["http_status"] == ""
     assert summary.unanswered == 1 and summary.exit_code == 1
 
@@ -110,7 +115,7 @@ def test_resume_skips_studies_already_in_the_output(studies: Path, tmp_path: Pat
     service = Service()
     summary = run_batch(_request(studies, output, resume=True), transport=httpx.MockTransport(service))
     assert service.calls == [("/predict", "d.zip")]
-    assert summary.skipped_by_resume == 3 and len(list(csv.DictReader(open(output)))) == 4
+    assert summary.skipped_by_resume == 3 and len(_csv_rows(output)) == 4
 
 
 def test_an_unhealthy_service_stops_the_batch(studies: Path, tmp_path: Path) -> None:

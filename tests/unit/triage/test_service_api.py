@@ -236,3 +236,11 @@ def test_archiving_is_off_by_default_and_names_copies_without_uids(work_dir: Pat
         _post(client, chest_archive)
     copies = list(archive_dir.iterdir())
     assert len(copies) == 1 and "1.2.826" not in copies[0].name and copies[0].suffix == ".zip"
+
+
+def test_malformed_multipart_gets_the_same_failure_body(work_dir: Path) -> None:
+    with _client(work_dir) as client:
+        response = client.post("/predict", content=b"--b\r\nbroken\r\r\n",
+                               headers={"Content-Type": "multipart/form-data; boundary=b"})
+        assert client.get("/absent").status_code == 404
+    assert response.status_code == 400 and response.json()["error_code"] == "bad_request"

@@ -59,7 +59,7 @@ class JobQueue:
     @property
     def in_use(self) -> int:
         """Slots currently reserved."""
-        return self.size - self.semaphore._value  # noqa: SLF001 - BoundedSemaphore exposes no public counter
+        return self.size - self.semaphore._value
 
     def shutdown(self) -> None:
         """Finish running work and stop the worker thread."""

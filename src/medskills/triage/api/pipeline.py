@@ -12,7 +12,7 @@ import logging
 import shutil
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from medskills.core.errors import StudyError
@@ -85,5 +85,5 @@ def analyse_upload(upload: StudyUpload, *, settings: ServiceSettings, predictor:
 def _archive(upload: Path, volume: HUVolume, archive_dir: Path) -> None:
     """Keep a copy of the upload (PHI!) under a name made of a timestamp and a hashed UID only."""
     archive_dir.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     shutil.copyfile(upload, archive_dir / f"{stamp}_{hashed_uid(volume.study_uid)}.zip")

@@ -18,10 +18,9 @@ from fastapi import APIRouter, Depends, File, Header, Query, Request, UploadFile
 from medskills.dicom.archive import copy_stream_capped
 from medskills.dicom.errors import TriageErrorCode, study_error
 from medskills.triage.api.pipeline import StudyUpload, analyse_upload
+from medskills.triage.api.runtime import runtime_of
 from medskills.triage.api.schemas import InferenceResponse
 from medskills.triage.api.status import STATUS_BY_CODE
-
-from medskills.triage.api.runtime import runtime_of
 
 if TYPE_CHECKING:
     from medskills.triage.api.runtime import ServiceRuntime

@@ -35,6 +35,7 @@ STATUS_BY_CODE: dict[TriageErrorCode, int] = {
     _C.HU_IMPLAUSIBLE: 422, _C.LUNGS_NOT_FOUND: 422, _C.LUNGS_TOO_SHORT: 422,
 }
 _RETRY_CODES = (_C.QUEUE_FULL, _C.PREDICTOR_NOT_CONFIGURED)
+_CODE_BY_FRAMEWORK_STATUS = {400: _C.BAD_REQUEST, 413: _C.UPLOAD_TOO_LARGE, 415: _C.UNSUPPORTED_FILE_TYPE}
 
 
 def status_for(code: TriageErrorCode) -> int:
@@ -60,6 +61,7 @@ def failure_response(code: TriageErrorCode, message: str, *, started: float | No
 def install_exception_handlers(app: FastAPI, *, retry_after_seconds: int) -> None:
     """One handler per exception family; all produce :class:`InferenceResponse` bodies."""
     from fastapi.exceptions import RequestValidationError
+    from starlette.exceptions import HTTPException as StarletteHTTPException
 
     def started_of(request: Request) -> float | None:
         return getattr(request.state, "started", None)
@@ -80,6 +82,17 @@ def install_exception_handlers(app: FastAPI, *, retry_after_seconds: int) -> Non
         problems = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')}" for e in error.errors())
         return failure_response(_C.BAD_REQUEST, f"bad request: {problems}", started=started_of(request))
 
+    async def on_http_error(request: Request, error: Exception) -> JSONResponse:
+        # framework-raised errors (e.g. malformed multipart): same body when the status has a code
+        from fastapi.responses import JSONResponse
+        from starlette.exceptions import HTTPException
+
+        assert isinstance(error, HTTPException)
+        code = _CODE_BY_FRAMEWORK_STATUS.get(error.status_code)
+        if code is None:
+            return JSONResponse({"detail": error.detail}, status_code=error.status_code, headers=error.headers)
+        return failure_response(code, f"{error.detail}", started=started_of(request))
+
     async def on_unexpected(request: Request, error: Exception) -> JSONResponse:
         logger.error("internal error %s", type(error).__name__, exc_info=error)
         return failure_response(_C.INTERNAL_ERROR, "internal error; the server log has the details.",
@@ -88,6 +101,7 @@ def install_exception_handlers(app: FastAPI, *, retry_after_seconds: int) -> Non
     app.add_exception_handler(StudyError, on_study_error)
     app.add_exception_handler(MedskillsError, on_medskills_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, on_http_error)
     app.add_exception_handler(Exception, on_unexpected)
 
 
