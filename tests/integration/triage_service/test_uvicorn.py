@@ -94,10 +94,14 @@ def test_cli_serve_answers_the_documented_422_for_the_real_series(tmp_path: Path
     assert list((tmp_path / "work").iterdir()) == []
 
 
-def test_batch_client_against_the_real_server(tmp_path: Path, chest_archive: Path, shared_data: Path) -> None:
-    from openpyxl import load_workbook
+def test_batch_command_against_the_real_server_then_resume(tmp_path: Path, chest_archive: Path,
+                                                           shared_data: Path) -> None:
+    import json
 
-    from medskills.triage.client import BatchRequest, run_batch
+    from openpyxl import load_workbook
+    from typer.testing import CliRunner
+
+    from medskills.cli import app
 
     studies = tmp_path / "studies"
     studies.mkdir()
@@ -105,11 +109,18 @@ def test_batch_client_against_the_real_server(tmp_path: Path, chest_archive: Pat
     (studies / "abdomen.nii.gz").write_bytes((shared_data / "ct_abdomen_3mm" / "image.nii.gz").read_bytes())
     work = tmp_path / "work"
     work.mkdir()
+    output = tmp_path / "results.xlsx"
     port = free_port()
+    runner = CliRunner()
     with running_server(app_argv(port, queue_size=4, delay_seconds=0.0, work_dir=work), port) as (url, _):
-        summary = run_batch(BatchRequest(input_dir=studies, output=tmp_path / "results.xlsx", api_url=url,
-                                         concurrency=2))
-    rows = list(load_workbook(tmp_path / "results.xlsx").active.iter_rows(values_only=True))
+        argv = ["triage", "batch", "--input-dir", str(studies), "--output", str(output), "--api-url", url,
+                "--concurrency", "2"]
+        first = runner.invoke(app, argv)
+        second = runner.invoke(app, [*argv, "--resume"])
+    assert first.exit_code == 0, first.output
+    summary = json.loads(first.stdout)
+    assert (summary["succeeded"], summary["refused"], summary["error_codes"]) == (1, 1, {"lungs_too_short": 1})
+    assert json.loads(second.stdout)["skipped_by_resume"] == 2
+    rows = list(load_workbook(output).active.iter_rows(values_only=True))
     by_name = {Path(r[0]).name: r for r in rows[1:]}
-    assert by_name["chest.zip"][4] == 1 and by_name["abdomen.nii.gz"][11] == "lungs_too_short"
-    assert (summary.succeeded, summary.refused, summary.exit_code) == (1, 1, 0)
+    assert len(rows) == 3 and by_name["chest.zip"][4] == 1 and by_name["abdomen.nii.gz"][11] == "lungs_too_short"

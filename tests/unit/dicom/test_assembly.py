@@ -70,3 +70,12 @@ def test_a_missing_folder_is_refused(tmp_path: Path) -> None:
         read_dicom_series(tmp_path / "absent")
     assert caught.value.error_code == TriageErrorCode.NO_DICOM_SERIES
     shutil.rmtree(tmp_path)
+
+
+@pytest.mark.parametrize("syntax_name", ["JPEGBaseline8Bit", "JPEGLosslessSV1", "JPEGLSLossless", "JPEG2000Lossless",
+                                         "JPEG2000", "RLELossless"])
+def test_compressed_transfer_syntaxes_have_a_decoder_installed(syntax_name: str) -> None:
+    import pydicom.uid
+    from pydicom.pixels import get_decoder
+
+    assert get_decoder(getattr(pydicom.uid, syntax_name)).is_available

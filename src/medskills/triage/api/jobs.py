@@ -38,7 +38,7 @@ class Slot:
             if self._released:
                 return
             self._released = True
-        self._queue.semaphore.release()
+        self._queue.give_back()
 
 
 class JobQueue:
@@ -46,20 +46,28 @@ class JobQueue:
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self.semaphore = threading.BoundedSemaphore(size)
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="triage-worker")
+        self._in_use = 0
+        self._lock = threading.Lock()
 
     def reserve(self) -> Slot:
         """A slot, or ``queue_full`` (503 with Retry-After) when all are taken."""
-        if not self.semaphore.acquire(blocking=False):
-            raise study_error(TriageErrorCode.QUEUE_FULL, f"the service is busy ({self.size} studies queued or "
-                              "running); retry after the Retry-After delay.")
+        with self._lock:
+            if self._in_use >= self.size:
+                raise study_error(TriageErrorCode.QUEUE_FULL, f"the service is busy ({self.size} studies queued "
+                                  "or running); retry after the Retry-After delay.")
+            self._in_use += 1
         return Slot(self)
+
+    def give_back(self) -> None:
+        """Return one slot (called by :meth:`Slot.release`)."""
+        with self._lock:
+            self._in_use -= 1
 
     @property
     def in_use(self) -> int:
         """Slots currently reserved."""
-        return self.size - self.semaphore._value
+        return self._in_use
 
     def shutdown(self) -> None:
         """Finish running work and stop the worker thread."""
