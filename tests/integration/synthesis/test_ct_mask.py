@@ -96,7 +96,7 @@ def test_mask_failure_modes(
      ({"controllable_anatomy_size": [["spleen", 0.5]]}, "not_controllable"),
      ({"output_size": [512, 512, 128]}, "mask_size_fixed"),
      ({"spacing": [1.5, 1.5, 2.0]}, "mask_spacing_fixed"),
-     ({"mask_generation_num_inference_steps": 1001}, "bad_value"),
+     ({"mask_generation_num_inference_steps": 1001}, "steps_out_of_range"),
      ({"anatomy_list": ["liver"]}, "unknown_key")],
 )
 def test_mask_rules_refuse_with_exit_2(
