@@ -63,11 +63,15 @@ def study_error(code: TriageErrorCode, message: str) -> StudyError:
 
 
 class StudyRefusal(StudyError):
-    """A refused study that still reports its series selection (``None`` when there was none)."""
+    """A refused study that still reports its series selection (``None`` when there was none) and,
+    once a volume was read, its UIDs."""
 
-    def __init__(self, message: str, *, error_code: TriageErrorCode, selection: SeriesSelection | None) -> None:
+    def __init__(self, message: str, *, error_code: TriageErrorCode, selection: SeriesSelection | None,
+                 study_uid: str = "", series_uid: str = "") -> None:
         super().__init__(message, error_code=error_code)
         self.selection = selection
+        self.study_uid = study_uid
+        self.series_uid = series_uid
 
 
 class SeriesSelectionError(StudyRefusal):

@@ -90,6 +90,7 @@ def test_cli_serve_answers_the_documented_422_for_the_real_series(tmp_path: Path
         unconfigured = _post(url, chest_archive)
     assert refused.status_code == 422 and refused.json()["error_code"] == "lungs_not_found"
     assert refused.json()["series_selection"]["candidates"][0]["slice_count"] == 20
+    assert refused.json()["series_uid"] == refused.json()["series_selection"]["chosen_series_uid"] != ""
     assert unconfigured.status_code == 503 and unconfigured.json()["error_code"] == "predictor_not_configured"
     assert list((tmp_path / "work").iterdir()) == []
 

@@ -65,7 +65,8 @@ def analyse_upload(upload: StudyUpload, *, settings: ServiceSettings, predictor:
             raise study_error(TriageErrorCode.PREDICTOR_NOT_CONFIGURED, "the study is usable but no model pack is "
                               "configured; set MEDSKILLS_PACK_DIR and restart the service.")
     except StudyError as err:
-        raise StudyRefusal(str(err), error_code=TriageErrorCode(err.error_code), selection=selection) from err
+        raise StudyRefusal(str(err), error_code=TriageErrorCode(err.error_code), selection=selection,
+                           study_uid=volume.study_uid, series_uid=volume.series_uid) from err
     logger.info("series %s: lungs %.0f mm over %d slices", hashed_uid(volume.series_uid), coverage.lung_length_mm,
                 coverage.longest_run_slices)
     prediction = predictor.predict(volume)

@@ -48,9 +48,11 @@ def failure_response(code: TriageErrorCode, message: str, *, started: float | No
     """The failure body with the status of ``code`` (and ``Retry-After`` on 503)."""
     from fastapi.responses import JSONResponse
 
-    selection = error.selection if isinstance(error, StudyRefusal) else None
+    refusal = error if isinstance(error, StudyRefusal) else None
     body = InferenceResponse(
-        processing_status=ProcessingStatus.FAILURE, error=message, error_code=code, series_selection=selection,
+        study_uid=refusal.study_uid if refusal else "", series_uid=refusal.series_uid if refusal else "",
+        series_selection=refusal.selection if refusal else None, processing_status=ProcessingStatus.FAILURE,
+        error=message, error_code=code,
         time_of_processing=time.perf_counter() - started if started is not None else 0.0,
     )
     status = status_for(code)
