@@ -244,3 +244,11 @@ def test_malformed_multipart_gets_the_same_failure_body(work_dir: Path) -> None:
                                headers={"Content-Type": "multipart/form-data; boundary=b"})
         assert client.get("/absent").status_code == 404
     assert response.status_code == 400 and response.json()["error_code"] == "bad_request"
+
+
+def test_a_nifti_not_in_hu_is_422(work_dir: Path, tmp_path: Path) -> None:
+    path = tmp_path / "scaled.nii.gz"
+    nib.save(nib.Nifti1Image(np.full((32, 32, 32), 300, dtype=np.int16), np.eye(4)), path)
+    with _client(work_dir, FixedPredictor()) as client:
+        response = _post(client, path, endpoint="/predict_nifti")
+    assert response.status_code == 422 and response.json()["error_code"] == "hu_implausible"

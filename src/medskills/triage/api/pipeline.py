@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from medskills.core.errors import StudyError
-from medskills.dicom.chest import check_hu_plausible, validate_chest
+from medskills.dicom.chest import validate_chest
 from medskills.dicom.errors import StudyRefusal, TriageErrorCode, study_error
 from medskills.dicom.ingest import read_dicom_zip
 from medskills.dicom.nifti import read_nifti_volume
@@ -51,8 +51,7 @@ def analyse_upload(upload: StudyUpload, *, settings: ServiceSettings, predictor:
     selection: SeriesSelection | None = None
     nested: tuple[str, ...] = ()
     if upload.is_nifti:
-        volume = read_nifti_volume(upload.path)
-        check_hu_plausible(volume)
+        volume = read_nifti_volume(upload.path)  # validate_chest checks the HU scale first
     else:
         series = read_dicom_zip(upload.path, limits=settings.archive_limits, study_uid=upload.study_uid,
                                 min_slices=settings.min_slices, work_root=upload.path.parent)
