@@ -82,16 +82,27 @@ def assemble_volume(selected: SelectedSeries, *, source: Path | None = None,
                        skipped_files=skipped_files)
 
 
+def _require_decoder(instance: DicomInstance) -> None:
+    """Refuse a transfer syntax no installed pixel decoder handles, before trying to decode."""
+    from pydicom.pixels import get_decoder
+
+    syntax = instance.dataset.file_meta.get("TransferSyntaxUID", "unknown")
+    try:
+        is_available = get_decoder(syntax).is_available
+    except NotImplementedError:
+        is_available = False
+    if not is_available:
+        raise study_error(TriageErrorCode.UNSUPPORTED_TRANSFER_SYNTAX,
+                          f"{instance.path.name}: transfer syntax {syntax} cannot be decoded here; install the "
+                          "pylibjpeg plugins (pip install 'medskills[dicom]') or re-export the series uncompressed.")
+
+
 def _hu_slice(instance: DicomInstance) -> np.ndarray:
     dataset = instance.dataset
+    _require_decoder(instance)
     try:
         pixels = dataset.pixel_array
     except (NotImplementedError, RuntimeError) as err:
-        if "plugin" in str(err).lower() or isinstance(err, NotImplementedError):
-            syntax = dataset.file_meta.get("TransferSyntaxUID", "unknown")
-            raise study_error(TriageErrorCode.UNSUPPORTED_TRANSFER_SYNTAX,
-                              f"{instance.path.name}: transfer syntax {syntax} cannot be decoded here "
-                              f"({err}); install pylibjpeg plugins or re-export uncompressed.") from err
         raise _truncated(instance, err) from err
     except (ValueError, EOFError, OSError, AttributeError, KeyError) as err:
         raise _truncated(instance, err) from err

@@ -75,3 +75,18 @@ def test_a_re_encoded_real_series_decodes_to_the_same_volume(shared_data: Path, 
     original = read_dicom_series(shared_data / "ct_dicom_series")
     np.testing.assert_array_equal(recoded.volume.array, original.volume.array)
     np.testing.assert_allclose(recoded.volume.affine, original.volume.affine)
+
+
+def test_a_transfer_syntax_without_a_decoder_is_refused_with_its_code(shared_data: Path, tmp_path: Path) -> None:
+    import pydicom
+
+    folder = tmp_path / "undecodable"
+    folder.mkdir()
+    for path in sorted((shared_data / "ct_dicom_series").iterdir()):
+        dataset = pydicom.dcmread(path)
+        dataset.file_meta.TransferSyntaxUID = "1.2.840.10008.1.2.4.102"  # MPEG-4 AVC: no pixel decoder installed
+        dataset.save_as(folder / path.name, enforce_file_format=True)
+    with pytest.raises(StudyError) as caught:
+        read_dicom_series(folder)
+    assert caught.value.error_code == TriageErrorCode.UNSUPPORTED_TRANSFER_SYNTAX
+    assert "1.2.840.10008.1.2.4.102" in str(caught.value)
