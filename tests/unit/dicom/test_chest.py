@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -56,3 +58,19 @@ def test_a_volume_without_air_is_not_hu() -> None:
     with pytest.raises(StudyError) as caught:
         validate_chest(volume)
     assert caught.value.error_code == TriageErrorCode.HU_IMPLAUSIBLE
+
+
+def test_real_scans_get_the_documented_chest_outcome(shared_data: Path) -> None:
+    """Abdomen: 11 lung slices of 30 -> too short; torso: lung bases only in its top slices -> not found."""
+    from medskills.dicom import read_nifti_volume
+
+    abdomen = measure_chest_coverage(read_nifti_volume(shared_data / "ct_abdomen_3mm" / "image.nii.gz"))
+    assert abdomen.occupancy >= 0.35 and abdomen.lung_length_mm < 145.0
+    torso_volume = read_nifti_volume(shared_data / "ct_torso_3mm" / "image.nii.gz")
+    torso = measure_chest_coverage(torso_volume)
+    assert 0 < torso.longest_run_slices < 0.35 * torso.slice_count
+    lungs_by_slice = lung_mask(torso_volume).any(axis=(0, 1))
+    assert lungs_by_slice[-5:].all() and not lungs_by_slice[: torso.slice_count // 2].any()
+    with pytest.raises(StudyError) as caught:
+        validate_chest(torso_volume)
+    assert caught.value.error_code == TriageErrorCode.LUNGS_NOT_FOUND
