@@ -6,16 +6,21 @@ import json
 import logging
 import sys
 from collections.abc import Callable
-from typing import NoReturn, TypeVar
+from pathlib import Path
+from typing import Annotated, NoReturn, TypeVar
 
 import typer
 from pydantic import BaseModel
 
 from medskills.core.errors import ExitCode, MedskillsError, PreflightError, StudyError
 
-__all__ = ["configure_logging", "emit", "exit_with", "run_guarded"]
+__all__ = ["OutputDirOption", "PreflightOnlyOption", "configure_logging", "emit", "exit_with", "run_guarded"]
 
 T = TypeVar("T")
+
+# Options every run command shares, declared once so their flags and help cannot drift apart.
+OutputDirOption = Annotated[Path, typer.Option("--output-dir", "-o", help="New or empty folder for the run.")]
+PreflightOnlyOption = Annotated[bool, typer.Option("--preflight-only", help="Validate and estimate; run nothing.")]
 
 
 def configure_logging(*, verbose: bool = False) -> None:

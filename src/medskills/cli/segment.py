@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from medskills.cli._common import emit, run_guarded
+from medskills.cli._common import OutputDirOption, PreflightOnlyOption, emit, run_guarded
 
 segment_app = typer.Typer(no_args_is_help=True, help="CT/MRI segmentation through NV-Segment-CTMR (VISTA3D).")
 
@@ -17,14 +17,14 @@ _PROMPTS_HELP = 'Class ids or names, comma separated: "3,14" or "liver,spleen". 
 def ctmr_command(
     image: Path = typer.Argument(..., help="NIfTI file, or a folder holding one DICOM series."),
     modality: str = typer.Option(..., "--modality", "-m", help="CT_BODY, MRI_BODY or MRI_BRAIN."),
-    output_dir: Path = typer.Option(..., "--output-dir", "-o", help="New or empty folder for the run."),
+    output_dir: OutputDirOption = ...,
     label_prompts: str | None = typer.Option(None, "--label-prompts", "-p", help=_PROMPTS_HELP),
     ground_truth: Path | None = typer.Option(None, "--ground-truth", help="Label map recorded for the verifier."),
     device: str | None = typer.Option(None, "--device", help="cpu or cuda:N (default: cuda:0 when available)."),
     output_type: str | None = typer.Option(None, "--output-type", help="nifti, dicom-seg or both (default: nifti "
                                            "for NIfTI input, both for a DICOM series)."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Run even when the memory estimate exceeds free memory."),
-    preflight_only: bool = typer.Option(False, "--preflight-only", help="Validate and estimate; run nothing."),
+    preflight_only: PreflightOnlyOption = False,
     timeout_seconds: float | None = typer.Option(None, "--timeout-seconds", help="Default: from the window count."),
 ) -> None:
     """Segment one CT or MR volume with NV-Segment-CTMR."""

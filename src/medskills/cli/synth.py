@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
-from medskills.cli._common import emit, run_guarded
+from medskills.cli._common import OutputDirOption, PreflightOnlyOption, emit, run_guarded
 from medskills.synthesis.ct_request import CTRunRequest, CTVersion
 
 synth_app = typer.Typer(no_args_is_help=True)
 anatomy_app = typer.Typer(no_args_is_help=True)
+
+CostConfirmedOption = Annotated[
+    bool, typer.Option("--yes", "-y", help="Accept a run above the cost limits (300 s, 30 GB).")
+]
+UpstreamTimeoutOption = Annotated[float, typer.Option("--timeout-seconds", help="Kill upstream after this long.")]
+NoSummaryCardOption = Annotated[bool, typer.Option("--no-summary-card", help="Skip summary.html.")]
 
 
 _MR_MODALITY_HELP = ("MR contrast: mri, mri_t1, mri_t2, mri_flair, mri_swi, or one of those with _skull_stripped "
@@ -20,13 +27,13 @@ _MR_MODALITY_HELP = ("MR contrast: mri, mri_t1, mri_t2, mri_flair, mri_swi, or o
 @synth_app.command("mr-brain")
 def mr_brain_command(
     config: str = typer.Argument(..., help="Override JSON for the MR-brain model config, or 'default'."),
-    output_dir: Path = typer.Option(..., "--output-dir", "-o", help="New or empty folder for the run."),
+    output_dir: OutputDirOption = ...,
     modality: str | None = typer.Option(None, "--modality", help=_MR_MODALITY_HELP),
     random_seed: int = typer.Option(1234, "--random-seed", "-s", help="Staged into the model config."),
-    yes: bool = typer.Option(False, "--yes", "-y", help="Accept a run above the cost limits (300 s, 30 GB)."),
-    preflight_only: bool = typer.Option(False, "--preflight-only", help="Validate and estimate; run nothing."),
-    timeout_seconds: float = typer.Option(3600.0, "--timeout-seconds", help="Kill upstream after this long."),
-    no_summary_card: bool = typer.Option(False, "--no-summary-card", help="Skip summary.html."),
+    yes: CostConfirmedOption = False,
+    preflight_only: PreflightOnlyOption = False,
+    timeout_seconds: UpstreamTimeoutOption = 3600.0,
+    no_summary_card: NoSummaryCardOption = False,
 ) -> None:
     """Synthetic brain MRI with NV-Generate-CTMR rflow-mr-brain (image only)."""
     from medskills.core.settings import load_settings
@@ -42,13 +49,13 @@ def mr_brain_command(
 @synth_app.command("ct")
 def ct_command(
     config: str = typer.Argument(..., help="Override JSON for upstream configs/config_infer.json, or 'default'."),
-    output_dir: Path = typer.Option(..., "--output-dir", "-o", help="New or empty folder for the run."),
+    output_dir: OutputDirOption = ...,
     random_seed: int = typer.Option(0, "--random-seed", "-s", help="Passed to upstream --random-seed."),
     version: CTVersion = typer.Option(CTVersion.RFLOW_CT, "--version", help="Model version."),
-    yes: bool = typer.Option(False, "--yes", "-y", help="Accept a run above the cost limits (300 s, 30 GB)."),
-    preflight_only: bool = typer.Option(False, "--preflight-only", help="Validate and estimate; run nothing."),
-    timeout_seconds: float = typer.Option(3600.0, "--timeout-seconds", help="Kill upstream after this long."),
-    no_summary_card: bool = typer.Option(False, "--no-summary-card", help="Skip summary.html."),
+    yes: CostConfirmedOption = False,
+    preflight_only: PreflightOnlyOption = False,
+    timeout_seconds: UpstreamTimeoutOption = 3600.0,
+    no_summary_card: NoSummaryCardOption = False,
 ) -> None:
     """Synthetic CT with a paired label mask (NV-Generate-CTMR scripts.inference)."""
     from medskills.core.settings import load_settings
@@ -89,16 +96,16 @@ def list_anatomies_script() -> None:
 @synth_app.command("ct-from-mask")
 def ct_from_mask_command(
     request_path: Path = typer.Argument(..., help="Request JSON with mask_path (or a mask NIfTI itself)."),
-    output_dir: Path = typer.Option(..., "--output-dir", "-o", help="New or empty folder for the run."),
+    output_dir: OutputDirOption = ...,
     random_seed: int = typer.Option(0, "--random-seed", "-s", help="Passed to upstream --random-seed."),
     source_labels: str = typer.Option("maisi", "--source-labels",
                                       help="Label space of the mask: maisi, totalsegmentator, totalsegmentator_mr, "
                                       "vista3d (converted to MAISI by anatomy name)."),
     add_body_envelope: Path | None = typer.Option(None, "--add-body-envelope", help="Paired CT: derive body 200."),
     allow_missing_body_label: bool = typer.Option(False, "--allow-missing-body-label", help="Accept no body 200."),
-    yes: bool = typer.Option(False, "--yes", "-y", help="Accept a run above the cost limits (300 s, 30 GB)."),
-    preflight_only: bool = typer.Option(False, "--preflight-only", help="Validate and estimate; run nothing."),
-    timeout_seconds: float = typer.Option(3600.0, "--timeout-seconds", help="Kill upstream after this long."),
+    yes: CostConfirmedOption = False,
+    preflight_only: PreflightOnlyOption = False,
+    timeout_seconds: UpstreamTimeoutOption = 3600.0,
 ) -> None:
     """Synthetic CT generated from a label mask (NV-Generate-CTMR scripts.infer_image_from_mask)."""
     from medskills.core.settings import load_settings
@@ -115,13 +122,13 @@ def ct_from_mask_command(
 @synth_app.command("ct-image")
 def ct_image_command(
     config: str = typer.Argument(..., help="Override JSON for the diffusion model config, or 'default'."),
-    output_dir: Path = typer.Option(..., "--output-dir", "-o", help="New or empty folder for the run."),
+    output_dir: OutputDirOption = ...,
     version: CTVersion = typer.Option(CTVersion.RFLOW_CT, "--version", help="Model version."),
     random_seed: int = typer.Option(0, "--random-seed", "-s", help="Staged into the model config."),
-    yes: bool = typer.Option(False, "--yes", "-y", help="Accept a run above the cost limits (300 s, 30 GB)."),
-    preflight_only: bool = typer.Option(False, "--preflight-only", help="Validate and estimate; run nothing."),
-    timeout_seconds: float = typer.Option(3600.0, "--timeout-seconds", help="Kill upstream after this long."),
-    no_summary_card: bool = typer.Option(False, "--no-summary-card", help="Skip summary.html."),
+    yes: CostConfirmedOption = False,
+    preflight_only: PreflightOnlyOption = False,
+    timeout_seconds: UpstreamTimeoutOption = 3600.0,
+    no_summary_card: NoSummaryCardOption = False,
 ) -> None:
     """Synthetic CT image without a mask (NV-Generate-CTMR scripts.diff_model_infer)."""
     from medskills.core.settings import load_settings
@@ -136,10 +143,10 @@ def ct_image_command(
 @synth_app.command("ct-mask")
 def ct_mask_command(
     config: str = typer.Argument(..., help="Mask request JSON (controllable_anatomy_size, ...), or 'default'."),
-    output_dir: Path = typer.Option(..., "--output-dir", "-o", help="New or empty folder for the run."),
+    output_dir: OutputDirOption = ...,
     random_seed: int = typer.Option(0, "--random-seed", "-s", help="Seed of the first mask (+i for mask i)."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Required to run: each mask is a 1000-step DDPM."),
-    preflight_only: bool = typer.Option(False, "--preflight-only", help="Validate and estimate; run nothing."),
+    preflight_only: PreflightOnlyOption = False,
     timeout_seconds: float = typer.Option(3600.0, "--timeout-seconds", help="Kill the runner after this long."),
 ) -> None:
     """Synthetic CT anatomy masks only (NV-Generate-CTMR mask diffusion model), in MAISI ids."""
