@@ -20,7 +20,6 @@ GOLDEN_DIR = Path(__file__).resolve().parents[1] / "unit" / "triage" / "models" 
 
 __all__ = [
     "GOLDEN_DIR",
-    "cosine",
     "layout_state_dict",
     "read_golden",
     "seeded_input",
@@ -74,14 +73,6 @@ def layout_state_dict(layout: Mapping[str, Mapping[str, Any]], seed: int) -> dic
 def read_golden(name: str) -> dict[str, Any]:
     """One golden record (config, seeds, layout, expected outputs) from ``golden/<name>.json``."""
     return dict(json.loads((GOLDEN_DIR / f"{name}.json").read_text(encoding="utf-8")))
-
-
-def cosine(a: Any, b: Any) -> float:
-    """Cosine similarity of two tensors, flattened, in float64."""
-    import torch
-
-    a, b = torch.as_tensor(a).double().flatten(), torch.as_tensor(b).double().flatten()
-    return float(torch.nn.functional.cosine_similarity(a, b, dim=0))
 
 
 def write_bert_dir(directory: Path, vocabulary: Sequence[str], config: Mapping[str, Any]) -> Path:
