@@ -152,7 +152,7 @@ __all__ = [
 ]
 
 
-TINY_MEDNEXT = {"init_filters": 4, "blocks_down": [1, 1], "blocks_bottleneck": 1}
+TINY_MEDNEXT = {"base_channels": 4, "depth_config": [1, 1, 1], "expansion_ratio": [2, 2, 2]}
 TINY_MEDNEXT_PREPROCESSING = {"spacing_mm": [16.0, 16.0, 16.0], "roi_size": [16, 16, 16]}
 
 
@@ -163,7 +163,7 @@ def tiny_mednext_member(
     wrap: bool = True,
     **preprocessing: object,
 ) -> dict[str, object]:
-    """A tiny random MedNeXt classifier saved like the reference (``model_state`` + ``module.`` prefixes)."""
+    """A tiny random MedNeXt classifier saved like the Celsus checkpoints (``model_state`` + ``module.`` prefixes)."""
     import torch
 
     from medskills.triage.models.mednext import build_mednext_classifier

@@ -197,15 +197,28 @@ class SupervisedMemberSpec(FrozenModel):
 
 
 class MedNeXtArchitecture(FrozenModel):
-    """MONAI MedNeXt encoder settings (``monai.networks.nets.MedNeXt``)."""
+    """Celsus_PLI ``MedNeXt3DClassifier`` settings, named as in its ``mednext/inference.py`` config.
 
-    init_filters: int = 32
-    encoder_expansion_ratio: int = 4
-    blocks_down: tuple[int, ...] = (2, 2, 2, 2)
-    blocks_bottleneck: int = 2
-    kernel_size: int = 3
+    Defaults are that class's defaults (124 tensors with 22 classes). Only group normalisation is
+    accepted: the original's ``norm_type="layer"`` is a channels-first LayerNorm no pack is known to use.
+    """
+
+    base_channels: int = Field(default=32, ge=1)
+    depth_config: tuple[int, ...] = Field(default=(2, 2, 2, 2, 2), min_length=1)
+    expansion_ratio: tuple[int, ...] = (4, 4, 4, 4, 4)
+    kernel_size: int = Field(default=3, ge=1)
+    norm_type: Literal["group"] = "group"
     use_grn: bool = False
-    dropout: float = 0.0
+    dropout: float = Field(default=0.0, ge=0.0, lt=1.0)
+
+    @model_validator(mode="after")
+    def _check_stage_lists(self) -> MedNeXtArchitecture:
+        if len(self.expansion_ratio) != len(self.depth_config):
+            raise ValueError(
+                f"MedNeXt expansion_ratio {list(self.expansion_ratio)} needs one entry per stage of "
+                f"depth_config {list(self.depth_config)}"
+            )
+        return self
 
 
 class MedNeXtPreprocessing(FrozenModel):

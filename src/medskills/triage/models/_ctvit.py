@@ -56,7 +56,12 @@ class PositionGenerator(nn.Module):
 
 
 class CosineAttention(nn.Module):
-    """Self-attention on l2-normalised queries/keys with learned per-dimension scales, scale 8."""
+    """Self-attention on l2-normalised queries/keys with learned per-dimension scales, scale 8.
+
+    As in the original (``transformer_maskgit/attention.py``), only the queries see the layer norm:
+    keys and values are projected from the block input *before* ``norm``. ``context_norm`` and the
+    empty ``null_kv`` exist for the checkpoint layout; self-attention never uses them.
+    """
 
     def __init__(self, dim: int, *, dim_head: int, heads: int) -> None:
         super().__init__()
@@ -72,8 +77,7 @@ class CosineAttention(nn.Module):
         self.to_out = nn.Linear(inner, dim, bias=False)
 
     def forward(self, x: torch.Tensor, attn_bias: torch.Tensor | None = None) -> torch.Tensor:
-        normed = self.norm(x)
-        q, k, v = self.to_q(normed), *self.to_kv(normed).chunk(2, dim=-1)
+        q, k, v = self.to_q(self.norm(x)), *self.to_kv(x).chunk(2, dim=-1)
         q, k, v = (rearrange(t, "b n (h d) -> b h n d", h=self.heads) for t in (q, k, v))
         q = F.normalize(q, dim=-1) * self.q_scale
         k = F.normalize(k, dim=-1) * self.k_scale
@@ -151,22 +155,31 @@ class ContinuousPositionBias(nn.Module):
 class CosineCodebook(nn.Module):
     """Holds the codebook ``embed`` [1, K, D]; lookup by maximum cosine similarity."""
 
+    embed: torch.Tensor
+
     def __init__(self, dim: int, codebook_size: int) -> None:
         super().__init__()
         self.register_buffer("embed", torch.zeros(1, codebook_size, dim))
 
 
 class VectorQuantizer(nn.Module):
-    """Replaces each token with its nearest codebook entry (cosine similarity)."""
+    """Replaces each token with its nearest codebook entry (cosine similarity), as
+    ``vector_quantize_pytorch`` 1.1.2 ``CosineSimCodebook`` does at inference: the similarity uses the
+    l2-normalised codebook, the returned entry is the stored (unnormalised) one."""
+
+    _codebook: CosineCodebook
 
     def __init__(self, dim: int, codebook_size: int) -> None:
         super().__init__()
         self._codebook = CosineCodebook(dim, codebook_size)
 
-    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+    def nearest(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Index of the nearest codebook entry of each token ``[..., D]`` -> ``[...]``."""
         embed = self._codebook.embed[0]
-        similarity = F.normalize(tokens, dim=-1) @ F.normalize(embed, dim=-1).T
-        return embed[similarity.argmax(dim=-1)]
+        return (F.normalize(tokens, dim=-1) @ F.normalize(embed, dim=-1).T).argmax(dim=-1)
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        return self._codebook.embed[0][self.nearest(tokens)]
 
 
 class CTViTEncoder(nn.Module):
@@ -205,7 +218,8 @@ class CTViTEncoder(nn.Module):
             Rearrange("b t h w (c pt p1 p2) -> b c (t pt) (h p1) (w p2)", p1=patch, p2=patch, pt=depth_patch),
         )
 
-    def forward(self, volume: torch.Tensor) -> torch.Tensor:
+    def encode(self, volume: torch.Tensor) -> torch.Tensor:
+        """Continuous tokens ``[B, T, H, W, D]`` before quantisation."""
         tokens = self.to_patch_emb(volume)
         b, t, h, w, _ = tokens.shape
         grid_shape = (b, t, h, w)
@@ -213,8 +227,10 @@ class CTViTEncoder(nn.Module):
         spatial = self.enc_spatial_transformer(spatial, grid_shape, self.spatial_rel_pos_bias(h, w))
         temporal = rearrange(spatial, "(b t) (h w) d -> (b h w) t d", b=b, h=h, w=w)
         temporal = self.enc_temporal_transformer(temporal, grid_shape)
-        tokens = rearrange(temporal, "(b h w) t d -> b t h w d", b=b, h=h, w=w)
-        return self.vq(tokens)
+        return rearrange(temporal, "(b h w) t d -> b t h w d", b=b, h=h, w=w)
+
+    def forward(self, volume: torch.Tensor) -> torch.Tensor:
+        return self.vq(self.encode(volume))
 
 
 class CTCLIPImageTower(nn.Module):

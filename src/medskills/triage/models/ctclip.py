@@ -118,10 +118,14 @@ class _TextTower:
 
 
 def _load_text_tower(state: Mapping[str, Any], spec: CTCLIPMemberSpec, text_dir: Path, *, where: Path) -> _TextTower:
+    """BERT from the local directory with the original's concrete classes (``BertTokenizer`` lower-casing,
+    ``BertModel``), never the ``Auto*`` ones: a directory holding custom code (``auto_map``, as the
+    CXR-BERT hub folder does) is then never executed and never makes transformers ask on stdin whether
+    to trust it; ``local_files_only`` keeps the hub out."""
     import torch
-    from transformers import AutoTokenizer, BertConfig, BertModel
+    from transformers import BertConfig, BertModel, BertTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(str(text_dir), local_files_only=True)
+    tokenizer = BertTokenizer.from_pretrained(str(text_dir), do_lower_case=True, local_files_only=True)
     bert = BertModel(BertConfig.from_pretrained(str(text_dir), local_files_only=True)).eval()
     text_state = {k: v for k, v in select_prefixed(state, "text_transformer.").items() if k not in _OPTIONAL_TEXT_KEYS}
     for key in _OPTIONAL_TEXT_KEYS:

@@ -1,9 +1,13 @@
-"""MedNeXt multilabel classifier member: MONAI MedNeXt encoder, global average pool, linear head (§C.5).
+"""MedNeXt multilabel classifier member: the Celsus_PLI ``MedNeXt3DClassifier`` (report §C.5).
 
-The class names come from the pack (the reference's 22 names were never published, so none are
-invented here). Checkpoint layout (our own, documented in ``docs/triage_models.md``): a state dict,
-optionally under ``model_state`` with ``module.`` prefixes, holding ``encoder.{stem,enc_stages,
-down_blocks,bottleneck}.*`` of ``monai.networks.nets.MedNeXt`` and ``head.1.{weight,bias}``.
+Layout and forward are those of ``mednext/mednext_classifier3d.py`` in FscoreLab/Celsus_PLI: a
+3x3x3 stride-2 unpadded ``stem`` convolution, ``stages.N`` of MedNeXt blocks, ``downsamples.N``
+(stride-2 MedNeXt blocks with a 1x1x1 stride-2 ``res_conv``) between stages, global average pool,
+``classifier`` = Dropout + Linear. The blocks are MONAI's (the same MedNeXt blocks); the original's
+GRN parameters ``grn_gamma``/``grn_beta`` are MONAI's ``global_resp_gamma``/``global_resp_beta``,
+renamed at load. A Celsus checkpoint (state dict, optionally under ``model_state`` with ``module.``
+prefixes) loads strictly. The class names come from the pack (the reference's 22 names were never
+published, so none are invented here).
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from medskills.core.errors import ModelPackError
+from medskills.dicom.volume import HUVolume
 from medskills.triage.models._member import (
     UnavailableMember,
     class_sources,
@@ -23,15 +29,21 @@ from medskills.triage.models._member import (
 )
 from medskills.triage.models._torch_io import load_state_dict_strict, read_torch_weights
 from medskills.triage.pack import LoadedPack
-from medskills.dicom.volume import HUVolume
 from medskills.triage.pack_manifest import MedNeXtArchitecture, MedNeXtMemberSpec, MedNeXtPreprocessing
 from medskills.triage.preprocessing import StudyInputs, mednext_input
 
-__all__ = ["MedNeXtMember", "build_mednext_classifier", "load_mednext_member", "mednext_feature_names"]
+__all__ = [
+    "MedNeXtMember",
+    "build_mednext_classifier",
+    "celsus_to_monai_keys",
+    "load_mednext_member",
+    "mednext_feature_names",
+]
 
 logger = logging.getLogger(__name__)
 
-_ENCODER_PARTS = ("stem", "enc_stages", "down_blocks", "bottleneck")
+# Celsus block parameter suffix -> MONAI block parameter suffix (GRN only; all other names agree).
+_CELSUS_TO_MONAI = {".grn_gamma": ".global_resp_gamma", ".grn_beta": ".global_resp_beta"}
 
 
 def mednext_feature_names(spec: MedNeXtMemberSpec) -> tuple[str, ...]:
@@ -39,42 +51,58 @@ def mednext_feature_names(spec: MedNeXtMemberSpec) -> tuple[str, ...]:
     return probability_feature_names(spec.name, spec.classes)
 
 
+def celsus_to_monai_keys(state: Mapping[str, Any]) -> dict[str, Any]:
+    """A Celsus ``MedNeXt3DClassifier`` state dict with ``module.`` dropped and GRN names made MONAI's."""
+    renamed = {}
+    for key, value in state.items():
+        key = key.removeprefix("module.")
+        for celsus, monai in _CELSUS_TO_MONAI.items():
+            if key.endswith(celsus):
+                key = key[: -len(celsus)] + monai
+        renamed[key] = value
+    return renamed
+
+
 def build_mednext_classifier(architecture: MedNeXtArchitecture, classes: int) -> Any:
-    """MONAI MedNeXt without its decoder, plus ``head`` = Dropout + Linear on the pooled bottleneck."""
-    from monai.networks.nets import MedNeXt
+    """The Celsus ``MedNeXt3DClassifier`` (one input channel) built from MONAI MedNeXt blocks."""
+    from monai.networks.blocks.mednext_block import MedNeXtBlock, MedNeXtDownBlock
     from torch import nn
 
     a = architecture
-    encoder = MedNeXt(
-        spatial_dims=3,
-        init_filters=a.init_filters,
-        in_channels=1,
-        out_channels=1,
-        encoder_expansion_ratio=a.encoder_expansion_ratio,
-        bottleneck_expansion_ratio=a.encoder_expansion_ratio,
-        kernel_size=a.kernel_size,
-        blocks_down=a.blocks_down,
-        blocks_bottleneck=a.blocks_bottleneck,
-        blocks_up=a.blocks_down,
-        global_resp_norm=a.use_grn,
-    )
-    for name in [child for child, _ in encoder.named_children() if child not in _ENCODER_PARTS]:
-        delattr(encoder, name)
-    channels = a.init_filters * 2 ** len(a.blocks_down)
+    block_options: dict[str, Any] = {
+        "kernel_size": a.kernel_size,
+        "use_residual_connection": True,
+        "norm_type": a.norm_type,
+        "dim": "3d",
+        "global_resp_norm": a.use_grn,
+    }
 
-    class MedNeXtClassifier(nn.Module):
+    class MedNeXt3DClassifier(nn.Module):
         def __init__(self) -> None:
             super().__init__()
-            self.encoder = encoder
-            self.head = nn.Sequential(nn.Dropout(a.dropout), nn.Linear(channels, classes))
+            self.stem = nn.Conv3d(1, a.base_channels, kernel_size=3, stride=2, padding=0)
+            self.stages = nn.ModuleList()
+            self.downsamples = nn.ModuleList()
+            channels = a.base_channels
+            for index, blocks in enumerate(a.depth_config):
+                ratio = a.expansion_ratio[index]
+                stage = (MedNeXtBlock(channels, channels, ratio, **block_options) for _ in range(blocks))
+                self.stages.append(nn.Sequential(*stage))
+                if index < len(a.depth_config) - 1:
+                    ratio = a.expansion_ratio[index + 1]
+                    self.downsamples.append(MedNeXtDownBlock(channels, 2 * channels, ratio, **block_options))
+                    channels *= 2
+            self.classifier = nn.Sequential(nn.Dropout(a.dropout), nn.Linear(channels, classes))
 
         def forward(self, x: Any) -> Any:
-            x = self.encoder.stem(x)
-            for stage, down in zip(self.encoder.enc_stages, self.encoder.down_blocks, strict=True):
-                x = down(stage(x))
-            return self.head(self.encoder.bottleneck(x).mean(dim=(2, 3, 4)))
+            x = self.stem(x)
+            for index, stage in enumerate(self.stages):
+                x = stage(x)
+                if index < len(self.downsamples):
+                    x = self.downsamples[index](x)
+            return self.classifier(x.mean(dim=(2, 3, 4)))
 
-    return MedNeXtClassifier()
+    return MedNeXt3DClassifier()
 
 
 def _body_mask(preprocessing: MedNeXtPreprocessing) -> Callable[[HUVolume], np.ndarray] | None:
@@ -94,7 +122,7 @@ class MedNeXtMember:
         self.name = spec.name
         self.feature_names = mednext_feature_names(spec)
         self.finding_sources: Mapping[str, str] = class_sources(spec.name, spec.classes)
-        self._network = network
+        self.network = network
 
     def compute(self, inputs: StudyInputs) -> npt.NDArray[np.float64]:
         """Per-class probabilities (sigmoid or softmax, from the pack) and the three aggregates."""
@@ -105,7 +133,7 @@ class MedNeXtMember:
             preprocessing, lambda: mednext_input(inputs.volume, preprocessing, body_mask=_body_mask(preprocessing))
         )
         with torch.inference_mode():
-            logits = self._network(tensor)[0].double()
+            logits = self.network(tensor)[0].double()
         activation = torch.sigmoid if self.spec.probability_activation == "sigmoid" else lambda t: t.softmax(dim=-1)
         return probability_features(self.spec.classes, activation(logits).numpy())
 
@@ -118,8 +146,9 @@ def load_mednext_member(pack: LoadedPack, spec: MedNeXtMemberSpec) -> MedNeXtMem
         logger.warning("member %s unavailable: %s", spec.name, reason)
         return UnavailableMember(spec.name, mednext_feature_names(spec), reason, class_sources(spec.name, spec.classes))
     payload = read_torch_weights(checkpoint.path)
-    state = payload.get("model_state", payload) if isinstance(payload, dict) else payload
-    state = {key.removeprefix("module."): value for key, value in state.items()}
+    if not isinstance(payload, dict):
+        raise ModelPackError(f"{checkpoint.path}: expected a state dict, found {type(payload).__name__}")
+    state = celsus_to_monai_keys(payload.get("model_state", payload))
     network = build_mednext_classifier(spec.architecture, len(spec.classes))
     load_state_dict_strict(network, state, where=checkpoint.path)
     return MedNeXtMember(spec, network.eval())

@@ -1,9 +1,10 @@
 """Supervised head on a CT-CLIP image latent: LayerNorm, Linear, sigmoid (report §C.2).
 
-The checkpoint is the reference ``SimpleCTCLIPClassifier`` layout: ``model_state_dict`` with the
-CT-CLIP backbone under ``ct_clip.``, ``pre_head_norm.*`` and ``classifier.1.*``, and optionally
-``target_pathologies``. Only the image tower of the backbone is built (no text forward per call).
-The class list comes from the pack if given, else from the checkpoint; it is never hard-coded.
+The checkpoint is the reference ``SimpleCTCLIPClassifier`` layout (FscoreLab/Celsus_PLI
+``ct_clip_classifier.py``, ``latent_norm="layernorm"``): its state dict, bare or under
+``model_state_dict``, with the CT-CLIP backbone under ``ct_clip.``, ``pre_head_norm.*`` and
+``classifier.1.*``, and optionally ``target_pathologies``. Only the image tower of the backbone is
+built (the original's dummy text forward does not change the image latent). The class list comes from the pack if given, else from the checkpoint; it is never hard-coded.
 """
 
 from __future__ import annotations
@@ -50,14 +51,17 @@ class SupervisedMember:
         self.image_tower = image_tower
         self._head = head
 
-    def compute(self, inputs: StudyInputs) -> npt.NDArray[np.float64]:
-        """Per-class sigmoid probabilities and the three aggregates."""
+    def probabilities(self, image_latent: Any) -> npt.NDArray[np.float64]:
+        """Per-class sigmoid probabilities from one l2-normalised image latent [L]."""
         import torch
 
-        latent = encode_study_image(inputs, self.image_tower, key=self.name, preprocessing=self.spec.preprocessing)
         with torch.inference_mode():
-            probabilities = torch.sigmoid(self._head(latent[None]))[0].double().numpy()
-        return probability_features(self.classes, probabilities)
+            return np.asarray(torch.sigmoid(self._head(image_latent[None]))[0].double().numpy(), dtype=np.float64)
+
+    def compute(self, inputs: StudyInputs) -> npt.NDArray[np.float64]:
+        """Per-class sigmoid probabilities and the three aggregates."""
+        latent = encode_study_image(inputs, self.image_tower, key=self.name, preprocessing=self.spec.preprocessing)
+        return probability_features(self.classes, self.probabilities(latent))
 
 
 def _build_head(state: Mapping[str, Any], classes: tuple[str, ...], latent_dim: int, *, where: Any) -> Any:

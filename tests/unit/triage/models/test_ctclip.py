@@ -1,4 +1,4 @@
-"""CT-CLIP member: published key layout, encode-once, pair-softmax probabilities, NaN when absent."""
+"""CT-CLIP member: published key layout, outputs of the original code, encode-once, pair-softmax, NaN when absent."""
 
 from __future__ import annotations
 
@@ -16,13 +16,14 @@ from medskills.triage.models.ctclip import CTCLIPMember, _TextTower
 from medskills.triage.pack import hash_path, load_pack
 from medskills.triage.pack_manifest import CTViTArchitecture
 from medskills.triage.preprocessing import StudyInputs
-from triage_models_support.builders import synthetic_volume, write_pack
+from triage_models_support.builders import load_single_member, synthetic_volume, write_pack
 from triage_models_support.ctclip_builders import (
     TINY_PROMPTS,
     tiny_ctclip_member,
     tiny_ctclip_state,
     write_tiny_bert_dir,
 )
+from triage_models_support.golden import layout_state_dict, read_golden, seeded_input, write_bert_dir
 
 LAYOUT = json.loads((Path(__file__).parent / "data" / "ctclip_published_layout.json").read_text())
 
@@ -117,3 +118,102 @@ def test_checkpoint_with_foreign_keys_is_refused(tmp_pack_root: Path) -> None:
     pack = load_pack(tmp_pack_root, require_stacker=False)
     with pytest.raises(ModelPackError, match="outside the CT-CLIP layout"):
         load_member(pack, pack.manifest.members[0])
+
+
+# --- fidelity to the original code (expected numbers from ibrahimethemhamamci/CT-CLIP, see golden/) ---
+
+GOLDEN = read_golden("ctclip")
+
+
+@pytest.fixture(scope="module")
+def golden_member(tmp_path_factory: pytest.TempPathFactory) -> CTCLIPMember:
+    """Our member loaded, strictly, from a checkpoint laid out as the original CTCLIP saves it."""
+    root = tmp_path_factory.mktemp("golden_ctclip")
+    bert_dir = write_bert_dir(root / "bert", GOLDEN["vocabulary"], GOLDEN["bert_config"])
+    checkpoint = root / "ctclip.pt"
+    torch.save(layout_state_dict(GOLDEN["state_dict_layout"], GOLDEN["weight_seed"]), checkpoint)
+    entry = {
+        "kind": "ctclip",
+        "checkpoint": {"path": checkpoint.name, "sha256": hash_path(checkpoint)},
+        "text_encoder": {"path": bert_dir.name, "sha256": hash_path(bert_dir)},
+        "prompts": GOLDEN["prompts"],
+        "architecture": GOLDEN["config"],
+    }
+    member = load_single_member(root, entry)
+    assert isinstance(member, CTCLIPMember)
+    return member
+
+
+def test_golden_image_latent_and_tokens_equal_the_original(golden_member: CTCLIPMember) -> None:
+    volume = seeded_input(GOLDEN["input_shape"], GOLDEN["input_seed"])
+    encoder = golden_member.image_tower.visual_transformer
+    with torch.inference_mode():
+        indices = encoder.vq.nearest(encoder.encode(volume))
+        latent = golden_member.image_tower(volume)[0]
+    expected = GOLDEN["expected"]
+    assert indices.flatten().tolist() == expected["codebook_indices"]
+    np.testing.assert_allclose(latent.numpy(), expected["image_latent"], atol=GOLDEN["tolerance"]["latent_abs"])
+
+
+def test_golden_prompt_probabilities_equal_the_original_zero_shot(golden_member: CTCLIPMember) -> None:
+    volume = seeded_input(GOLDEN["input_shape"], GOLDEN["input_seed"])
+    with torch.inference_mode():
+        latent = golden_member.image_tower(volume)[0]
+    expected, tolerance = GOLDEN["expected"], GOLDEN["tolerance"]
+    # the original pads every prompt to 512 tokens, we pad to the longest: [CLS] must not notice
+    np.testing.assert_allclose(
+        golden_member.prompt_latents[0].numpy(), expected["present_text_latent_of_first_prompt"], atol=1e-5
+    )
+    assert golden_member.logit_scale == pytest.approx(np.exp(expected["temperature"]), rel=1e-6)
+    np.testing.assert_allclose(
+        golden_member.probabilities(latent), expected["probabilities"], atol=tolerance["probability_abs"]
+    )
+
+
+def test_attention_takes_keys_and_values_before_its_layer_norm() -> None:
+    """Pins the original's pre-norm keys/values: the norm's gain reaches only the l2-normalised queries."""
+    from medskills.triage.models._ctvit import CosineAttention
+
+    torch.manual_seed(0)
+    attention = CosineAttention(8, dim_head=4, heads=2).eval()
+    tokens = torch.randn(1, 5, 8)
+    with torch.no_grad():
+        before = attention(tokens)
+        attention.norm.gamma.mul_(3.0)  # scales the queries only; l2 normalisation cancels it
+        after_gain = attention(tokens)
+        after_input_scale = attention(2.0 * tokens)  # values scale with the raw input
+    torch.testing.assert_close(after_gain, before)
+    torch.testing.assert_close(after_input_scale, 2.0 * before)
+
+
+def test_text_tower_from_a_directory_with_custom_code_never_prompts_or_runs_it(
+    tmp_pack_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A hub-style folder whose config asks for remote code (auto_map) loads offline, stdin closed."""
+    import builtins
+    import io
+
+    entry = tiny_ctclip_member(tmp_pack_root)
+    bert_dir = tmp_pack_root / entry["text_encoder"]["path"]  # type: ignore[index]
+    marker = tmp_pack_root / "custom_code_ran"
+    (bert_dir / "modeling_custom.py").write_text(f"open({str(marker)!r}, 'w').close()\n", encoding="utf-8")
+    # as the CXR-BERT hub folder: a model type transformers does not know, classes only as remote code
+    auto_map = {
+        "AutoConfig": "modeling_custom.Config",
+        "AutoModel": "modeling_custom.Model",
+        "AutoTokenizer": ["modeling_custom.Tok", None],
+    }
+    for name in ("config.json", "tokenizer_config.json"):
+        config = json.loads((bert_dir / name).read_text())
+        config.pop("tokenizer_class", None)
+        config |= {"auto_map": auto_map} | ({"model_type": "cxr-bert"} if name == "config.json" else {})
+        (bert_dir / name).write_text(json.dumps(config))
+    entry["text_encoder"] = {"path": bert_dir.name, "sha256": hash_path(bert_dir)}
+    closed = io.StringIO()
+    closed.close()  # any read raises ValueError
+    monkeypatch.setattr("sys.stdin", closed)
+    monkeypatch.setattr(builtins, "input", lambda *args: pytest.fail(f"asked on stdin: {args}"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    member = load_single_member(tmp_pack_root, entry)
+    assert isinstance(member, CTCLIPMember)
+    assert not marker.exists()
