@@ -9,7 +9,8 @@ import pytest
 
 from dicom_support.builders import chest_phantom
 from medskills.core.errors import StudyError
-from medskills.dicom import HUVolume, TriageErrorCode, body_mask, lung_mask, measure_chest_coverage, validate_chest
+from medskills.dicom import HUVolume, TriageErrorCode
+from medskills.triage.chest import body_mask, lung_mask, measure_chest_coverage, validate_chest
 
 
 def test_a_chest_phantom_passes_with_its_lung_length() -> None:
