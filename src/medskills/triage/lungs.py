@@ -52,7 +52,7 @@ PARENCHYMA_FRACTION_MIN = 0.5
 BORDER_PARENCHYMA_FRACTION_MIN = 0.7
 AIRWAY_LENGTH_MIN_MM = 30.0
 AIRWAY_MEAN_AREA_MAX_MM2 = 1000.0
-ANALYSIS_GRID_MM = 1.4
+ANALYSIS_GRID_MM = 2.0
 _IN_PLANE = np.zeros((3, 3, 3), dtype=bool)
 _IN_PLANE[:, :, 1] = np.array([[0, 1, 0], [1, 1, 1], [0, 1, 0]], dtype=bool)
 
@@ -114,8 +114,8 @@ class LungSegmentation:
 def segment_lungs(volume: HUVolume) -> LungSegmentation:
     """Find the lungs of ``volume`` (canonical RAS+ HU) by the rules of the module docstring.
 
-    The components are decided on a grid of about 1.4 mm (every second voxel of a 0.7 mm scan;
-    coarser scans are used as they are), then the mask is brought back to full resolution and
+    The components are decided on a grid of at most 2 mm (every second voxel of a 0.7 mm scan;
+    scans coarser than 1 mm are used as they are), then the mask is brought back to full resolution and
     trimmed to the full-resolution air voxels, so densitometry sees every lung voxel.
     """
     strides = analysis_strides(volume.spacing_mm)
@@ -190,11 +190,9 @@ _RULE_CODES = {ComponentRule.LUNG: 0, ComponentRule.TOO_SMALL: 1, ComponentRule.
 def _decide_components(array: npt.NDArray[np.float32], spacing_mm: tuple[float, float, float],
                        labels: npt.NDArray[np.int32], count: int) -> npt.NDArray[np.int8]:
     """One rule code per label (index 0, the background, is never lung)."""
-    flat = labels.ravel()
-    voxels = np.bincount(flat, minlength=count + 1)
+    voxels = np.bincount(labels.ravel(), minlength=count + 1)
     low, high = PARENCHYMA_HU_RANGE
-    values = array.ravel()
-    parenchyma = np.bincount(flat, weights=(values > low) & (values < high), minlength=count + 1)
+    parenchyma = np.bincount(labels[(array > low) & (array < high)], minlength=count + 1)
     fraction = parenchyma / np.maximum(voxels, 1)
     voxel_area_mm2 = spacing_mm[0] * spacing_mm[1]
     largest_slice_mm2 = component_area_per_slice(labels, count).max(axis=1) * voxel_area_mm2

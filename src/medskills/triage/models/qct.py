@@ -162,15 +162,25 @@ def _finding(name: str, measurement: MeasurementName, side: LungSide, value: flo
 
 
 def _measure_study(inputs: StudyInputs) -> _StudyMeasures:
+    """Lungs and metal on the two cores (scipy and numpy release the GIL), then the histograms."""
+    from concurrent.futures import ThreadPoolExecutor
+
     volume = inputs.volume
-    lungs = segment_lungs(volume)
-    split = split_sides(lungs.field)
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="qct") as pool:
+        metal_job = pool.submit(segment_metal, volume)
+        lungs = segment_lungs(volume)
+        split = split_sides(lungs.field)
+        left_job = pool.submit(_histogram_of, volume.array[:split], lungs.field[:split])
+        right = _histogram_of(volume.array[split:], lungs.field[split:])
+        left, metal = left_job.result(), metal_job.result()
     voxel_ml = float(np.prod(volume.spacing_mm)) / 1000.0
-    left = hu_histogram(volume.array[:split][lungs.field[:split]])
-    right = hu_histogram(volume.array[split:][lungs.field[split:]])
     densities = {LungSide.BOTH: measure_density(left + right, voxel_ml), LungSide.LEFT: measure_density(left, voxel_ml),
                  LungSide.RIGHT: measure_density(right, voxel_ml)}
-    return _StudyMeasures(lungs, segment_metal(volume), densities)
+    return _StudyMeasures(lungs, metal, densities)
+
+
+def _histogram_of(array: npt.NDArray[np.float32], field: npt.NDArray[np.bool_]) -> npt.NDArray[np.int64]:
+    return hu_histogram(array[field])
 
 
 def load_qct_member(pack: object, spec: _NamedSpec) -> QCTMember:
