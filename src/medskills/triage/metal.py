@@ -3,8 +3,9 @@
 Every voxel at or above 2000 HU (above cortical bone, where metal and undiluted contrast both
 saturate) is grouped into 26-connected components, and each component is decided by one rule:
 
-1. ``outside_body``: the median HU of its 2-voxel neighbourhood is below -300 (it lies in air:
-   ECG leads and cables on the skin, parts of the table).
+1. ``outside_body``: the median HU of its 2-voxel neighbourhood is below -200, darker than fat
+   (-150 to -50 HU), so most of its neighbours are air: ECG leads and cables on the skin, parts of
+   the table. On the chest crop the cables on the chest wall measure -782 to -242 HU.
 2. ``dense_contrast``: that neighbourhood median is at least 650 HU. Contrast saturates only at the
    core of a vessel full of contrast, so its neighbours are contrast-bright blood; metal sits in
    soft tissue, bone or ordinary enhanced blood. On ``ct_chest_crop_1p5mm`` the superior vena cava
@@ -27,7 +28,7 @@ from medskills.dicom import HUVolume
 __all__ = ["METAL_HU_MIN", "DenseComponent", "DenseRule", "MetalSegmentation", "segment_metal"]
 
 METAL_HU_MIN = 2000.0
-OUTSIDE_BODY_SHELL_HU_BELOW = -300.0
+OUTSIDE_BODY_SHELL_HU_BELOW = -200.0
 CONTRAST_SHELL_HU_MIN = 650.0
 COMPONENT_VOLUME_MIN_MM3 = 5.0
 SHELL_VOXELS = 2
