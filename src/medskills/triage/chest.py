@@ -125,13 +125,13 @@ def validate_chest(volume: HUVolume) -> ChestCoverage:
     coverage = measure_chest_coverage(volume)
     if coverage.decided_by is ChestRule.LUNG_OCCUPANCY:
         raise study_error(TriageErrorCode.LUNGS_NOT_FOUND,
-                          f"lungs not found (rule {ChestRule.LUNG_OCCUPANCY}): the longest run of lung slices covers {coverage.occupancy:.0%} of "
-                          f"{coverage.slice_count} slices (at least {LUNG_OCCUPANCY_MIN:.0%} needed); upload a "
-                          "chest CT.")
+                          f"lungs not found (rule {ChestRule.LUNG_OCCUPANCY}): the longest run of lung slices "
+                          f"covers {coverage.occupancy:.0%} of {coverage.slice_count} slices (at least "
+                          f"{LUNG_OCCUPANCY_MIN:.0%} needed); upload a chest CT.")
     if coverage.decided_by is ChestRule.LUNG_LENGTH:
         raise study_error(TriageErrorCode.LUNGS_TOO_SHORT,
-                          f"lungs are {coverage.lung_length_mm:.1f} mm long (rule {ChestRule.LUNG_LENGTH}), at least {LUNG_LENGTH_MIN_MM:g} mm "
-                          "needed; the scan does not cover the chest.")
+                          f"lungs are {coverage.lung_length_mm:.1f} mm long (rule {ChestRule.LUNG_LENGTH}), at "
+                          f"least {LUNG_LENGTH_MIN_MM:g} mm needed; the scan does not cover the chest.")
     return coverage
 
 
