@@ -19,7 +19,7 @@ import numpy.typing as npt
 from medskills.core.models import FrozenModel
 from medskills.dicom.errors import TriageErrorCode, study_error
 from medskills.dicom.volume import HUVolume
-from medskills.triage.lungs import LungDetection, segment_lungs
+from medskills.triage.lungs import IN_PLANE_STRUCTURE, LungDetection, segment_lungs
 
 __all__ = [
     "AIR_HU_EXPECTED_BELOW",
@@ -40,8 +40,6 @@ AIR_VOXEL_FRACTION_MIN = 0.001
 LUNG_OCCUPANCY_MIN = 0.35
 LUNG_LENGTH_MIN_MM = 145.0
 LUNG_SLICE_AREA_MIN_MM2 = 50.0
-_IN_PLANE = np.zeros((3, 3, 3), dtype=bool)
-_IN_PLANE[:, :, 1] = np.array([[0, 1, 0], [1, 1, 1], [0, 1, 0]], dtype=bool)
 
 
 class ChestRule(StrEnum):
@@ -76,7 +74,7 @@ def body_mask(volume: HUVolume) -> npt.NDArray[np.bool_]:
     sizes = np.bincount(labels.ravel())
     sizes[0] = 0
     largest = labels == int(np.argmax(sizes))
-    filled: npt.NDArray[np.bool_] = ndimage.binary_fill_holes(largest, structure=_IN_PLANE)
+    filled: npt.NDArray[np.bool_] = ndimage.binary_fill_holes(largest, structure=IN_PLANE_STRUCTURE)
     return filled
 
 

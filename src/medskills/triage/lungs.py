@@ -33,6 +33,7 @@ from medskills.triage.preprocessing import bounding_box
 
 __all__ = [
     "AIR_HU_BELOW",
+    "IN_PLANE_STRUCTURE",
     "PARENCHYMA_HU_RANGE",
     "BorderFace",
     "ComponentRule",
@@ -53,8 +54,10 @@ BORDER_PARENCHYMA_FRACTION_MIN = 0.7
 AIRWAY_LENGTH_MIN_MM = 30.0
 AIRWAY_MEAN_AREA_MAX_MM2 = 1000.0
 ANALYSIS_GRID_MM = 2.0
-_IN_PLANE = np.zeros((3, 3, 3), dtype=bool)
-_IN_PLANE[:, :, 1] = np.array([[0, 1, 0], [1, 1, 1], [0, 1, 0]], dtype=bool)
+IN_PLANE_STRUCTURE = np.zeros((3, 3, 3), dtype=bool)
+"""4-connectivity within one axial slice: labelling with it handles each slice on its own."""
+IN_PLANE_STRUCTURE[:, :, 1] = np.array([[0, 1, 0], [1, 1, 1], [0, 1, 0]], dtype=bool)
+IN_PLANE_STRUCTURE.setflags(write=False)
 
 
 class ComponentRule(StrEnum):
@@ -143,7 +146,7 @@ def _enclosed_in_plane(lungs: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
     if box is None:
         return enclosed
     inside = lungs[box]
-    labels, count = ndimage.label(~inside, structure=_IN_PLANE)
+    labels, count = ndimage.label(~inside, structure=IN_PLANE_STRUCTURE)
     touches_edge = np.zeros(count + 1, dtype=bool)
     for axis in (0, 1):
         for end in (0, -1):
