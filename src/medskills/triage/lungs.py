@@ -164,10 +164,14 @@ def analysis_strides(spacing_mm: tuple[float, float, float]) -> tuple[int, int, 
 
 def _upsample(mask: npt.NDArray[np.bool_], strides: tuple[int, int, int],
               shape: tuple[int, int, int]) -> npt.NDArray[np.bool_]:
-    for axis, step in enumerate(strides):
-        if step > 1:
-            mask = np.repeat(mask, step, axis=axis)
-    return mask[: shape[0], : shape[1], : shape[2]]
+    """Nearest-neighbour upsampling by ``strides`` in one copy (a broadcast view, then reshape)."""
+    if strides == (1, 1, 1):
+        return mask
+    first, second, third = mask.shape
+    view = np.broadcast_to(mask[:, None, :, None, :, None],
+                           (first, strides[0], second, strides[1], third, strides[2]))
+    full = view.reshape(first * strides[0], second * strides[1], third * strides[2])
+    return full[: shape[0], : shape[1], : shape[2]]
 
 
 def _segment_on_grid(array: npt.NDArray[np.float32], spacing_mm: tuple[float, float, float]
