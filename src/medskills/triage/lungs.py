@@ -41,7 +41,6 @@ __all__ = [
     "LungSegmentation",
     "analysis_strides",
     "border_faces",
-    "component_area_per_slice",
     "segment_lungs",
 ]
 
@@ -164,13 +163,16 @@ def analysis_strides(spacing_mm: tuple[float, float, float]) -> tuple[int, int, 
 
 def _upsample(mask: npt.NDArray[np.bool_], strides: tuple[int, int, int],
               shape: tuple[int, int, int]) -> npt.NDArray[np.bool_]:
-    """Nearest-neighbour upsampling by ``strides`` in one copy (a broadcast view, then reshape)."""
+    """Nearest-neighbour upsampling by ``strides``: copies along the contiguous axis, then in-plane rows."""
     if strides == (1, 1, 1):
         return mask
     first, second, third = mask.shape
-    view = np.broadcast_to(mask[:, None, :, None, :, None],
-                           (first, strides[0], second, strides[1], third, strides[2]))
-    full = view.reshape(first * strides[0], second * strides[1], third * strides[2])
+    along = np.empty((first, second, third, strides[2]), dtype=bool)
+    for copy in range(strides[2]):
+        along[..., copy] = mask
+    rows = along.reshape(first, second, third * strides[2])
+    view = np.broadcast_to(rows[:, None, :, None, :], (first, strides[0], second, strides[1], rows.shape[2]))
+    full = view.reshape(first * strides[0], second * strides[1], rows.shape[2])
     return full[: shape[0], : shape[1], : shape[2]]
 
 
@@ -202,7 +204,8 @@ def _decide_components(array: npt.NDArray[np.float32], spacing_mm: tuple[float, 
     parenchyma = np.bincount(labels[(array > low) & (array < high)], minlength=count + 1)
     fraction = parenchyma / np.maximum(voxels, 1)
     voxel_area_mm2 = spacing_mm[0] * spacing_mm[1]
-    largest_slice_mm2 = component_area_per_slice(labels, count).max(axis=1) * voxel_area_mm2
+    largest_slice_mm2 = _largest_slice_voxels(labels, voxels, LUNG_COMPONENT_AREA_MIN_MM2 / voxel_area_mm2)
+    largest_slice_mm2 = largest_slice_mm2 * voxel_area_mm2
     on_border = np.zeros(count + 1, dtype=bool)
     for _, axis, end in _FACES:
         on_border[np.take(labels, end, axis=axis)] = True
@@ -222,22 +225,35 @@ def _airway_mask(array: npt.NDArray[np.float32], spacing_mm: tuple[float, float,
     labels, count = ndimage.label(lungs & (array < PURE_AIR_HU_BELOW))
     if count == 0:
         return np.zeros(array.shape, dtype=bool)
-    per_slice = component_area_per_slice(labels, count)
-    slices_spanned = np.count_nonzero(per_slice, axis=1)
+    voxels = np.bincount(labels.ravel(), minlength=count + 1)
+    # a 6-connected component has voxels on every slice between its first and last
+    slices_spanned = np.zeros(count + 1, dtype=np.int64)
+    slices_spanned[1:] = [box[2].stop - box[2].start for box in ndimage.find_objects(labels)]
     length_mm = slices_spanned * spacing_mm[2]
     voxel_area_mm2 = spacing_mm[0] * spacing_mm[1]
-    mean_area_mm2 = per_slice.sum(axis=1) * voxel_area_mm2 / np.maximum(slices_spanned, 1)
+    mean_area_mm2 = voxels * voxel_area_mm2 / np.maximum(slices_spanned, 1)
     is_airway = (length_mm >= AIRWAY_LENGTH_MIN_MM) & (mean_area_mm2 <= AIRWAY_MEAN_AREA_MAX_MM2)
     is_airway[0] = False
     airway: npt.NDArray[np.bool_] = is_airway[labels]
     return airway
 
 
-def component_area_per_slice(labels: npt.NDArray[np.int32], count: int) -> npt.NDArray[np.int64]:
-    """Voxel count of each component on each axial slice ``[count + 1, slices]``, in one bincount pass."""
-    slices = labels.shape[2]
-    flat = labels.reshape(-1, slices).astype(np.int64) * slices + np.arange(slices, dtype=np.int64)
-    return np.bincount(flat.ravel(), minlength=(count + 1) * slices).reshape(count + 1, slices)
+def _largest_slice_voxels(labels: npt.NDArray[np.int32], voxels: npt.NDArray[np.int64],
+                          at_least: float) -> npt.NDArray[np.int64]:
+    """Most voxels of each component on one axial slice, counted only for components of ``at_least`` voxels.
+
+    Smaller components cannot reach that area on a slice; their value is their voxel count.
+    """
+    from scipy import ndimage
+
+    largest = voxels.copy()
+    candidates = np.flatnonzero(voxels[1:] >= at_least) + 1
+    boxes = ndimage.find_objects(labels)
+    for index in candidates:
+        box = boxes[index - 1]
+        if box is not None:
+            largest[index] = int(np.count_nonzero(labels[box] == index, axis=(0, 1)).max())
+    return largest
 
 
 def border_faces(mask: npt.NDArray[np.bool_]) -> tuple[BorderFace, ...]:
