@@ -204,8 +204,8 @@ def _decide_components(array: npt.NDArray[np.float32], spacing_mm: tuple[float, 
     parenchyma = np.bincount(labels[(array > low) & (array < high)], minlength=count + 1)
     fraction = parenchyma / np.maximum(voxels, 1)
     voxel_area_mm2 = spacing_mm[0] * spacing_mm[1]
-    largest_slice_mm2 = _largest_slice_voxels(labels, voxels, LUNG_COMPONENT_AREA_MIN_MM2 / voxel_area_mm2)
-    largest_slice_mm2 = largest_slice_mm2 * voxel_area_mm2
+    largest_slice_voxels = _largest_slice_voxels(labels, voxels, LUNG_COMPONENT_AREA_MIN_MM2 / voxel_area_mm2)
+    largest_slice_mm2 = largest_slice_voxels * voxel_area_mm2
     on_border = np.zeros(count + 1, dtype=bool)
     for _, axis, end in _FACES:
         on_border[np.take(labels, end, axis=axis)] = True
