@@ -19,7 +19,7 @@ import numpy.typing as npt
 from medskills.core.models import FrozenModel
 from medskills.dicom.errors import TriageErrorCode, study_error
 from medskills.dicom.volume import HUVolume
-from medskills.triage.lungs import IN_PLANE_STRUCTURE, LungDetection, segment_lungs
+from medskills.triage.lungs import IN_PLANE_STRUCTURE, LungDetection, LungSegmentation, segment_lungs
 
 __all__ = [
     "AIR_HU_EXPECTED_BELOW",
@@ -83,12 +83,14 @@ def lung_mask(volume: HUVolume) -> npt.NDArray[np.bool_]:
     return segment_lungs(volume).mask
 
 
-def measure_chest_coverage(volume: HUVolume) -> ChestCoverage:
-    """Count lung slices, measure the longest contiguous run along axis 2 and apply the coverage rules."""
-    segmentation = segment_lungs(volume)
-    lungs = segmentation.mask
+def measure_chest_coverage(volume: HUVolume, *, lungs: LungSegmentation | None = None) -> ChestCoverage:
+    """Count lung slices, measure the longest contiguous run along axis 2 and apply the coverage rules.
+
+    ``lungs`` is the study's segmentation when already computed (:func:`medskills.triage.lungs.study_lungs`).
+    """
+    segmentation = segment_lungs(volume) if lungs is None else lungs
     voxel_area_mm2 = volume.spacing_mm[0] * volume.spacing_mm[1]
-    area_per_slice = lungs.sum(axis=(0, 1)) * voxel_area_mm2
+    area_per_slice = segmentation.mask.sum(axis=(0, 1)) * voxel_area_mm2
     is_lung_slice = area_per_slice >= LUNG_SLICE_AREA_MIN_MM2
     run = _longest_run(is_lung_slice)
     slices = int(volume.shape[2])
@@ -112,15 +114,17 @@ def measure_chest_coverage(volume: HUVolume) -> ChestCoverage:
     )
 
 
-def validate_chest(volume: HUVolume) -> ChestCoverage:
+def validate_chest(volume: HUVolume, *, lungs: LungSegmentation | None = None) -> ChestCoverage:
     """Refuse a volume whose lungs are absent, cover too few slices, or are too short.
+
+    ``lungs`` is the study's segmentation when already computed (shared with the qct member).
 
     Raises:
         StudyError: ``hu_implausible``, ``lungs_not_found`` (occupancy < 0.35), ``lungs_too_short``
             (< 145 mm).
     """
     check_hu_plausible(volume)
-    coverage = measure_chest_coverage(volume)
+    coverage = measure_chest_coverage(volume, lungs=lungs)
     if coverage.decided_by is ChestRule.LUNG_OCCUPANCY:
         raise study_error(TriageErrorCode.LUNGS_NOT_FOUND,
                           f"lungs not found (rule {ChestRule.LUNG_OCCUPANCY}): the longest run of lung slices "

@@ -29,7 +29,7 @@ import numpy.typing as npt
 
 from medskills.core.models import FrozenModel
 from medskills.dicom import HUVolume
-from medskills.triage.preprocessing import bounding_box
+from medskills.triage.preprocessing import StudyInputs, bounding_box
 
 __all__ = [
     "AIR_HU_BELOW",
@@ -42,6 +42,7 @@ __all__ = [
     "analysis_strides",
     "border_faces",
     "segment_lungs",
+    "study_lungs",
 ]
 
 AIR_HU_BELOW = -400.0
@@ -153,6 +154,15 @@ def _enclosed_in_plane(lungs: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
     touches_edge[0] = True
     enclosed[box] = ~touches_edge[labels]
     return enclosed
+
+
+def study_lungs(inputs: StudyInputs) -> LungSegmentation:
+    """:func:`segment_lungs` of the study, computed once per :class:`StudyInputs` and shared.
+
+    The chest check and the qct member both need the lungs; a pipeline that passes the same
+    ``StudyInputs`` to both pays for one segmentation.
+    """
+    return inputs.derive("lung_segmentation", lambda: segment_lungs(inputs.volume))
 
 
 def analysis_strides(spacing_mm: tuple[float, float, float]) -> tuple[int, int, int]:

@@ -25,7 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from medskills.triage.densitometry import LungDensity, hu_histogram, measure_density, split_sides
-from medskills.triage.lungs import LungSegmentation, segment_lungs
+from medskills.triage.lungs import LungSegmentation, study_lungs
 from medskills.triage.measurements import (
     LungSide,
     Measurement,
@@ -172,7 +172,7 @@ def _measure_study(inputs: StudyInputs) -> _StudyMeasures:
     volume = inputs.volume
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="qct") as pool:
         metal_job = pool.submit(segment_metal, volume)
-        lungs = segment_lungs(volume)
+        lungs = study_lungs(inputs)
         split = split_sides(lungs.field)
         left_job = pool.submit(_histogram_of, volume.array[:split], lungs.field[:split])
         right = _histogram_of(volume.array[split:], lungs.field[split:])
