@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from medskills.core.errors import StudyError
-from medskills.dicom.chest import validate_chest
+from medskills.triage.chest import validate_chest
 from medskills.dicom.errors import StudyRefusal, TriageErrorCode, study_error
 from medskills.dicom.ingest import read_dicom_zip
 from medskills.dicom.nifti import read_nifti_volume
