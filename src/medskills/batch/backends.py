@@ -117,7 +117,7 @@ class RayBackend:
                      configure_logging=False, object_store_memory=200 * 1024 * 1024)
         else:
             ray.init(address=address, log_to_driver=False, configure_logging=False)
-        self._remote = ray.remote(execute_job).options(max_retries=infrastructure_retries, retry_exceptions=False)
+        self._remote = ray.remote(max_retries=infrastructure_retries, retry_exceptions=False)(execute_job)
         self._references: list[Any] = []
 
     def submit(self, launch: JobLaunch, resources: ResourceRequest, *, node_id: str | None = None) -> Future[JobOutcome]:

@@ -23,10 +23,12 @@ from medskills.core.errors import ExitCode
 from medskills.core.io import write_bytes_atomic
 from medskills.core.models import utc_now
 
-__all__ = ["ATTEMPTS_FOLDER", "VERIFICATION_FILE_NAME", "JobLaunch", "JobOutcome", "RunningJobs", "execute_job", "state_of_exit_code"]
+__all__ = ["ATTEMPTS_FOLDER", "VERIFICATION_FILE_NAME", "JobLaunch", "JobOutcome", "RunningJobs", "execute_job",
+           "forwarded_environment", "state_of_exit_code"]
 
 ATTEMPTS_FOLDER = ".attempts"
 VERIFICATION_FILE_NAME = "verification.json"
+_FORWARDED_VARIABLES = ("NV_GENERATE_ROOT", "NV_SEGMENT_CTMR_ROOT", "MONAI_DATA_DIRECTORY")
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,12 @@ class RunningJobs:
                 os.killpg(process.pid, signal.SIGKILL if kill else signal.SIGTERM)
             except ProcessLookupError:
                 continue
+
+
+def forwarded_environment() -> tuple[tuple[str, str], ...]:
+    """The settings a job on another node must see as the batch saw them (upstream roots, MEDSKILLS_*)."""
+    return tuple(sorted((name, value) for name, value in os.environ.items()
+                        if name in _FORWARDED_VARIABLES or name.startswith(("MEDSKILLS_", "HF_"))))
 
 
 def state_of_exit_code(exit_code: int) -> JobState:

@@ -183,14 +183,24 @@ def _expand(spec: JobSpec, base: Path) -> tuple[list[tuple[str, tuple[str, ...]]
     if problems:
         return [], problems
     keys = list(spec.sweep)
+    labels = [_value_labels(values) for values in axes]
     jobs = []
-    for combination in itertools.product(*axes):
+    for combination in itertools.product(*(range(len(values)) for values in axes)):
         argv = list(spec.argv)
-        for key, value in zip(keys, combination, strict=True):
-            argv = _substitute(argv, key, value)
-        suffix = "-".join(_name_part(value) for value in combination)
+        for key, values, index in zip(keys, axes, combination, strict=True):
+            argv = _substitute(argv, key, values[index])
+        suffix = "-".join(axis_labels[index] for axis_labels, index in zip(labels, combination, strict=True))
         jobs.append((f"{spec.name}-{suffix}", tuple(argv)))
     return jobs, []
+
+
+def _value_labels(values: list[str]) -> list[str]:
+    """Short folder-safe labels for one sweep axis; files that share a name are told apart by their folder."""
+    labels = [_name_part(value) for value in values]
+    if len(set(labels)) < len(labels):
+        labels = [_name_part(f"{Path(value).parent.name}-{Path(value).name}") if "/" in value else label
+                  for value, label in zip(values, labels, strict=True)]
+    return labels
 
 
 def _sweep_values(values: list[Scalar] | SweepGlob, base: Path) -> list[str]:

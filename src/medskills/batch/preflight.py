@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from medskills.batch.backends import Backend, ResourceRequest
-from medskills.batch.execution import JobLaunch, JobOutcome
+from medskills.batch.execution import JobLaunch, JobOutcome, forwarded_environment
 from medskills.batch.manifest import ManifestProblem, PlannedJob
 
 __all__ = ["BATCH_CONFIRM_SECONDS", "BatchCost", "JobPreflight", "preflight_jobs", "preflight_nodes", "total_cost"]
@@ -90,7 +90,7 @@ def total_cost(preflights: list[JobPreflight]) -> BatchCost:
 
 def _preflight_launch(job: PlannedJob, job_dir: Path, log_dir: Path, cwd: Path) -> JobLaunch:
     return JobLaunch(name=job.name, argv=(*job.command_line(job_dir), "--preflight-only"), job_dir=job_dir,
-                     log_dir=log_dir, cwd=cwd, creates_job_dir=False)
+                     log_dir=log_dir, cwd=cwd, creates_job_dir=False, environment=forwarded_environment())
 
 
 def _read_preflight(job: PlannedJob, outcome: JobOutcome, job_dir: Path, log_dir: Path) -> JobPreflight:

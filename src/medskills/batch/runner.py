@@ -22,7 +22,7 @@ from pathlib import Path
 
 from medskills.batch.commands import OutputStyle
 from medskills.batch.backends import Backend, LocalBackend, RayBackend, ResourceRequest, detect_gpu_ids
-from medskills.batch.execution import JobLaunch, JobOutcome
+from medskills.batch.execution import JobLaunch, JobOutcome, forwarded_environment
 from medskills.batch.ledger import JobEntry, JobState, Ledger, hold_batch_lock
 from medskills.batch.manifest import BatchManifestError, ManifestProblem, PlannedJob, plan_manifest
 from medskills.batch.preflight import BATCH_CONFIRM_SECONDS, preflight_jobs, preflight_nodes, total_cost
@@ -217,6 +217,7 @@ def _submit(job: PlannedJob, backend: Backend, ledger: Ledger, resources: dict[s
     argv = (*words, *extra) if extra and job.command.has_yes_gate else tuple(words)
     launch = JobLaunch(name=job.name, argv=argv, job_dir=job_dir, log_dir=output_dir / "logs", cwd=cwd,
                        creates_job_dir=job.command.output_style is not OutputStyle.OUTPUT_DIR,
+                       environment=forwarded_environment(),
                        verifier_argv=job.command.verifier if job.verify else None)
     entry = _entry(ledger, job)
     ledger.mark(job.name, state=JobState.RUNNING, attempts=entry.attempts + 1, started_at=utc_now(),

@@ -59,6 +59,14 @@ jobs:
     assert [(job.name, job.argv[0]) for job in jobs] == [("seg-a", "images/a.nii.gz"), ("seg-b", "images/b.nii.gz")]
 
 
+def test_swept_files_sharing_a_name_are_told_apart_by_their_folder(tmp_path):
+    jobs = _plan(tmp_path, """
+jobs:
+  - {name: seg, command: [segment, ctmr], argv: ["{image}"], sweep: {"{image}": [a/image.nii.gz, b/image.nii.gz]}}
+""")
+    assert [job.name for job in jobs] == ["seg-a-image", "seg-b-image"]
+
+
 def test_jsonl_manifest_gives_each_job_its_line(tmp_path):
     jobs = _plan(tmp_path, '{"name": "v1", "command": ["verify", "segmentation"], "argv": ["runs/a"]}\n\n'
                            '{"name": "v2", "command": ["verify", "segmentation"], "argv": ["runs/b"]}\n',
