@@ -35,7 +35,8 @@ class Backend(Protocol):
 
     name: str
 
-    def submit(self, launch: JobLaunch, resources: ResourceRequest, *, node_id: str | None = None) -> Future[JobOutcome]: ...
+    def submit(self, launch: JobLaunch, resources: ResourceRequest, *,
+               node_id: str | None = None) -> Future[JobOutcome]: ...
 
     def nodes(self) -> list[str]: ...
 
@@ -73,7 +74,8 @@ class LocalBackend:
         self._gpu_ids = gpu_ids
         self.running = RunningJobs()
 
-    def submit(self, launch: JobLaunch, resources: ResourceRequest, *, node_id: str | None = None) -> Future[JobOutcome]:
+    def submit(self, launch: JobLaunch, resources: ResourceRequest, *,
+               node_id: str | None = None) -> Future[JobOutcome]:
         return self._pool.submit(self._run_in_slot, launch, resources.gpus > 0)
 
     def _run_in_slot(self, launch: JobLaunch, wants_gpu: bool) -> JobOutcome:
@@ -120,7 +122,8 @@ class RayBackend:
         self._remote = ray.remote(max_retries=infrastructure_retries, retry_exceptions=False)(execute_job)
         self._references: list[Any] = []
 
-    def submit(self, launch: JobLaunch, resources: ResourceRequest, *, node_id: str | None = None) -> Future[JobOutcome]:
+    def submit(self, launch: JobLaunch, resources: ResourceRequest, *,
+               node_id: str | None = None) -> Future[JobOutcome]:
         options: dict[str, Any] = {"num_cpus": resources.cpus, "num_gpus": resources.gpus,
                                    "memory": int(resources.memory_gb * 1024**3)}
         if node_id is not None:

@@ -187,7 +187,7 @@ def _keep_printed_record(launch: JobLaunch) -> None:
 
 def _set_aside_earlier_attempt(launch: JobLaunch) -> None:
     """Move an earlier attempt's folder and logs under ``.attempts/<name>/<time>/``."""
-    logs = [path for path in launch.log_dir.glob(f"{launch.name}.*") if path.is_file()] if launch.log_dir.is_dir() else []
+    logs = [path for path in launch.log_dir.glob(f"{launch.name}.*") if path.is_file()]
     has_folder = launch.job_dir.is_dir() and any(launch.job_dir.iterdir())
     if not has_folder and not logs:
         return

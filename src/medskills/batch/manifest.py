@@ -155,7 +155,8 @@ def _plan_spec(spec: JobSpec, line: int | None, base: Path) -> tuple[list[Planne
     command = find_run_command(spec.command)
     if command is None:
         known = ", ".join(f"[{', '.join(c.words)}]" for c in RUN_COMMANDS)
-        return [], [ManifestProblem(spec.name, line, f"command {spec.command} is not a run command; use one of {known}")]
+        message = f"command {spec.command} is not a run command; use one of {known}"
+        return [], [ManifestProblem(spec.name, line, message)]
     problems = [ManifestProblem(spec.name, line, f"{flag} is assigned by the batch; remove it from argv")
                 for flag in _RESERVED_FLAGS if flag in spec.argv]
     if spec.verify and command.verifier is None:
@@ -177,8 +178,8 @@ def _expand(spec: JobSpec, base: Path) -> tuple[list[tuple[str, tuple[str, ...]]
             problems.append(f"sweep placeholder {key} does not appear in argv")
         texts = _sweep_values(values, base)
         if not texts:
-            what = f"glob {values.glob!r} matches no file under {base}" if isinstance(values, SweepGlob) else "no values"
-            problems.append(f"sweep {key}: {what}")
+            matched = f"glob {values.glob!r} matches no file under {base}" if isinstance(values, SweepGlob) else ""
+            problems.append(f"sweep {key}: {matched or 'no values'}")
         axes.append(texts)
     if problems:
         return [], problems
@@ -187,8 +188,8 @@ def _expand(spec: JobSpec, base: Path) -> tuple[list[tuple[str, tuple[str, ...]]
     jobs = []
     for combination in itertools.product(*(range(len(values)) for values in axes)):
         argv = list(spec.argv)
-        for key, values, index in zip(keys, axes, combination, strict=True):
-            argv = _substitute(argv, key, values[index])
+        for key, axis, index in zip(keys, axes, combination, strict=True):
+            argv = _substitute(argv, key, axis[index])
         suffix = "-".join(axis_labels[index] for axis_labels, index in zip(labels, combination, strict=True))
         jobs.append((f"{spec.name}-{suffix}", tuple(argv)))
     return jobs, []
@@ -276,14 +277,14 @@ def _yaml_entries(path: Path, text: str) -> list[tuple[Any, int | None]]:
     unknown = sorted(set(document) - {"jobs"})
     if unknown:
         raise BatchManifestError(path, [ManifestProblem("-", 1, f"unknown top-level keys {unknown}; only 'jobs'")])
-    jobs_node = next(value for key, value in root.value if key.value == "jobs")  # type: ignore[union-attr]
+    jobs_node = next(value for key, value in root.value if key.value == "jobs")
     lines = [item.start_mark.line + 1 for item in jobs_node.value]
     return list(zip(document["jobs"], lines, strict=True))
 
 
 def _jsonl_entries(path: Path, text: str) -> list[tuple[Any, int | None]]:
     entries: list[tuple[Any, int | None]] = []
-    problems = []
+    problems: list[ManifestProblem] = []
     for number, raw in enumerate(text.splitlines(), start=1):
         if not raw.strip():
             continue

@@ -70,7 +70,7 @@ def preflight_nodes(jobs: list[PlannedJob], *, backend: Backend, resources: dict
             folder = output_dir / "preflight" / "_nodes" / node[:12]
             launch = _preflight_launch(job, folder / job.name, folder / "logs", cwd)
             pending.append((node, job, folder, backend.submit(launch, resources[job.name], node_id=node)))
-    problems = []
+    problems: list[ManifestProblem] = []
     for node, job, folder, future in pending:
         result = _read_preflight(job, future.result(), folder / job.name, folder / "logs")
         problems.extend(ManifestProblem(job.source, job.line, f"node {node[:12]} cannot run {job.command.label}: "
@@ -95,8 +95,8 @@ def _preflight_launch(job: PlannedJob, job_dir: Path, log_dir: Path, cwd: Path) 
 
 def _read_preflight(job: PlannedJob, outcome: JobOutcome, job_dir: Path, log_dir: Path) -> JobPreflight:
     record = _record(job_dir / "result.json") or _record(log_dir / f"{job.name}.stdout.json")
-    preflight = record.get("preflight") if isinstance(record.get("preflight"), dict) else {}
-    cost = preflight.get("cost") if isinstance(preflight.get("cost"), dict) else {}
+    preflight = _section(record, "preflight")
+    cost = _section(preflight, "cost")
     problems = [f"{item.get('message')}" + (f" (fix: {item['fix']})" if item.get("fix") else "")
                 for item in preflight.get("errors", []) if isinstance(item, dict)]
     if outcome.exit_code != 0 and not problems:
@@ -109,6 +109,11 @@ def _read_preflight(job: PlannedJob, outcome: JobOutcome, job_dir: Path, log_dir
         peak_vram_gb=float(cost.get("peak_vram_gb") or 0.0),
         needs_confirmation=bool(cost.get("needs_confirmation")),
     )
+
+
+def _section(record: dict[str, Any], key: str) -> dict[str, Any]:
+    value = record.get(key)
+    return value if isinstance(value, dict) else {}
 
 
 def _record(path: Path) -> dict[str, Any]:

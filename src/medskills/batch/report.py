@@ -102,8 +102,7 @@ def _table(report: BatchReport, output_dir: Path) -> tuple[list[str], list[list[
     rows = []
     for job in report.jobs:
         entry = job.entry
-        card = str(job.card_path.relative_to(output_dir)) if job.card_path and job.card_path.is_relative_to(output_dir) \
-            else (str(job.card_path) if job.card_path else "")
+        card = _card_link(job, output_dir) or ""
         rows.append([entry.name, " ".join(entry.command), entry.state.value, entry.exit_code, entry.attempts,
                      None if entry.runtime_seconds is None else round(entry.runtime_seconds, 2), entry.node,
                      entry.verify_exit_code, entry.message or "", card,
@@ -136,22 +135,33 @@ td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}.passed{background:#
 <p class="disclaimer">{{ report.intended_use_disclaimer }}</p>
 <p>{{ report.backend }} backend; exit code {{ report.exit_code }}{% if report.is_interrupted %}; interrupted:
 re-run the same command to resume{% endif %}.
-{% for state, count in report.counts.items() %}{{ state.value }}: {{ count }}{% if not loop.last %}, {% endif %}{% endfor %}</p>
+{% for state, count in report.counts.items() %}{{ state.value }}: {{ count }}
+{%- if not loop.last %}, {% endif %}{% endfor %}</p>
 <table><tr><th>job</th><th>command</th><th>state</th><th>exit</th><th>attempts</th><th>seconds</th><th>node</th><th>card</th><th>message</th></tr>
 {% for job in report.jobs %}<tr class="{{ job.entry.state.value }}"><td>{{ job.entry.name }}</td>
 <td>{{ job.entry.command | join(' ') }}</td><td>{{ job.entry.state.value }}</td><td>{{ job.entry.exit_code }}</td>
-<td>{{ job.entry.attempts }}</td><td>{{ '%.1f' % job.entry.runtime_seconds if job.entry.runtime_seconds is not none }}</td>
-<td>{{ job.entry.node or '' }}</td><td>{% if links[loop.index0] %}<a href="{{ links[loop.index0] }}">card</a>{% endif %}</td>
+<td>{{ job.entry.attempts }}</td>
+<td>{{ '%.1f' % job.entry.runtime_seconds if job.entry.runtime_seconds is not none }}</td>
+<td>{{ job.entry.node or '' }}</td>
+<td>{% if links[loop.index0] %}<a href="{{ links[loop.index0] }}">card</a>{% endif %}</td>
 <td>{{ job.entry.message or '' }}</td></tr>
 {% endfor %}</table></body></html>
 """
 
 
 def _html(report: BatchReport, output_dir: Path) -> str:
-    links = [str(job.card_path.relative_to(output_dir)) if job.card_path and job.card_path.is_relative_to(output_dir)
-             else (job.card_path.as_uri() if job.card_path else None) for job in report.jobs]
+    links = [_card_link(job, output_dir) for job in report.jobs]
     environment = Environment(autoescape=select_autoescape(default=True))
     return environment.from_string(_PAGE).render(report=report, links=links)
+
+
+def _card_link(job: JobReport, output_dir: Path) -> str | None:
+    """The card's path relative to the batch folder (a link that survives moving the folder)."""
+    if job.card_path is None:
+        return None
+    if job.card_path.is_relative_to(output_dir):
+        return str(job.card_path.relative_to(output_dir))
+    return job.card_path.as_uri()
 
 
 def _find_card(job_dir: Path) -> Path | None:

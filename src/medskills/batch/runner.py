@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from medskills.batch.commands import OutputStyle
 from medskills.batch.backends import Backend, LocalBackend, RayBackend, ResourceRequest, detect_gpu_ids
+from medskills.batch.commands import OutputStyle
 from medskills.batch.execution import JobLaunch, JobOutcome, forwarded_environment
 from medskills.batch.ledger import JobEntry, JobState, Ledger, hold_batch_lock
 from medskills.batch.manifest import BatchManifestError, ManifestProblem, PlannedJob, plan_manifest
@@ -52,7 +52,10 @@ class BatchRequest:
 
 @dataclass
 class BatchControl:
-    """Set from a signal handler: ``stop`` ends scheduling (running jobs get the grace period), ``kill`` ends them now."""
+    """Set from a signal handler.
+
+    ``stop`` ends scheduling (running jobs get the grace period); ``kill`` ends running jobs now.
+    """
 
     stop: threading.Event = field(default_factory=threading.Event)
     kill: threading.Event = field(default_factory=threading.Event)

@@ -8,15 +8,14 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
-from openpyxl import load_workbook
-
 from integration.batch.conftest import build_standin, write_manifest
+from openpyxl import load_workbook
+from standin_upstream import Behaviour
+
 from medskills.batch import BatchManifestError, BatchRequest, JobState, run_batch
 from medskills.core.errors import PreflightError
-from standin_upstream import Behaviour
 
 pytestmark = pytest.mark.slow
 

@@ -10,10 +10,10 @@ import sys
 import time
 
 import pytest
-
 from integration.batch.conftest import build_standin, write_manifest
-from medskills.batch import BatchRequest, JobState, run_batch
 from standin_upstream import Behaviour
+
+from medskills.batch import BatchRequest, JobState, run_batch
 
 pytest.importorskip("ray", reason="the batch extra (Ray) is not installed: pip install 'medskills[batch]'")
 pytestmark = pytest.mark.slow
@@ -22,12 +22,13 @@ pytestmark = pytest.mark.slow
 def test_ray_runs_segmentation_of_real_scans_and_chained_verifiers(tmp_path, shared_data, monkeypatch,
                                                                   batch_tiny_bundle):
     monkeypatch.setenv("NV_SEGMENT_CTMR_ROOT", str(batch_tiny_bundle))
+    images = [shared_data / "ct_abdomen_3mm" / "image.nii.gz", shared_data / "ct_torso_3mm" / "image.nii.gz"]
     manifest = write_manifest(tmp_path, f"""
 jobs:
   - name: seg
     command: [segment, ctmr]
     argv: ["{{image}}", --modality, CT_BODY, --label-prompts, liver, --device, cpu]
-    sweep: {{"{{image}}": [{shared_data / 'ct_abdomen_3mm' / 'image.nii.gz'}, {shared_data / 'ct_torso_3mm' / 'image.nii.gz'}]}}
+    sweep: {{"{{image}}": [{images[0]}, {images[1]}]}}
   - name: verify-seg
     command: [verify, segmentation]
     argv: [--prediction, {shared_data / 'ct_abdomen_3mm' / 'reference_totalsegmentator.nii.gz'},

@@ -5,7 +5,6 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
@@ -33,9 +32,8 @@ def test_a_second_batch_is_refused_while_the_first_holds_the_folder(tmp_path):
     holder = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
-        with pytest.raises(BatchLocked, match="in use by another batch .pid") as caught:
-            with hold_batch_lock(tmp_path):
-                pass
+        with pytest.raises(BatchLocked, match="in use by another batch .pid") as caught, hold_batch_lock(tmp_path):
+            pass
         assert "different --output-dir" in str(caught.value)
     finally:
         holder.kill()

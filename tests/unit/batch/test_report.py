@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-from pathlib import Path
 
 from openpyxl import load_workbook
 
@@ -24,15 +23,17 @@ def test_report_files_hold_one_row_per_job_and_link_each_card(tmp_path):
     job_dir = tmp_path / "jobs" / "seg"
     job_dir.mkdir(parents=True)
     (job_dir / "summary.html").write_text("<html></html>")
-    (job_dir / "result.json").write_text(json.dumps({"skill": "nv-segment-ctmr", "card_path": str(job_dir / "summary.html"),
-                                                     "output": {"classes": [{"name": "liver", "volume_ml": 1.5}]}}))
+    record = {"skill": "nv-segment-ctmr", "card_path": str(job_dir / "summary.html"),
+              "output": {"classes": [{"name": "liver", "volume_ml": 1.5}]}}
+    (job_dir / "result.json").write_text(json.dumps(record))
     passed = JobEntry(name="seg", command=["segment", "ctmr"], argv=["ct.nii.gz"], state=JobState.PASSED, exit_code=0,
                       attempts=1, runtime_seconds=3.2, node="n1")
     failed = JobEntry(name="bad", command=["segment", "ctmr"], argv=["x"], state=JobState.INVALID, exit_code=2,
                       attempts=1, message="input unreadable")
     jobs = [build_job_report(passed, job_dir), build_job_report(failed, tmp_path / "jobs" / "bad")]
     report = BatchReport(manifest=tmp_path / "m.yaml", output_dir=tmp_path, backend="local", started_at=utc_now(),
-                         finished_at=utc_now(), exit_code=1, counts={JobState.PASSED: 1, JobState.INVALID: 1}, jobs=jobs)
+                         finished_at=utc_now(), exit_code=1, counts={JobState.PASSED: 1, JobState.INVALID: 1},
+                         jobs=jobs)
     write_report(report, tmp_path)
     rows = list(csv.DictReader((tmp_path / "batch.csv").open()))
     assert [(row["job"], row["state"], row["volume_ml:liver"]) for row in rows] == [("seg", "passed", "1.5"),
