@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "medskills"
-CAPABILITIES = {"synthesis", "segmentation", "verification", "triage", "setup"}
-LAYER = {"core": 0, "dicom": 1, "synthesis": 2, "segmentation": 2, "verification": 2, "triage": 2, "setup": 2, "cli": 3}
+CAPABILITIES = {"synthesis", "segmentation", "verification", "triage", "setup", "batch"}
+LAYER = {"core": 0, "dicom": 1, "synthesis": 2, "segmentation": 2, "verification": 2, "triage": 2, "setup": 2, "batch": 2,
+         "cli": 3}
 
 
 def _package_of(path: Path) -> str:

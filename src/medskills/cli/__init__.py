@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from medskills.cli._common import configure_logging
+from medskills.cli.batch import batch_command
 from medskills.cli.segment import segment_app
 from medskills.cli.setup import doctor_command, setup_command
 from medskills.cli.synth import anatomy_app, synth_app
@@ -26,6 +27,7 @@ app.add_typer(verify_app, name="verify", help="Re-read a run's files and grade t
 app.add_typer(triage_app, name="triage", help="Chest-CT triage service, prediction and batch client.")
 app.command("setup")(setup_command)
 app.command("doctor")(doctor_command)
+app.command("batch")(batch_command)
 
 
 @app.callback()
