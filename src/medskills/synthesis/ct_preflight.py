@@ -40,6 +40,9 @@ __all__ = ["REFERENCE_KEYS", "CTPreflight", "run_ct_preflight"]
 
 REFERENCE_KEYS = ("controlnet", "diffusion_unet", "autoencoder", "mask_generation_autoencoder",
                   "mask_generation_diffusion")
+# Upstream's config_infer.json (and every config_infer_*g_*.json preset) names the networks it builds
+# with these '$@<key>_def' references; an override file may repeat them, never change them.
+REFERENCE_VALUES = {key: f"$@{key}_def" for key in REFERENCE_KEYS}
 VRAM_WARNING_FRACTION = 0.85
 _SETUP_FIX = "run `medskills setup synth-ct` (downloads weights and datasets at the pinned revision)"
 
@@ -80,6 +83,19 @@ def _base_config(c: PreflightCollector, root: Path | None) -> dict[str, JsonValu
                 f"keys {lost}; upstream would fail with a KeyError.", field="configs/config_infer.json",
                 fix="restore the file: `git -C <root> checkout -- configs/config_infer.json`", blocks_request=False)
     return base
+
+
+def _check_reference_overrides(c: PreflightCollector, overrides: dict[str, JsonValue], base: dict[str, JsonValue],
+                               *, where: str) -> None:
+    """Network-definition keys may appear in the override file only with upstream's own reference value."""
+    for key in REFERENCE_KEYS:
+        if key not in overrides:
+            continue
+        expected = base.get(key) if str(base.get(key, "")).startswith("$@") else REFERENCE_VALUES[key]
+        if overrides[key] != expected:
+            c.error("reference_key_changed", f"{key!r} in {where} is {overrides[key]!r}; upstream builds this network "
+                    f"from the reference {expected!r}, and the wrapper cannot run a different network definition.",
+                    field=key, fix=f'remove {key!r} from the override file or set it to "{expected}"')
 
 
 def _load_table(c: PreflightCollector, root: Path | None) -> AnatomyTable:
@@ -177,7 +193,8 @@ def run_ct_preflight(
     table = _load_table(c, root)
     base = _base_config(c, root)
     where = f"config file {request.config_path}" if request.config_path else "the default config"
-    check_unknown_keys(c, overrides, ALLOWED_OVERRIDE_KEYS, where=where)
+    check_unknown_keys(c, overrides, {*ALLOWED_OVERRIDE_KEYS, *REFERENCE_KEYS}, where=where)
+    _check_reference_overrides(c, overrides, base, where=where)
     merged = {**base, **{k: v for k, v in overrides.items() if k in ALLOWED_OVERRIDE_KEYS}}
     inference = check_inference_config(c, merged, table=table, version=request.version)
     data_root = Path(settings.monai_data_directory).absolute() if settings.monai_data_directory else root

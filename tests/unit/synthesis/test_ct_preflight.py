@@ -16,6 +16,7 @@ from medskills.synthesis import ct_preflight
 from medskills.synthesis.ct_preflight import run_ct_preflight
 from medskills.synthesis.ct_request import CTRunRequest
 from standin_upstream import build_nv_generate_root
+from standin_upstream.snapshot import copy_snapshot, nv_generate_snapshot, write_fake_assets  # noqa: F401
 
 GPU = DeviceInfo(cuda_available=True, device_name="stand-in", total_memory_gb=24.0, torch_version="x")
 NO_GPU = DeviceInfo(cuda_available=False, torch_version="x")
@@ -161,3 +162,40 @@ def test_vram_estimate_close_to_gpu_memory_warns(tmp_path, monkeypatch):
     small_gpu = DeviceInfo(cuda_available=True, device_name="small", total_memory_gb=16.0, torch_version="x")
     outcome = _preflight(tmp_path, monkeypatch, root=None, device=small_gpu)
     assert "vram_tight" in _codes(outcome, kind="warnings")
+
+
+# --- the real upstream's own config files as override files (issue 11, item 1) ---------------------
+
+
+@pytest.fixture
+def real_root(tmp_path: Path, nv_generate_snapshot: Path) -> Path:
+    root = copy_snapshot(tmp_path / "nv_generate", snapshot=nv_generate_snapshot)
+    write_fake_assets(root)
+    return root
+
+
+def _preset_paths(snapshot: Path) -> list[Path]:
+    presets = sorted(snapshot.glob("configs/config_infer_*g_*.json"))
+    assert len(presets) >= 9, presets
+    return [snapshot / "configs" / "config_infer.json", *presets]
+
+
+def test_upstream_config_infer_and_every_preset_are_valid_override_files(tmp_path, monkeypatch, real_root,
+                                                                          nv_generate_snapshot):
+    for path in _preset_paths(nv_generate_snapshot):
+        overrides = json.loads(path.read_text())
+        assert overrides["mask_generation_diffusion"] == "$@mask_generation_diffusion_def"
+        outcome = _preflight(tmp_path, monkeypatch, root=real_root, overrides=overrides, pins=False)
+        assert outcome.report.request_valid, (path.name, outcome.report.errors)
+        assert outcome.settings is not None and outcome.settings.output_size == tuple(overrides["output_size"])
+
+
+def test_changed_network_reference_is_refused_with_the_upstream_value_named(tmp_path, monkeypatch, real_root,
+                                                                           nv_generate_snapshot):
+    overrides = json.loads((nv_generate_snapshot / "configs" / "config_infer.json").read_text())
+    overrides["controlnet"] = "$@my_controlnet_def"
+    overrides["autoencoder"] = {"_target_": "torch.nn.Identity"}
+    outcome = _preflight(tmp_path, monkeypatch, root=real_root, overrides=overrides, pins=False)
+    errors = [e for e in outcome.report.errors if e.code == "reference_key_changed"]
+    assert [e.field for e in errors] == ["controlnet", "autoencoder"] and not outcome.report.request_valid
+    assert "$@controlnet_def" in errors[0].message and "remove 'controlnet'" in errors[0].fix
