@@ -128,32 +128,41 @@ def _check_upstream_files(c: PreflightCollector, root: Path, request: CTRunReque
 
 
 def _check_datasets(c: PreflightCollector, data_root: Path, request: CTRunRequest, mask_path: MaskPath) -> bool:
-    """Datasets upstream reads under ``data_root`` (= MONAI_DATA_DIRECTORY); True when none would be downloaded."""
+    """Every dataset file upstream's downloader checks under ``data_root``; True when all are present.
+
+    ``scripts.inference`` always calls ``download_model_data(version, root_dir)`` with ``model_only=False``,
+    which requires the size-condition JSON, the candidate JSON and the mask **zip** on every run, whatever
+    the mask path (an extracted folder without its zip is fetched again, or fails offline). The list is
+    the packaged one, which ``tests/unit/core/test_assets.py`` proves equal to upstream's own lists.
+    Path B also reads the extracted folder; upstream extracts the zip on first use.
+    """
     is_complete = True
     for asset in assets_for(SkillId.SYNTH_CT, request.version.value, kind=AssetKind.DATASET):
-        is_path_a_file = asset.target.endswith("all_anatomy_size_conditions.json")
-        needed = (mask_path is MaskPath.A) == is_path_a_file
-        runtime, archive = data_root / asset.runtime_target, data_root / asset.target
-        if runtime.exists():
-            continue
-        if asset.is_archive and archive.is_file():
-            free_mb = shutil.disk_usage(data_root).free / 1e6
-            need_mb = asset.unpacked_size_mb_approx or asset.size_mb_approx
-            if needed and free_mb < need_mb:
-                c.error("no_space_to_extract", f"{archive} is not extracted and only {free_mb:.0f} MB are free; "
-                        f"upstream extracts about {need_mb:.0f} MB on first use.", field=str(runtime),
-                        fix=f"free disk space or extract it yourself into {runtime}", blocks_request=False)
-            elif needed:
-                c.warning("masks_not_extracted", f"{archive} will be extracted by upstream on first use "
-                          f"(about {need_mb:.0f} MB).", field=str(runtime))
-            continue
-        is_complete = False
-        if needed:
-            c.error("dataset_missing", f"{runtime} is missing; Path {mask_path.value} reads it under the data root "
-                    f"{data_root} (MONAI_DATA_DIRECTORY).", field=str(runtime),
+        archive = data_root / asset.target
+        if not archive.is_file():
+            is_complete = False
+            c.error("dataset_missing", f"{archive} is missing; upstream's download_model_data({request.version.value!r}) "
+                    f"requires it on every run (Path {mask_path.value} included) under the data root {data_root} "
+                    "(MONAI_DATA_DIRECTORY), and would otherwise download it or fail offline.", field=str(archive),
                     fix=f"{_SETUP_FIX}, or set MONAI_DATA_DIRECTORY to the folder holding datasets/",
                     blocks_request=False)
+        elif asset.is_archive and mask_path is MaskPath.B and not (data_root / asset.runtime_target).exists():
+            _check_extraction_space(c, data_root, asset.runtime_target, archive,
+                                    asset.unpacked_size_mb_approx or asset.size_mb_approx)
     return is_complete
+
+
+def _check_extraction_space(c: PreflightCollector, data_root: Path, runtime_target: str, archive: Path,
+                            need_mb: float) -> None:
+    free_mb = shutil.disk_usage(data_root).free / 1e6
+    runtime = data_root / runtime_target
+    if free_mb < need_mb:
+        c.error("no_space_to_extract", f"{archive} is not extracted and only {free_mb:.0f} MB are free; "
+                f"upstream extracts about {need_mb:.0f} MB on first use.", field=str(runtime),
+                fix=f"free disk space or extract it yourself into {runtime}", blocks_request=False)
+    else:
+        c.warning("masks_not_extracted", f"{archive} will be extracted by upstream on first use "
+                  f"(about {need_mb:.0f} MB).", field=str(runtime))
 
 
 def _version_tuple(text: str | None) -> tuple[int, ...]:

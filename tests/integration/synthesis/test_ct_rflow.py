@@ -272,7 +272,7 @@ def test_error_after_preflight_still_writes_the_record(tmp_path, standin, settin
                               expected_sha256=_stand_in_pins(standin.root))
     assert record.exit_code == ExitCode.FAILED and "could not start scripts.inference" in record.failure_reasons[0]
     saved = json.loads((tmp_path / "out" / "result.json").read_text())
-    assert saved["exit_code"] == 1 and saved["model"]["pinned_upstream_commit"].startswith("61c4ec7")
+    assert saved["exit_code"] == 1 and saved["model"]["pinned_upstream_commit"].startswith("da438fe")
 
 
 def test_list_anatomies_shim_accepts_thorax_and_filters(tmp_path):

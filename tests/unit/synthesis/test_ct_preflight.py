@@ -76,21 +76,28 @@ def test_weights_not_matching_the_pins_are_an_error(tmp_path, monkeypatch, scan_
     assert "weights_hash_mismatch" in _codes(outcome)  # the real autoencoder_v1.pt pin cannot match
 
 
-def test_missing_path_b_datasets_are_reported(tmp_path, monkeypatch, scan_dir):
+UPSTREAM_DATASETS = ["all_anatomy_size_conditions.json", "all_masks_flexible_size_and_spacing_4000.zip",
+                     "candidate_masks_flexible_size_and_spacing_4000.json"]
+
+
+@pytest.mark.parametrize("overrides", [{}, {"controllable_anatomy_size": [["lung tumor", 0.5]]}],
+                         ids=["path_b", "path_a"])
+def test_every_path_requires_all_three_files_upstream_downloads(tmp_path, monkeypatch, scan_dir, overrides):
     standin = build_nv_generate_root(tmp_path, scan_dir=scan_dir, with_datasets=False)
-    outcome = _preflight(tmp_path, monkeypatch, root=standin.root)
+    outcome = _preflight(tmp_path, monkeypatch, root=standin.root, overrides=overrides)
     fields = [e.field for e in outcome.report.errors if e.code == "dataset_missing"]
-    assert sorted(Path(f).name for f in fields) == ["all_masks_flexible_size_and_spacing_4000",
-                                                    "candidate_masks_flexible_size_and_spacing_4000.json"]
-    assert not outcome.is_inventory_complete
+    assert sorted(Path(f).name for f in fields) == UPSTREAM_DATASETS
+    assert not outcome.is_inventory_complete and outcome.report.request_valid
 
 
-def test_missing_path_a_condition_database_is_reported(tmp_path, monkeypatch, scan_dir):
-    standin = build_nv_generate_root(tmp_path, scan_dir=scan_dir, with_datasets=False)
-    outcome = _preflight(tmp_path, monkeypatch, root=standin.root,
-                         overrides={"controllable_anatomy_size": [["lung tumor", 0.5]]})
-    fields = [Path(e.field).name for e in outcome.report.errors if e.code == "dataset_missing"]
-    assert fields == ["all_anatomy_size_conditions.json"]
+def test_extracted_mask_folder_without_its_zip_is_not_ready(tmp_path, monkeypatch, scan_dir):
+    standin = build_nv_generate_root(tmp_path, scan_dir=scan_dir)
+    (standin.data_root / "datasets" / "all_masks_flexible_size_and_spacing_4000.zip").unlink()
+    assert (standin.data_root / "datasets" / "all_masks_flexible_size_and_spacing_4000").is_dir()
+    outcome = _preflight(tmp_path, monkeypatch, root=standin.root)
+    (error,) = [e for e in outcome.report.errors if e.code == "dataset_missing"]
+    assert error.field.endswith(".zip") and "download_model_data" in error.message
+    assert not outcome.is_inventory_complete and not outcome.report.environment_ready
 
 
 def test_datasets_are_checked_where_upstream_reads_them(tmp_path, monkeypatch, scan_dir):
