@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from medskills.core.assets import SkillId, resolve_version, sha256_pins, weight_paths
-from medskills.core.errors import ExitCode
+from medskills.core.errors import EnvironmentProblem, ExitCode
 from medskills.core.gates import gate_result, overall_status
 from medskills.core.io import sha256_file
 from medskills.core.models import (
@@ -24,6 +24,7 @@ from medskills.core.provenance import git_state, weight_inventory
 from medskills.core.settings import Settings
 from medskills.core.upstream import build_environment, has_traceback
 from medskills.synthesis.ct_request import DEFAULT_CONFIG_INFER
+from medskills.synthesis.diff_model import DiffModelFacts, checkpoint_paths
 from medskills.synthesis.cost import CONFIRMATION_VRAM_GB, CONFIRMATION_WALL_SECONDS
 from medskills.synthesis.staging import CUDA_ALLOC_CONF
 from medskills.synthesis.upstream_root import locate_nv_generate_root
@@ -32,9 +33,11 @@ __all__ = [
     "CONFIRMATION_VRAM_GB",
     "CONFIRMATION_WALL_SECONDS",
     "check_guidance",
+    "check_diff_model_weights",
     "check_output_dir",
     "check_steps",
     "check_upstream_commit",
+    "check_weight_files",
     "check_weights",
     "cost_gate_reason",
     "file_artifact",
@@ -123,8 +126,17 @@ def check_weights(
         return []
     wanted = set(names) if names is not None else None
     paths = [p for p in weight_paths(skill, version, root) if wanted is None or p.name in wanted]
+    return check_weight_files(collector, settings, paths, skill=skill, version=version,
+                              expected_sha256=expected_sha256)
+
+
+def check_weight_files(
+    collector: PreflightCollector, settings: Settings, paths: Iterable[Path], *, skill: SkillId, version: str,
+    expected_sha256: dict[str, str] | None = None,
+) -> list[WeightFile]:
+    """Inventory exactly ``paths`` against the sha256 pins by file name; missing or mismatched is an error."""
     pins = sha256_pins(skill, version) if expected_sha256 is None else expected_sha256
-    inventory = weight_inventory(paths, cache_path=settings.weight_hash_cache, expected_sha256=pins)
+    inventory = weight_inventory(list(paths), cache_path=settings.weight_hash_cache, expected_sha256=pins)
     for weight in inventory:
         if not weight.is_present:
             collector.error("weights_missing", f"weight file {weight.path} is missing.", field="weights",
@@ -135,6 +147,22 @@ def check_weights(
                             f"{weight.expected_sha256}.", field="weights",
                             fix="delete the file and download it again with `medskills setup`", blocks_request=False)
     return inventory
+
+
+def check_diff_model_weights(
+    collector: PreflightCollector, settings: Settings, facts: DiffModelFacts, root: Path | None, *, skill: SkillId,
+    expected_sha256: dict[str, str] | None = None,
+) -> list[WeightFile]:
+    """The checkpoints ``diff_model_infer`` will load, named by the clone's environment file (never a fixed name)."""
+    if root is None:
+        return []
+    try:
+        paths = checkpoint_paths(facts, root)
+    except EnvironmentProblem as err:
+        collector.error("upstream_env_unreadable", str(err), field=facts.environment, blocks_request=False)
+        return []
+    return check_weight_files(collector, settings, paths, skill=skill, version=facts.version,
+                              expected_sha256=expected_sha256)
 
 
 def cost_gate_reason(cost: CostEstimate | None, *, is_cost_confirmed: bool) -> str | None:
