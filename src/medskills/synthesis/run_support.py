@@ -55,6 +55,9 @@ __all__ = [
 def resolve_generate_root(collector: PreflightCollector, settings: Settings) -> Path | None:
     """The NV-Generate-CTMR runtime root (``locate_nv_generate_root``); a readiness error when there is none."""
     location = locate_nv_generate_root(settings)
+    if location.warning is not None:
+        collector.warning("upstream_root_fallback", location.warning, field="NV_GENERATE_ROOT",
+                          fix="unset NV_GENERATE_ROOT, or point it at a complete NV-Generate-CTMR clone")
     if location.root is None:
         collector.error("upstream_missing", location.problem or "NV-Generate-CTMR upstream not found",
                         field="NV_GENERATE_ROOT", fix=location.fix, blocks_request=False)
