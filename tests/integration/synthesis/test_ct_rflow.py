@@ -249,6 +249,20 @@ def test_shim_preflight_only_without_upstream_reports_readiness(tmp_path):
     assert "medskills setup synth-ct" in upstream["fix"]
 
 
+def test_shim_preflight_only_gives_the_expected_label_mapping_before_any_gpu_time(tmp_path):
+    config = tmp_path / "controllable.json"
+    config.write_text(json.dumps({"controllable_anatomy_size": [["lung tumor", 0.6], ["liver", -1]],
+                                  "anatomy_list": ["spleen"]}))
+    env = {k: v for k, v in os.environ.items() if k != "NV_GENERATE_ROOT"}
+    done = _shim(str(config), "--output-dir", str(tmp_path / "pf"), "--preflight-only", env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    request = json.loads(done.stdout)["request"]
+    assert request["mask_path"] == "A"
+    assert request["expected_output_label_mapping"] == [
+        {"output_label_id": 1, "maisi_label_id": 23, "anatomy": "lung tumor"},
+        {"output_label_id": 2, "maisi_label_id": 1, "anatomy": "liver"}]
+
+
 def test_shim_misspelled_anatomy_exits_2_with_suggestion(tmp_path):
     config = tmp_path / "typo.json"
     config.write_text(json.dumps({"anatomy_list": ["lung tumour"]}))
