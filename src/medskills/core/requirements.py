@@ -27,6 +27,7 @@ __all__ = [
     "import_name_of",
     "missing_packages",
     "pip_install_command",
+    "requirement_for_import",
     "requirement_from_line",
     "requirements_from_file",
 ]
@@ -98,3 +99,12 @@ def pip_install_command(requirements: Iterable[PackageRequirement]) -> str:
     """The shell command that installs ``requirements`` into this interpreter's environment."""
     specs = " ".join(shlex.quote(requirement.pip_requirement) for requirement in requirements)
     return f"{shlex.quote(sys.executable)} -m pip install {specs}"
+
+
+def requirement_for_import(import_name: str) -> PackageRequirement:
+    """The pip requirement that provides top-level module ``import_name`` (``ignite`` -> ``pytorch-ignite``)."""
+    top_level = import_name.split(".")[0]
+    for distribution, module in _import_names().items():
+        if module == top_level:
+            return PackageRequirement(import_name=top_level, pip_requirement=distribution)
+    return PackageRequirement(import_name=top_level, pip_requirement=top_level.replace("_", "-"))
