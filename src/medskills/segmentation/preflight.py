@@ -109,6 +109,10 @@ def preflight_segmentation(
     is_layout_complete = _check_bundle(root, collector)
     _check_bundle_packages(root, collector)
     labels = load_segmentation_labels(root if is_layout_complete else None)
+    if labels.is_label_dict_missing:
+        collector.warning("label_dict_missing", f"{root / 'configs' / 'label_dict.json'} is absent (the bundle run "
+                          f"does not read it). Using {labels.source}. The run records label ids either way.",
+                          field="NV_SEGMENT_CTMR_ROOT")
     prompts = resolve_prompts(request.prompts, modality=modality, labels=labels, label_sets=load_label_sets(),
                               collector=collector)
     loaded = load_input(request.image_path, collector)
