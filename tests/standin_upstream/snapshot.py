@@ -1,23 +1,29 @@
 """The real NV-Generate-CTMR snapshot in ``../shared/upstreams`` and writable temporary copies of it.
 
 Tests read the unmodified upstream code and configs from there (never from the project). A copy gets
-fake weight and dataset files: the weights and datasets the packaged asset list names, which
-``tests/unit/core/test_assets.py`` proves equal to upstream's own ``download_model_data`` lists.
+fake weight and dataset files named by upstream's own ``scripts/download_model_data.py``: the real
+function runs with its network step replaced by a recorder (:func:`upstream_download_files`).
 """
 
 from __future__ import annotations
 
+import contextlib
+import importlib.util
+import io
 import json
 import os
 import shutil
 import stat
+from functools import cache
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from medskills.core.assets import AssetKind, SkillId, assets_for, skill_assets
-
-__all__ = ["SNAPSHOT_COMMIT", "copy_snapshot", "nv_generate_snapshot", "snapshot_path", "write_fake_assets"]
+__all__ = [
+    "SNAPSHOT_COMMIT", "copy_snapshot", "nv_generate_snapshot", "snapshot_path", "upstream_download_files",
+    "write_fake_assets",
+]
 
 SNAPSHOT_COMMIT = "da438fec6484cdb6f421f8c7051d954ebefff730"
 _REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -55,27 +61,58 @@ def copy_snapshot(destination: Path, *, snapshot: Path | None = None) -> Path:
     return destination
 
 
-def write_fake_assets(root: Path, *, data_root: Path | None = None, skills: tuple[SkillId, ...] = (
-        SkillId.SYNTH_CT, SkillId.SYNTH_MR_BRAIN), skip: tuple[str, ...] = ()) -> None:
-    """Small placeholder files for every weight (under ``root``) and dataset (under ``data_root``).
+@cache
+def _download_module(snapshot: Path) -> Any:
+    """Upstream ``scripts/download_model_data.py`` loaded under a private name (it imports only huggingface_hub)."""
+    spec = importlib.util.spec_from_file_location("nv_generate_download_model_data",
+                                                  snapshot / "scripts" / "download_model_data.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
-    JSON datasets hold an empty list, the mask zip an empty archive. ``skip`` names targets left out.
+
+def upstream_download_files(version: str, *, root_dir: str = "ROOT_DIR", model_only: bool = False,
+                            snapshot: Path | None = None) -> list[dict[str, str]]:
+    """What upstream's ``download_model_data(version, root_dir, model_only)`` would fetch: repo_id, filename, path.
+
+    ``path`` is relative to the working directory for ``models/`` and starts with ``root_dir`` for
+    ``datasets/``, exactly as upstream computes it. Nothing is downloaded.
+    """
+    module = _download_module(snapshot or snapshot_path())
+    captured: list[list[dict[str, str]]] = []
+    original = module.fetch_to_hf_path_cmd
+    module.fetch_to_hf_path_cmd = lambda items, **_: captured.append([dict(item) for item in items]) or []
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):  # upstream prints "saved to: [...]"
+            module.download_model_data(version, root_dir, model_only)
+    finally:
+        module.fetch_to_hf_path_cmd = original
+    return captured[0]
+
+
+def write_fake_assets(root: Path, *, data_root: Path | None = None,
+                      versions: tuple[str, ...] = ("rflow-ct", "ddpm-ct", "rflow-mr-brain"),
+                      skip: tuple[str, ...] = ()) -> None:
+    """Small placeholder files for everything upstream's downloader checks for ``versions``.
+
+    Weights land under ``root``, datasets under ``data_root`` (default ``root``). JSON datasets hold an
+    empty list, the mask zip an empty archive. ``skip`` names paths (``models/...``, ``datasets/...``) left out.
     """
     data_root = data_root or root
-    for skill in skills:
-        for version in skill_assets(skill).versions:
-            for asset in assets_for(skill, version):
-                if asset.target in skip:
-                    continue
-                base = root if asset.kind == AssetKind.WEIGHT else data_root
-                target = base / asset.target
-                target.parent.mkdir(parents=True, exist_ok=True)
-                if target.exists():
-                    continue
-                if target.suffix == ".json":
-                    target.write_text(json.dumps([]))
-                elif target.suffix == ".zip":
-                    target.write_bytes(b"PK\x05\x06" + b"\x00" * 18)
-                else:
-                    target.write_bytes(f"fake {asset.target}".encode())
-
+    for version in versions:
+        for item in upstream_download_files(version, root_dir=str(data_root)):
+            relative = os.path.relpath(item["path"], data_root) if item["path"].startswith(str(data_root)) \
+                else item["path"]
+            if relative in skip:
+                continue
+            target = Path(item["path"]) if os.path.isabs(item["path"]) else root / item["path"]
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if target.exists():
+                continue
+            if target.suffix == ".json":
+                target.write_text(json.dumps([]))
+            elif target.suffix == ".zip":
+                target.write_bytes(b"PK\x05\x06" + b"\x00" * 18)  # an empty zip archive
+            else:
+                target.write_bytes(f"fake {relative}".encode())

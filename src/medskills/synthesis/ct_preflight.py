@@ -31,6 +31,7 @@ from medskills.synthesis.ct_request import (
 )
 from medskills.synthesis.run_support import (
     check_upstream_commit,
+    check_upstream_requirements,
     check_weights,
     read_config_infer,
     resolve_generate_root,
@@ -173,7 +174,9 @@ def _version_tuple(text: str | None) -> tuple[int, ...]:
     return tuple(parts)
 
 
-def _check_packages(c: PreflightCollector, request: CTRunRequest) -> None:
+def _check_packages(c: PreflightCollector, request: CTRunRequest, root: Path | None) -> None:
+    """Upstream's requirements.txt (when a clone is present), then the version traps pip does not catch."""
+    check_upstream_requirements(c, root)
     versions = package_versions(("numpy", "monai", "torch"))
     numpy_version = _version_tuple(versions["numpy"])
     if (1, 24) <= numpy_version < (2, 0):
@@ -181,7 +184,7 @@ def _check_packages(c: PreflightCollector, request: CTRunRequest) -> None:
                 "uses (Path A and the Path-B resample fail).", field="numpy",
                 fix="pip install 'numpy>=2.0'", blocks_request=False)
     for name in ("monai", "torch"):
-        if versions[name] is None:
+        if versions[name] is None and root is None:  # with a clone, requirements.txt names them
             c.error("package_missing", f"{name} is not installed in this Python; upstream imports it.", field=name,
                     fix=f"pip install {name}", blocks_request=False)
     if versions["monai"] is not None and request.version.network == "rflow" and _version_tuple(versions["monai"]) < (1, 5):
@@ -219,7 +222,7 @@ def run_ct_preflight(
         is_datasets_complete = _check_datasets(c, data_root or root, request, mask_path)
         is_complete = is_datasets_complete and all(w.is_present for w in weights)
     check_gpu(c, settings, device, needed_for="paired CT generation")
-    _check_packages(c, request)
+    _check_packages(c, request, root)
     cost = estimate_ct_cost(inference, request.version) if inference else None
     if cost and device.total_memory_gb and cost.peak_vram_gb > VRAM_WARNING_FRACTION * device.total_memory_gb:
         c.warning("vram_tight", f"estimated peak {cost.peak_vram_gb} GB is above {VRAM_WARNING_FRACTION:.0%} of the "

@@ -31,7 +31,8 @@ from medskills.synthesis.mr_brain_request import (
     resolve_modality, validate_overrides,
 )
 from medskills.synthesis.run_support import (
-    check_diff_model_weights, check_output_dir, check_upstream_commit, resolve_generate_root, stop_before_run,
+    check_diff_model_weights, check_output_dir, check_upstream_commit, check_upstream_requirements,
+    resolve_generate_root, stop_before_run,
 )
 
 __all__ = ["MR_BRAIN_SKILL", "MRBrainRecord", "MRBrainRequest", "MRBrainRequestEvidence", "generate_mr_brain"]
@@ -133,6 +134,7 @@ def generate_mr_brain(
                                    random_seed=request.random_seed)
     check_output_dir(collector, request.output_dir)
     check_upstream_commit(collector, upstream_root, skill=SkillId.SYNTH_MR_BRAIN, version=MR_BRAIN_VERSION)
+    check_upstream_requirements(collector, upstream_root)
     weights = check_diff_model_weights(collector, settings, facts, upstream_root, skill=SkillId.SYNTH_MR_BRAIN,
                                        expected_sha256=expected_sha256)
     device = device or detect_device()

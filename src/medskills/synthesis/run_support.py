@@ -21,6 +21,7 @@ from medskills.core.models import (
 )
 from medskills.core.preflight import PreflightCollector
 from medskills.core.provenance import git_state, weight_inventory
+from medskills.core.requirements import missing_packages, pip_install_command, requirements_from_file
 from medskills.core.settings import Settings
 from medskills.core.upstream import build_environment, has_traceback
 from medskills.synthesis.ct_request import DEFAULT_CONFIG_INFER
@@ -35,6 +36,7 @@ __all__ = [
     "check_guidance",
     "check_diff_model_weights",
     "check_output_dir",
+    "check_upstream_requirements",
     "check_steps",
     "check_upstream_commit",
     "check_weight_files",
@@ -79,6 +81,26 @@ def check_upstream_commit(collector: PreflightCollector, root: Path | None, *, s
     if state.is_dirty:
         collector.warning("upstream_dirty", f"{root} has uncommitted changes to tracked files.",
                           field="NV_GENERATE_ROOT")
+
+
+def check_upstream_requirements(collector: PreflightCollector, root: Path | None) -> None:
+    """Every package in the clone's ``requirements.txt`` must be importable here; the fix is one pip command."""
+    if root is None:
+        return
+    path = root / "requirements.txt"
+    try:
+        requirements = requirements_from_file(path)
+    except OSError as err:
+        collector.error("upstream_requirements_unreadable", f"{path} cannot be read ({err}); the packages upstream "
+                        "needs cannot be checked.", field=str(path),
+                        fix=f"restore it: git -C {root} checkout -- requirements.txt", blocks_request=False)
+        return
+    missing = missing_packages(requirements)
+    if missing:
+        names = ", ".join(f"{r.pip_requirement} (import {r.import_name})" for r in missing)
+        collector.error("upstream_packages_missing", f"{len(missing)} package(s) from {path} are not importable in "
+                        f"this Python: {names}; the upstream run would stop with ModuleNotFoundError.",
+                        field="requirements.txt", fix=pip_install_command(missing), blocks_request=False)
 
 
 MAX_STEPS = 1000

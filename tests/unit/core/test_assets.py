@@ -20,6 +20,7 @@ from medskills.core.assets import (
     weight_paths,
 )
 from medskills.core.errors import UsageError
+from standin_upstream.snapshot import nv_generate_snapshot, upstream_download_files  # noqa: F401
 
 HEX40 = re.compile(r"^[0-9a-f]{40}$")
 
@@ -96,45 +97,20 @@ def test_unknown_version_lists_the_choices() -> None:
         resolve_version("synth-ct", "rflow-mr")
 
 
-_CAPTURE_DOWNLOAD_LISTS = """
-import json, sys
-sys.path.insert(0, sys.argv[1])
-import scripts.download_model_data as upstream
-captured = []
-upstream.fetch_to_hf_path_cmd = lambda items, **kwargs: captured.append([dict(item) for item in items]) or []
-lists = {}
-for version in ("rflow-ct", "ddpm-ct", "rflow-mr-brain"):
-    for model_only in (False, True):
-        upstream.download_model_data(version, "/DATA_ROOT", model_only=model_only)
-        lists[f"{version}|{model_only}"] = captured.pop()
-print(json.dumps(lists))
-"""
 
-
-def test_packaged_files_are_exactly_what_upstream_download_model_data_fetches(tmp_path: Path) -> None:
+def test_packaged_files_are_exactly_what_upstream_download_model_data_fetches(nv_generate_snapshot: Path) -> None:
     """Each version's weights and datasets equal upstream's own list with ``model_only=False``.
 
     ``scripts.inference`` always calls ``download_model_data(version, root_dir)`` (model_only False):
     ``models/`` paths land in the working directory (our runtime root), ``datasets/`` paths under
-    ``root_dir`` (MONAI_DATA_DIRECTORY, our data root). The real function runs in a subprocess with
-    its network step replaced by a recorder.
+    ``root_dir`` (MONAI_DATA_DIRECTORY, our data root). The real function runs with its network step
+    replaced by a recorder.
     """
-    import json
-    import subprocess
-    import sys
-
-    from standin_upstream.snapshot import snapshot_path
-
-    snapshot = snapshot_path()
-    if not (snapshot / "scripts" / "download_model_data.py").is_file():
-        pytest.skip(f"NV-Generate-CTMR snapshot not found at {snapshot}")
-    done = subprocess.run([sys.executable, "-c", _CAPTURE_DOWNLOAD_LISTS, str(snapshot)], capture_output=True,
-                          text=True, timeout=120, check=True, cwd=tmp_path)
-    lists = json.loads(done.stdout.strip().splitlines()[-1])
     for skill, version in (("synth-ct", "rflow-ct"), ("synth-ct", "ddpm-ct"), ("synth-mr-brain", "rflow-mr-brain")):
-        upstream_files = {(item["repo_id"], item["filename"], item["path"]) for item in lists[f"{version}|False"]}
+        upstream_files = {(item["repo_id"], item["filename"], item["path"])
+                          for item in upstream_download_files(version, root_dir="/DATA_ROOT")}
         ours = {(f.repo_id, f.filename, f.target if f.kind == AssetKind.WEIGHT else f"/DATA_ROOT/{f.target}")
                 for f in assets_for(skill, version)}
         assert ours == upstream_files, (version, ours ^ upstream_files)
-        model_only = {item["path"] for item in lists[f"{version}|True"]}
+        model_only = {item["path"] for item in upstream_download_files(version, model_only=True)}
         assert model_only == {f.target for f in assets_for(skill, version, kind=AssetKind.WEIGHT)}

@@ -150,13 +150,31 @@ def test_no_gpu_is_an_error_unless_allowed(tmp_path, monkeypatch, scan_dir):
 @pytest.mark.parametrize("versions, code", [
     ({"numpy": "1.26.4", "monai": "1.6.1", "torch": "2.13.0"}, "numpy_np_long"),
     ({"numpy": "2.1.0", "monai": "1.4.0", "torch": "2.13.0"}, "monai_too_old"),
-    ({"numpy": "2.1.0", "monai": None, "torch": "2.13.0"}, "package_missing"),
 ])
 def test_package_version_traps_are_readiness_errors(tmp_path, monkeypatch, scan_dir, versions, code):
     standin = build_nv_generate_root(tmp_path, scan_dir=scan_dir)
     monkeypatch.setattr(ct_preflight, "package_versions", lambda names: versions)
     outcome = _preflight(tmp_path, monkeypatch, root=standin.root)
     assert code in _codes(outcome) and outcome.report.request_valid
+
+
+def test_missing_core_package_without_a_clone_is_a_readiness_error(tmp_path, monkeypatch):
+    monkeypatch.setattr(ct_preflight, "package_versions", lambda names: {"numpy": "2.1.0", "monai": None,
+                                                                         "torch": "2.13.0"})
+    outcome = _preflight(tmp_path, monkeypatch, root=None)
+    assert "package_missing" in _codes(outcome) and outcome.report.request_valid
+
+
+def test_every_upstream_requirement_must_be_importable_and_the_fix_is_one_pip_command(tmp_path, monkeypatch,
+                                                                                      real_root):
+    outcome = _preflight(tmp_path, monkeypatch, root=real_root, pins=False)
+    assert "upstream_packages_missing" not in _codes(outcome)  # the test environment has all of requirements.txt
+    requirements = real_root / "requirements.txt"
+    requirements.write_text(requirements.read_text() + "surely-absent-package>=1.0\nPyYAML>=6.0\n")
+    outcome = _preflight(tmp_path, monkeypatch, root=real_root, pins=False)
+    (error,) = [e for e in outcome.report.errors if e.code == "upstream_packages_missing"]
+    assert "surely-absent-package>=1.0 (import surely_absent_package)" in error.message and "yaml" not in error.message
+    assert error.fix.endswith("-m pip install 'surely-absent-package>=1.0'") and outcome.report.request_valid
 
 
 def test_unknown_override_key_suggests_the_right_key(tmp_path, monkeypatch):
