@@ -23,6 +23,7 @@ from medskills.synthesis.ct_request import CTRunRequest, CTVersion
 from medskills.synthesis.ct_rflow import run_ct_synthesis
 from standin_upstream import Behaviour, StandinRoot, build_nv_generate_root
 from standin_upstream.fixtures import nv_generate_standin as standin  # noqa: F401  (the healthy stand-in)
+from standin_upstream.snapshot import nv_generate_snapshot  # noqa: F401
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 SHIM = REPO_ROOT / "skills" / "nv-generate-ct-rflow" / "scripts" / "run_rflow_ct.py"
@@ -247,6 +248,18 @@ def test_shim_preflight_only_without_upstream_reports_readiness(tmp_path):
     upstream = next(e for e in report["errors"] if e["code"] == "upstream_missing")
     assert "NV_GENERATE_ROOT" in upstream["message"] and ".workbench_data" in upstream["message"]
     assert "medskills setup synth-ct" in upstream["fix"]
+
+
+def test_shim_accepts_upstreams_own_config_infer_as_the_override_file(tmp_path, nv_generate_snapshot):
+    """Seed 000 calls the first argument a config_infer.json override: upstream's own file must be valid."""
+    env = {k: v for k, v in os.environ.items() if k != "NV_GENERATE_ROOT"}
+    for name in ("config_infer.json", "config_infer_80g_512x512x768.json"):
+        done = _shim(str(nv_generate_snapshot / "configs" / name), "--output-dir", str(tmp_path / name),
+                     "--preflight-only", env=env, cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        result = json.loads(done.stdout)
+        assert result["preflight"]["request_valid"], result["preflight"]["errors"]
+        assert result["request"]["config_overrides"]["controlnet"] == "$@controlnet_def"
 
 
 def test_shim_preflight_only_gives_the_expected_label_mapping_before_any_gpu_time(tmp_path):
