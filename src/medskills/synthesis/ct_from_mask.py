@@ -32,8 +32,8 @@ from medskills.synthesis.image_evidence import (
     write_image_card,
 )
 from medskills.synthesis.run_support import (
-    check_output_dir, check_upstream_commit, check_weights, file_artifact, read_config_infer,
-    resolve_generate_root, stop_before_run, run_environment, run_outcome,
+    check_output_dir, check_upstream_commit, check_upstream_requirements, check_weights, file_artifact,
+    read_config_infer, resolve_generate_root, stop_before_run, run_environment, run_outcome,
 )
 from medskills.synthesis.staging import LOG_DIR_NAME, stage_ct_configs
 from medskills.synthesis.user_mask import MaskEvidence, PreparedMask, prepare_user_mask
@@ -99,6 +99,7 @@ def generate_ct_from_mask(
                                              mask_shape=None if mask is None else mask.evidence.geometry.shape)
     check_output_dir(collector, request.output_dir)
     check_upstream_commit(collector, root, skill=SkillId.SYNTH_CT, version=_VERSION.value)
+    check_upstream_requirements(collector, root)
     weights = check_weights(collector, settings, SkillId.SYNTH_CT, _VERSION.value, root, names=FROM_MASK_WEIGHTS,
                             expected_sha256=expected_sha256)
     device = device or detect_device()

@@ -34,8 +34,8 @@ from medskills.synthesis.ct_request import CTRunRequest, CTVersion, InferenceSet
 from medskills.synthesis.diff_model import read_override_file
 from medskills.synthesis.mask_evidence import MaskOutputSummary, evaluate_mask_gates, inspect_masks
 from medskills.synthesis.run_support import (
-    check_output_dir, check_upstream_commit, check_weights, file_artifact, read_config_infer,
-    resolve_generate_root, stop_before_run, run_environment, run_outcome,
+    check_output_dir, check_upstream_commit, check_upstream_requirements, check_weights, file_artifact,
+    read_config_infer, resolve_generate_root, stop_before_run, run_environment, run_outcome,
 )
 from medskills.synthesis.staging import LOG_DIR_NAME, STAGED_DIR_NAME, stage_ct_configs
 
@@ -157,6 +157,7 @@ def generate_ct_masks(
     inference = check_inference_config(collector, merged, table=load_anatomy_table(), version=_VERSION)
     check_output_dir(collector, request.output_dir)
     check_upstream_commit(collector, root, skill=SkillId.SYNTH_CT, version=_VERSION.value)
+    check_upstream_requirements(collector, root)
     weights = check_weights(collector, settings, SkillId.SYNTH_CT, _VERSION.value, root, names=MASK_WEIGHTS,
                             expected_sha256=expected_sha256)
     data_root = Path(settings.monai_data_directory).absolute() if settings.monai_data_directory else root

@@ -57,3 +57,10 @@ def test_hf_token_is_never_recorded_in_evidence(tmp_path: Path) -> None:
 def test_has_traceback_detects_python_tracebacks() -> None:
     assert has_traceback('Traceback (most recent call last):\n  File "x"')
     assert not has_traceback("all good")
+
+
+def test_build_environment_passes_proxy_variables_in_both_spellings() -> None:
+    proxies = {"HTTP_PROXY": "http://proxy:3128", "HTTPS_PROXY": "http://proxy:3128", "NO_PROXY": "localhost",
+               "http_proxy": "http://p:1", "https_proxy": "http://p:2", "no_proxy": "127.0.0.1"}
+    environment = build_environment({}, source={**proxies, "FTP_PROXY": "x", "SECRET": "y"})
+    assert environment == proxies
