@@ -70,7 +70,7 @@ def summarize_run(record: RunRecord, *, is_preflight_only: bool, success_hint: s
     report = record.preflight
     blocking = [_describe(check) for check in sorted(report.errors, key=lambda c: not c.blocks_request)]
     is_preflight_refusal = bool(record.failure_reasons) and all(
-        reason.startswith("preflight:") for reason in record.failure_reasons)
+        reason.startswith("preflight ") for reason in record.failure_reasons)
     if record.exit_code != ExitCode.OK and not is_preflight_refusal:
         blocking = [*record.failure_reasons, *blocking]
     if record.invocation is None and record.exit_code == ExitCode.OK:
