@@ -28,8 +28,20 @@ app.command("setup")(setup_command)
 app.command("doctor")(doctor_command)
 
 
+def _print_version(is_requested: bool) -> None:
+    if is_requested:
+        from medskills import __version__
+
+        typer.echo(f"medskills {__version__}")
+        raise typer.Exit(0)
+
+
 @app.callback()
-def _root(verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging on stderr.")) -> None:
+def _root(
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging on stderr."),
+    version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
+                                 help="Print the medskills version and exit."),
+) -> None:
     configure_logging(verbose=verbose)
 
 

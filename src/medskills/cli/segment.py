@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from medskills.cli._common import OutputDirOption, PreflightOnlyOption, emit, run_guarded
+from medskills.cli._common import OutputDirOption, PreflightOnlyOption, emit, emit_run, run_as_script, run_guarded
 
 segment_app = typer.Typer(no_args_is_help=True, help="CT/MRI segmentation through NV-Segment-CTMR (VISTA3D).")
 
@@ -15,7 +15,7 @@ _PROMPTS_HELP = 'Class ids or names, comma separated: "3,14" or "liver,spleen". 
 
 @segment_app.command("ctmr")
 def ctmr_command(
-    image: Path = typer.Argument(..., help="NIfTI file, or a folder holding one DICOM series."),
+    image: Path = typer.Argument(..., metavar="IMAGE", help="NIfTI file, or a folder holding one DICOM series."),
     modality: str = typer.Option(..., "--modality", "-m", help="CT_BODY, MRI_BODY or MRI_BRAIN."),
     output_dir: OutputDirOption = ...,
     label_prompts: str | None = typer.Option(None, "--label-prompts", "-p", help=_PROMPTS_HELP),
@@ -35,7 +35,8 @@ def ctmr_command(
         image_path=image, modality=modality, output_dir=output_dir, prompts=label_prompts,
         ground_truth_path=ground_truth, device=device, output_type=output_type, is_confirmed=yes,
         is_preflight_only=preflight_only, timeout_seconds=timeout_seconds))
-    emit(run_guarded(lambda: segment_ctmr(request, settings=load_settings())))
+    emit_run(run_guarded(lambda: segment_ctmr(request, settings=load_settings())),
+             is_preflight_only=preflight_only, success_hint=f"medskills verify segmentation {output_dir}")
 
 
 @segment_app.command("labels")
@@ -53,8 +54,4 @@ def labels_command(
 
 def run_ctmr_script() -> None:
     """Entry point of skills/nv-segment-ctmr/scripts/run_ctmr.py (the seed command line)."""
-    import sys
-
-    from medskills.cli import app
-
-    app(["segment", "ctmr", *sys.argv[1:]], prog_name="run_ctmr.py")
+    run_as_script(ctmr_command)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from medskills.cli._common import OutputDirOption, PreflightOnlyOption, emit, run_guarded
+from medskills.cli._common import OutputDirOption, PreflightOnlyOption, emit, emit_run, run_as_script, run_guarded
 from medskills.synthesis.ct_request import CTRunRequest, CTVersion
 
 synth_app = typer.Typer(no_args_is_help=True)
@@ -39,11 +39,11 @@ def mr_brain_command(
     from medskills.core.settings import load_settings
     from medskills.synthesis.mr_brain import MRBrainRequest, generate_mr_brain
 
-    request = MRBrainRequest.from_cli(
+    request = run_guarded(lambda: MRBrainRequest.from_cli(
         config, output_dir=output_dir, modality=modality, random_seed=random_seed, is_cost_confirmed=yes,
-        is_preflight_only=preflight_only, timeout_seconds=timeout_seconds, has_summary_card=not no_summary_card,
-    )
-    emit(run_guarded(lambda: generate_mr_brain(request, settings=load_settings())))
+        is_preflight_only=preflight_only, timeout_seconds=timeout_seconds, has_summary_card=not no_summary_card))
+    emit_run(run_guarded(lambda: generate_mr_brain(request, settings=load_settings())),
+             is_preflight_only=preflight_only, success_hint=f"medskills verify mr-synthesis {output_dir}")
 
 
 @synth_app.command("ct")
@@ -64,7 +64,8 @@ def ct_command(
     request = run_guarded(lambda: CTRunRequest.from_cli(
         config, output_dir=output_dir, random_seed=random_seed, version=version, is_cost_confirmed=yes,
         is_preflight_only=preflight_only, timeout_seconds=timeout_seconds, has_summary_card=not no_summary_card))
-    emit(run_guarded(lambda: run_ct_synthesis(request, settings=load_settings())))
+    emit_run(run_guarded(lambda: run_ct_synthesis(request, settings=load_settings())),
+             is_preflight_only=preflight_only, success_hint=f"medskills verify ct-synthesis {output_dir}")
 
 
 @anatomy_app.command("list")
@@ -85,12 +86,12 @@ def anatomy_list_command(
 
 def run_ct_script() -> None:
     """Entry point of skills/nv-generate-ct-rflow/scripts/run_rflow_ct.py (the seed command line)."""
-    _run_script(ct_command)
+    run_as_script(ct_command)
 
 
 def list_anatomies_script() -> None:
     """Entry point of skills/nv-generate-ct-rflow/scripts/list_anatomies.py."""
-    _run_script(anatomy_list_command)
+    run_as_script(anatomy_list_command)
 
 
 @synth_app.command("ct-from-mask")
@@ -116,7 +117,8 @@ def ct_from_mask_command(
         request_path=request_path, output_dir=output_dir, random_seed=random_seed, source_labels=source_labels,
         body_envelope_ct=add_body_envelope, allow_missing_body_label=allow_missing_body_label,
         is_cost_confirmed=yes, is_preflight_only=preflight_only, timeout_seconds=timeout_seconds))
-    emit(run_guarded(lambda: generate_ct_from_mask(request, settings=load_settings())))
+    emit_run(run_guarded(lambda: generate_ct_from_mask(request, settings=load_settings())),
+             is_preflight_only=preflight_only)
 
 
 @synth_app.command("ct-image")
@@ -134,10 +136,11 @@ def ct_image_command(
     from medskills.core.settings import load_settings
     from medskills.synthesis.ct_image import CTImageRequest, generate_ct_image
 
-    request = CTImageRequest.from_cli(
+    request = run_guarded(lambda: CTImageRequest.from_cli(
         config, output_dir=output_dir, version=version, random_seed=random_seed, is_cost_confirmed=yes,
-        is_preflight_only=preflight_only, timeout_seconds=timeout_seconds, has_summary_card=not no_summary_card)
-    emit(run_guarded(lambda: generate_ct_image(request, settings=load_settings())))
+        is_preflight_only=preflight_only, timeout_seconds=timeout_seconds, has_summary_card=not no_summary_card))
+    emit_run(run_guarded(lambda: generate_ct_image(request, settings=load_settings())),
+             is_preflight_only=preflight_only)
 
 
 @synth_app.command("ct-mask")
@@ -153,34 +156,28 @@ def ct_mask_command(
     from medskills.core.settings import load_settings
     from medskills.synthesis.ct_mask import CTMaskRequest, generate_ct_masks
 
-    request = CTMaskRequest.from_cli(config, output_dir=output_dir, random_seed=random_seed, is_cost_confirmed=yes,
-                                     is_preflight_only=preflight_only, timeout_seconds=timeout_seconds)
-    emit(run_guarded(lambda: generate_ct_masks(request, settings=load_settings())))
-
-
-def _run_script(command: object) -> None:
-    """Run one command as a stand-alone script (the seed-compatible shims under skills/)."""
-    from medskills.cli._common import configure_logging
-
-    configure_logging()
-    typer.run(command)  # type: ignore[arg-type]
+    request = run_guarded(lambda: CTMaskRequest.from_cli(
+        config, output_dir=output_dir, random_seed=random_seed, is_cost_confirmed=yes,
+        is_preflight_only=preflight_only, timeout_seconds=timeout_seconds))
+    emit_run(run_guarded(lambda: generate_ct_masks(request, settings=load_settings())),
+             is_preflight_only=preflight_only)
 
 
 def mr_brain_script() -> None:
     """Entry point of skills/nv-generate-mr-brain/scripts/run_mr_brain.py."""
-    _run_script(mr_brain_command)
+    run_as_script(mr_brain_command)
 
 
 def ct_from_mask_script() -> None:
     """Entry point of skills/nv-generate-ct-rflow/scripts/run_ct_from_mask.py."""
-    _run_script(ct_from_mask_command)
+    run_as_script(ct_from_mask_command)
 
 
 def ct_image_script() -> None:
     """Entry point of skills/nv-generate-ct-rflow/scripts/run_ct_image.py."""
-    _run_script(ct_image_command)
+    run_as_script(ct_image_command)
 
 
 def ct_mask_script() -> None:
     """Entry point of skills/nv-generate-ct-rflow/scripts/run_ct_mask.py."""
-    _run_script(ct_mask_command)
+    run_as_script(ct_mask_command)

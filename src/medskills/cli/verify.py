@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 from pydantic import ValidationError
 
-from medskills.cli._common import emit, run_guarded
+from medskills.cli._common import emit, run_as_script, run_guarded
 from medskills.core.errors import UsageError
 from medskills.core.label_spaces import LabelSpace
 
@@ -101,12 +101,9 @@ def _floors(items: list[str]) -> dict[str, float]:
 
 def grade_script(verifier: str) -> None:
     """Entry point of ``verifiers/<verifier>/scripts/grade.py``: the matching ``medskills verify`` command."""
-    from medskills.cli._common import configure_logging
-
     commands: dict[str, Callable[..., None]] = {
         "ct_synthesis_quality_v1": ct_synthesis_command,
         "mr_synthesis_quality_v1": mr_synthesis_command,
         "ct_segmentation_quality_v1": segmentation_command,
     }
-    configure_logging()
-    typer.run(commands[verifier])
+    run_as_script(commands[verifier])

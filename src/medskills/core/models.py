@@ -20,6 +20,7 @@ __all__ = [
     "Artifact",
     "Check",
     "CostEstimate",
+    "ErrorRecord",
     "FrozenModel",
     "GateResult",
     "Invocation",
@@ -237,3 +238,20 @@ class RunRecord(FrozenModel):
     def with_updates(self, **changes: Any) -> Self:
         """Return a validated copy with ``changes`` applied (records are frozen)."""
         return type(self).model_validate({**self.model_dump(), **changes})
+
+
+class ErrorRecord(FrozenModel):
+    """The JSON result of a command that stopped before it had a run record: a usage error or a crash.
+
+    ``problems`` lists every problem found (a preflight or a request can have several); ``error_code``
+    is a machine-readable reason where the error has one.
+    """
+
+    schema_version: str = SCHEMA_VERSION
+    status: Status = Status.FAILED
+    exit_code: int
+    error_type: str
+    error: str
+    problems: list[str] = Field(default_factory=list)
+    error_code: str | None = None
+    intended_use_disclaimer: str = DISCLAIMER

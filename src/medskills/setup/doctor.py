@@ -41,7 +41,7 @@ def run_doctor(
     hash_weights: bool = True,
     manifest: AssetManifest | None = None,
 ) -> DoctorReport:
-    """Check this machine for ``skill`` (or every skill); the report's exit code is 1 when ``skill`` cannot run.
+    """Check this machine for ``skill`` (or every skill); the report's exit code is 1 when any row fails.
 
     ``manifest`` replaces the packaged one (tests point it at a local clone).
     """
@@ -58,7 +58,7 @@ def run_doctor(
     rows.append(_disk_row(skills, manifest_skills=manifest.skills, settings=settings, free_bytes=free_bytes))
     rows.append(_offline_row())
     can_run = {s: not any(r.status == RowStatus.FAIL and s in r.blocks for r in rows) for s in skills}
-    exit_code = 1 if skill is not None and not can_run[skill] else 0
+    exit_code = 1 if any(row.status == RowStatus.FAIL for row in rows) else 0
     return DoctorReport(skills=skills, rows=rows, can_run=can_run,
                         elapsed_seconds=round(time.perf_counter() - started, 3), exit_code=exit_code)
 

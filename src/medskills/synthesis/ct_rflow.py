@@ -70,10 +70,6 @@ def _log_preflight(report: PreflightReport) -> None:
     if report.cost is not None:
         logger.info("cost estimate: ~%.0f s wall, ~%.1f GB VRAM peak, ~%.0f MB disk", report.cost.wall_seconds,
                     report.cost.peak_vram_gb, report.cost.disk_mb)
-    for check in report.warnings:
-        logger.warning("%s: %s", check.field or check.code, check.message)
-    for check in report.errors:
-        logger.error("%s: %s%s", check.field or check.code, check.message, f" Fix: {check.fix}" if check.fix else "")
 
 
 def run_ct_synthesis(
