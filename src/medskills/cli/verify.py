@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,7 +30,7 @@ def ct_synthesis_command(
     """Grade a paired CT image + label run (ct_synthesis_quality_v1)."""
     from medskills.verification import grade_ct_synthesis
 
-    emit(run_guarded(lambda: _written(grade_ct_synthesis(run_dir), json_path)))
+    _emit_verdict(run_guarded(lambda: _written(grade_ct_synthesis(run_dir), json_path)))
 
 
 @verify_app.command("mr-synthesis")
@@ -40,7 +41,7 @@ def mr_synthesis_command(
     """Grade a synthetic brain-MRI run (mr_synthesis_quality_v1)."""
     from medskills.verification import grade_mr_synthesis
 
-    emit(run_guarded(lambda: _written(grade_mr_synthesis(run_dir), json_path)))
+    _emit_verdict(run_guarded(lambda: _written(grade_mr_synthesis(run_dir), json_path)))
 
 
 @verify_app.command("segmentation")
@@ -65,7 +66,18 @@ def segmentation_command(
                              reference_labels=reference_labels, dice_floors=_floors(dice_floor))
         return _written(grade_segmentation(request), json_path)
 
-    emit(run_guarded(action))
+    _emit_verdict(run_guarded(action))
+
+
+def _emit_verdict(verdict: Verdict) -> None:
+    """The verdict on stdout; on stderr, its failed checks first and the next step."""
+    failed = [(tier.name, item) for tier in verdict.tiers for item in tier.checks if item.status.value == "failed"]
+    lines = [f"{verdict.verifier}: {verdict.status.value}, exit {verdict.exit_code}"]
+    lines += [f"  FAILED {index}. {tier}.{item.name}: {item.reason}" for index, (tier, item) in enumerate(failed, 1)]
+    lines.append("  next: " + ("read each failed check's reason above; re-run the skill into a new folder once "
+                               "fixed." if failed else "nothing to do: every check passed."))
+    sys.stderr.write("\n".join(lines) + "\n")
+    emit(verdict)
 
 
 def _written(verdict: Verdict, json_path: Path | None) -> Verdict:
