@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from medskills.cli._common import OutputDirOption, PreflightOnlyOption, emit, emit_run, run_as_script, run_guarded
+from medskills.cli._progress import progress_runner
 
 segment_app = typer.Typer(no_args_is_help=True, help="CT/MRI segmentation through NV-Segment-CTMR (VISTA3D).")
 
@@ -35,7 +36,7 @@ def ctmr_command(
         image_path=image, modality=modality, output_dir=output_dir, prompts=label_prompts,
         ground_truth_path=ground_truth, device=device, output_type=output_type, is_confirmed=yes,
         is_preflight_only=preflight_only, timeout_seconds=timeout_seconds))
-    emit_run(run_guarded(lambda: segment_ctmr(request, settings=load_settings())),
+    emit_run(run_guarded(lambda: segment_ctmr(request, settings=load_settings(), runner=progress_runner())),
              is_preflight_only=preflight_only, success_hint=f"medskills verify segmentation {output_dir}")
 
 

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from medskills.cli._common import OutputDirOption, PreflightOnlyOption, emit, emit_run, run_as_script, run_guarded
+from medskills.cli._progress import progress_runner
 from medskills.synthesis.ct_request import CTRunRequest, CTVersion
 
 synth_app = typer.Typer(no_args_is_help=True)
@@ -42,7 +43,7 @@ def mr_brain_command(
     request = run_guarded(lambda: MRBrainRequest.from_cli(
         config, output_dir=output_dir, modality=modality, random_seed=random_seed, is_cost_confirmed=yes,
         is_preflight_only=preflight_only, timeout_seconds=timeout_seconds, has_summary_card=not no_summary_card))
-    emit_run(run_guarded(lambda: generate_mr_brain(request, settings=load_settings())),
+    emit_run(run_guarded(lambda: generate_mr_brain(request, settings=load_settings(), runner=progress_runner())),
              is_preflight_only=preflight_only, success_hint=f"medskills verify mr-synthesis {output_dir}")
 
 
@@ -64,7 +65,7 @@ def ct_command(
     request = run_guarded(lambda: CTRunRequest.from_cli(
         config, output_dir=output_dir, random_seed=random_seed, version=version, is_cost_confirmed=yes,
         is_preflight_only=preflight_only, timeout_seconds=timeout_seconds, has_summary_card=not no_summary_card))
-    emit_run(run_guarded(lambda: run_ct_synthesis(request, settings=load_settings())),
+    emit_run(run_guarded(lambda: run_ct_synthesis(request, settings=load_settings(), runner=progress_runner())),
              is_preflight_only=preflight_only, success_hint=f"medskills verify ct-synthesis {output_dir}")
 
 
@@ -117,7 +118,7 @@ def ct_from_mask_command(
         request_path=request_path, output_dir=output_dir, random_seed=random_seed, source_labels=source_labels,
         body_envelope_ct=add_body_envelope, allow_missing_body_label=allow_missing_body_label,
         is_cost_confirmed=yes, is_preflight_only=preflight_only, timeout_seconds=timeout_seconds))
-    emit_run(run_guarded(lambda: generate_ct_from_mask(request, settings=load_settings())),
+    emit_run(run_guarded(lambda: generate_ct_from_mask(request, settings=load_settings(), runner=progress_runner())),
              is_preflight_only=preflight_only)
 
 
@@ -139,7 +140,7 @@ def ct_image_command(
     request = run_guarded(lambda: CTImageRequest.from_cli(
         config, output_dir=output_dir, version=version, random_seed=random_seed, is_cost_confirmed=yes,
         is_preflight_only=preflight_only, timeout_seconds=timeout_seconds, has_summary_card=not no_summary_card))
-    emit_run(run_guarded(lambda: generate_ct_image(request, settings=load_settings())),
+    emit_run(run_guarded(lambda: generate_ct_image(request, settings=load_settings(), runner=progress_runner())),
              is_preflight_only=preflight_only)
 
 
@@ -159,7 +160,7 @@ def ct_mask_command(
     request = run_guarded(lambda: CTMaskRequest.from_cli(
         config, output_dir=output_dir, random_seed=random_seed, is_cost_confirmed=yes,
         is_preflight_only=preflight_only, timeout_seconds=timeout_seconds))
-    emit_run(run_guarded(lambda: generate_ct_masks(request, settings=load_settings())),
+    emit_run(run_guarded(lambda: generate_ct_masks(request, settings=load_settings(), runner=progress_runner())),
              is_preflight_only=preflight_only)
 
 

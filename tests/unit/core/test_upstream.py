@@ -57,3 +57,18 @@ def test_hf_token_is_never_recorded_in_evidence(tmp_path: Path) -> None:
 def test_has_traceback_detects_python_tracebacks() -> None:
     assert has_traceback('Traceback (most recent call last):\n  File "x"')
     assert not has_traceback("all good")
+
+
+def test_output_is_streamed_line_by_line_to_the_callback_and_the_log(tmp_path):
+    import sys
+
+    from medskills.core.upstream import UpstreamCommand, run_upstream
+
+    script = "import sys\nfor i in range(3): sys.stderr.write(f'{i+1}/3 [\\r'); sys.stderr.flush()\nprint('done')\n"
+    seen: list[str] = []
+    invocation = run_upstream(UpstreamCommand(argv=[sys.executable, "-c", script], cwd=tmp_path, env={},
+                                              timeout_seconds=30, log_dir=tmp_path / "logs", log_name="bar"),
+                              on_line=seen.append)
+    assert invocation.exit_code == 0 and seen.count("done") == 1
+    assert [line for line in seen if "/3" in line] == ["1/3 [", "2/3 [", "3/3 ["]
+    assert (tmp_path / "logs" / "bar.stderr.log").read_bytes() == b"1/3 [\r2/3 [\r3/3 [\r"
