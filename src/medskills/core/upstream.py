@@ -95,7 +95,7 @@ def has_traceback(text: str) -> bool:
 def _copy_stream(source: IO[bytes], log: IO[bytes], on_line: Callable[[str], None] | None) -> None:
     """Copy a pipe into its log file as it arrives, handing each line (``\\n`` or tqdm's ``\\r``) to ``on_line``."""
     pending = b""
-    for chunk in iter(lambda: source.read1(65536), b""):
+    for chunk in iter(lambda: os.read(source.fileno(), 65536), b""):
         log.write(chunk)
         log.flush()
         if on_line is None:
