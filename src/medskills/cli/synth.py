@@ -9,7 +9,9 @@ import typer
 
 from medskills.cli._common import OutputDirOption, PreflightOnlyOption, emit, emit_run, run_as_script, run_guarded
 from medskills.cli._progress import progress_runner
+from medskills.core.label_spaces import LabelSpace
 from medskills.synthesis.ct_request import CTRunRequest, CTVersion
+from medskills.synthesis.mr_brain_request import MRBrainModality
 
 synth_app = typer.Typer(no_args_is_help=True)
 anatomy_app = typer.Typer(no_args_is_help=True)
@@ -21,15 +23,15 @@ UpstreamTimeoutOption = Annotated[float, typer.Option("--timeout-seconds", help=
 NoSummaryCardOption = Annotated[bool, typer.Option("--no-summary-card", help="Skip summary.html.")]
 
 
-_MR_MODALITY_HELP = ("MR contrast: mri, mri_t1, mri_t2, mri_flair, mri_swi, or one of those with _skull_stripped "
-                     "(default: the config's modality, else mri_t1).")
+_MR_MODALITY_HELP = "MR contrast, case-insensitive (default: the config's modality, else mri_t1)."
 
 
 @synth_app.command("mr-brain")
 def mr_brain_command(
     config: str = typer.Argument(..., help="Override JSON for the MR-brain model config, or 'default'."),
     output_dir: OutputDirOption = ...,
-    modality: str | None = typer.Option(None, "--modality", help=_MR_MODALITY_HELP),
+    modality: MRBrainModality | None = typer.Option(None, "--modality", case_sensitive=False,
+                                                    help=_MR_MODALITY_HELP),
     random_seed: int = typer.Option(1234, "--random-seed", "-s", help="Staged into the model config."),
     yes: CostConfirmedOption = False,
     preflight_only: PreflightOnlyOption = False,
@@ -41,8 +43,9 @@ def mr_brain_command(
     from medskills.synthesis.mr_brain import MRBrainRequest, generate_mr_brain
 
     request = run_guarded(lambda: MRBrainRequest.from_cli(
-        config, output_dir=output_dir, modality=modality, random_seed=random_seed, is_cost_confirmed=yes,
-        is_preflight_only=preflight_only, timeout_seconds=timeout_seconds, has_summary_card=not no_summary_card))
+        config, output_dir=output_dir, modality=modality.value if modality else None, random_seed=random_seed,
+        is_cost_confirmed=yes, is_preflight_only=preflight_only, timeout_seconds=timeout_seconds,
+        has_summary_card=not no_summary_card))
     emit_run(run_guarded(lambda: generate_mr_brain(request, settings=load_settings(), runner=progress_runner())),
              is_preflight_only=preflight_only, success_hint=f"medskills verify mr-synthesis {output_dir}")
 
@@ -100,9 +103,8 @@ def ct_from_mask_command(
     request_path: Path = typer.Argument(..., help="Request JSON with mask_path (or a mask NIfTI itself)."),
     output_dir: OutputDirOption = ...,
     random_seed: int = typer.Option(0, "--random-seed", "-s", help="Passed to upstream --random-seed."),
-    source_labels: str = typer.Option("maisi", "--source-labels",
-                                      help="Label space of the mask: maisi, totalsegmentator, totalsegmentator_mr, "
-                                      "vista3d (converted to MAISI by anatomy name)."),
+    source_labels: LabelSpace = typer.Option(LabelSpace.MAISI, "--source-labels", case_sensitive=False,
+                                             help="Label space of the mask (converted to MAISI by anatomy name)."),
     add_body_envelope: Path | None = typer.Option(None, "--add-body-envelope", help="Paired CT: derive body 200."),
     allow_missing_body_label: bool = typer.Option(False, "--allow-missing-body-label", help="Accept no body 200."),
     yes: CostConfirmedOption = False,
@@ -115,7 +117,7 @@ def ct_from_mask_command(
     from medskills.synthesis.ct_from_mask_request import CTFromMaskRequest
 
     request = run_guarded(lambda: CTFromMaskRequest.from_cli(
-        request_path=request_path, output_dir=output_dir, random_seed=random_seed, source_labels=source_labels,
+        request_path=request_path, output_dir=output_dir, random_seed=random_seed, source_labels=source_labels.value,
         body_envelope_ct=add_body_envelope, allow_missing_body_label=allow_missing_body_label,
         is_cost_confirmed=yes, is_preflight_only=preflight_only, timeout_seconds=timeout_seconds))
     emit_run(run_guarded(lambda: generate_ct_from_mask(request, settings=load_settings(), runner=progress_runner())),

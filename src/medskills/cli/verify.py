@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from medskills.cli._common import emit, run_as_script, run_guarded
 from medskills.core.errors import UsageError
-from medskills.core.label_spaces import LabelSpace
+from medskills.core.label_spaces import LabelSpace, SegmentationModality
 
 if TYPE_CHECKING:
     from medskills.verification import SegmentationVerifyRequest, Verdict
@@ -50,7 +50,8 @@ def segmentation_command(
     prediction: Path | None = typer.Option(None, "--prediction", help="A mask made elsewhere (no run record)."),
     image: Path | None = typer.Option(None, "--image", help="The image the mask belongs to (geometry check)."),
     prediction_labels: LabelSpace | None = typer.Option(None, "--prediction-labels", help="Label space of the mask."),
-    modality: str | None = typer.Option(None, "--modality", help="CT_BODY, MRI_BODY or MRI_BRAIN."),
+    modality: SegmentationModality | None = typer.Option(None, "--modality", case_sensitive=False,
+                                                         help="Bundle modality of the mask (case-insensitive)."),
     ground_truth: Path | None = typer.Option(None, "--ground-truth", help="Reference label map (Dice, IoU, HD95)."),
     reference_labels: LabelSpace | None = typer.Option(None, "--reference-labels",
                                                        help="Label space of the reference."),

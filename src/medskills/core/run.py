@@ -87,7 +87,8 @@ def refusal_reasons(report: PreflightReport, *, is_preflight_only: bool, cost_re
         report.status is PreflightStatus.BLOCKED and not is_preflight_only)
     if is_blocking:
         ordered = sorted(report.errors, key=lambda check: not check.blocks_request)
-        return [f"preflight {check.code}: {check.field + ': ' if check.field else ''}{check.message}" for check in ordered]
+        return [f"preflight {check.code}: {check.field + ': ' if check.field else ''}{check.message}"
+                for check in ordered]
     if cost_reason and not is_preflight_only:
         return [cost_reason]
     return []

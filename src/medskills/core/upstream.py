@@ -1,7 +1,8 @@
 """Run an upstream process: argument list, explicit cwd and environment, timeout, logs to files.
 
 Output is drained by two threads into log files as it arrives, so a chatty upstream cannot deadlock
-us, and each line can feed a live progress line. On timeout the whole process group is killed (the upstream may spawn workers) and the exit code is 124.
+us, and each line can feed a live progress line. On timeout the whole process group is killed (the
+upstream may spawn workers) and the exit code is 124.
 The runner is a plain callable so tests substitute a stand-in upstream without patching.
 """
 

@@ -171,7 +171,8 @@ def _request_rows(record: MRBrainRecord) -> list[list[str]]:
     request = record.request
     return [["config", str(request.config_path or "default")],
             ["modality", f"{request.modality_name} (id {request.modality_id})"],
-            ["dim requested", str(request.dim_requested)], ["spacing requested (mm)", str(request.spacing_requested_mm)],
+            ["dim requested", str(request.dim_requested)],
+            ["spacing requested (mm)", str(request.spacing_requested_mm)],
             ["steps", str(request.num_inference_steps)], ["guidance", str(request.cfg_guidance_scale)],
             ["random seed", str(request.random_seed)]]
 

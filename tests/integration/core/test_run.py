@@ -135,8 +135,8 @@ def _synth_calls(tmp_path: Path, shared_data: Path) -> dict[str, Callable[..., o
     small = tmp_path / "small.json"
     small.write_text(json.dumps({"dim": [256, 256, 128], "spacing": [1.5, 1.5, 3.0], "num_inference_steps": 5}))
     return {
-        "synth ct": lambda **kw: run_ct_synthesis(CTRunRequest(config_path=None, output_dir=out, is_cost_confirmed=True),
-                                                  **kw),
+        "synth ct": lambda **kw: run_ct_synthesis(
+            CTRunRequest(config_path=None, output_dir=out, is_cost_confirmed=True), **kw),
         "synth ct-mask": lambda **kw: generate_ct_masks(CTMaskRequest(output_dir=out, is_cost_confirmed=True), **kw),
         "synth ct-from-mask": lambda **kw: generate_ct_from_mask(CTFromMaskRequest.from_cli(
             request_path=scan / "reference_totalsegmentator.nii.gz", output_dir=out, random_seed=0,
