@@ -54,6 +54,14 @@ class RunOptions:
     is_cost_confirmed: bool = False
     has_card: bool = True
 
+    @classmethod
+    def of(cls, request: object) -> RunOptions:
+        """The shared options of a request model (``has_summary_card`` where the command has that flag)."""
+        return cls(output_dir=Path(getattr(request, "output_dir")),
+                   is_preflight_only=bool(getattr(request, "is_preflight_only")),
+                   is_cost_confirmed=bool(getattr(request, "is_cost_confirmed")),
+                   has_card=bool(getattr(request, "has_summary_card", True)))
+
 
 @dataclass(frozen=True)
 class PreparedRun(Generic[RecordT]):

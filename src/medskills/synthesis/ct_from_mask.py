@@ -87,9 +87,7 @@ def generate_ct_from_mask(
     Raises:
         UsageError: the request file cannot be read, or ``--output-dir`` is refused.
     """
-    options = RunOptions(output_dir=request.output_dir, is_preflight_only=request.is_preflight_only,
-                         is_cost_confirmed=request.is_cost_confirmed)
-    return run_command(options, lambda: _prepare(request, settings=settings, runner=runner, device=device,
+    return run_command(RunOptions.of(request), lambda: _prepare(request, settings=settings, runner=runner, device=device,
                                                  expected_sha256=expected_sha256))
 
 

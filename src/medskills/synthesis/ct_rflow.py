@@ -84,9 +84,7 @@ def run_ct_synthesis(
     Raises:
         UsageError: the override file is unreadable, or ``--output-dir`` is refused (nothing is touched then).
     """
-    options = RunOptions(output_dir=request.output_dir, is_preflight_only=request.is_preflight_only,
-                         is_cost_confirmed=request.is_cost_confirmed, has_card=request.has_summary_card)
-    return run_command(options, lambda: _prepare(request, settings=settings, runner=runner, device=device,
+    return run_command(RunOptions.of(request), lambda: _prepare(request, settings=settings, runner=runner, device=device,
                                                  expected_sha256=expected_sha256))
 
 
