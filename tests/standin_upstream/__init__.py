@@ -1,9 +1,19 @@
-"""Stand-in NV-Generate-CTMR root for tests: configs, a runnable ``scripts`` package, fake weights and data.
+"""Stand-in NV-Generate-CTMR root for tests: the real configs, a runnable ``scripts`` package, fake weights and data.
 
-Build one with :func:`build_nv_generate_root`; switch failures on with :class:`Behaviour`. Entry points
-live in ``scripts_src/`` and are copied whole into ``<root>/scripts``, so another stand-in entry point
-is added by dropping a module there (e.g. ``diff_model_infer.py``). Tests only; the product never
-imports this package.
+Build one with :func:`build_nv_generate_root`; switch failures on with :class:`Behaviour`.
+
+Copied from the real snapshot (``../shared/upstreams/NV-Generate-CTMR``, see ``snapshot.py``) at build
+time, never generated from our packaged facts: the whole ``configs/`` folder (config_infer.json and
+its presets, every environment file, the label dictionaries, ``modality_mapping.json``, the network
+and diff-model configs), ``requirements.txt``, and ``scripts/download_model_data.py``, which the
+stand-in entry points call so they check exactly the downloads upstream checks. The fake weight and
+dataset files are the ones that real function lists.
+
+Where it stays simpler than upstream: the entry points in ``scripts_src/`` build no networks and run
+no diffusion; they derive image/label volumes from a real CT (and a real T1 brain MR) instead. Their
+input checks copy upstream's rules and messages in spirit, not its code; the dataset files hold
+placeholder content (three size-condition vectors, one candidate entry) instead of the published
+databases; Path B reads no real candidate masks.
 """
 
 from __future__ import annotations
@@ -17,25 +27,16 @@ from pathlib import Path
 
 import numpy as np
 
-from medskills.core.assets import AssetKind, SkillId, assets_for
-from medskills.core.label_spaces import LabelSpace, load_label_dictionary, map_labels
+import pytest
+
+from medskills.core.label_spaces import LabelSpace, map_labels
+from standin_upstream.snapshot import snapshot_path, upstream_download_files
 
 __all__ = ["Behaviour", "StandinRoot", "build_nv_generate_root", "prepare_source_volumes"]
 
 SCRIPTS_SOURCE = Path(__file__).parent / "scripts_src"
-REFERENCE_ENTRIES = {
-    "controlnet": "$@controlnet_def", "diffusion_unet": "$@diffusion_unet_def", "autoencoder": "$@autoencoder_def",
-    "mask_generation_autoencoder": "$@mask_generation_autoencoder_def",
-    "mask_generation_diffusion": "$@mask_generation_diffusion_def",
-}
-# Shipped defaults of configs/config_infer.json (facts from the spec, §B.1).
-CONFIG_INFER = {
-    "num_output_samples": 1, "body_region": ["chest"], "anatomy_list": ["lung tumor"],
-    "controllable_anatomy_size": [], "num_inference_steps": 30, "mask_generation_num_inference_steps": 1000,
-    "output_size": [256, 256, 256], "image_output_ext": ".nii.gz", "label_output_ext": ".nii.gz",
-    "spacing": [1.5, 1.5, 2.0], "autoencoder_sliding_window_infer_size": [48, 48, 48],
-    "autoencoder_sliding_window_infer_overlap": 0.6666, **REFERENCE_ENTRIES, "modality": 1, "cfg_guidance_scale": 0.0,
-}
+# Files copied from the real snapshot into every stand-in root (besides the whole configs/ folder).
+SNAPSHOT_FILES = ("requirements.txt", "scripts/download_model_data.py")
 # The size-condition database: 10-slot vectors in upstream slot order (gallbladder, liver, stomach,
 # pancreas, colon, lung tumor, pancreatic tumor, hepatic tumor, colon cancer primaries, bone lesion).
 ANATOMY_SIZE_CONDITIONS = [
@@ -108,63 +109,41 @@ def prepare_source_volumes(scan_dir: Path) -> tuple[np.ndarray, np.ndarray, tupl
     return ct, converted.labels.astype(np.uint16), (float(zooms[0]), float(zooms[1]), float(zooms[2]))
 
 
-def _write_configs(configs: Path, label_dict_overrides: dict[str, int] | None) -> None:
-    _write_json(configs / "config_infer.json", CONFIG_INFER)
-    common = {
-        "output_dir": "output",
-        "trained_autoencoder_path": "models/autoencoder_v1.pt",
-        "trained_mask_generation_autoencoder_path": "models/mask_generation_autoencoder.pt",
-        "trained_mask_generation_diffusion_path": "models/mask_generation_diffusion_unet.pt",
-        "all_mask_files_base_dir": "datasets/all_masks_flexible_size_and_spacing_4000",
-        "label_dict_json": "./configs/label_dict.json",
-        "label_dict_remap_json": "./configs/label_dict_124_to_132.json",
-    }
-    _write_json(configs / "environment_rflow-ct.json", {
-        **common, "trained_diffusion_path": "models/diff_unet_3d_rflow-ct.pt",
-        "trained_controlnet_path": "models/controlnet_3d_rflow-ct.pt",
-        "all_mask_files_json": "datasets/candidate_masks_flexible_size_and_spacing_4000.json",
-        "all_anatomy_size_conditions_json": "datasets/all_anatomy_size_conditions.json",
-    })
-    _write_json(configs / "environment_ddpm-ct.json", {  # keeps upstream's wrong anatomy-size path
-        **common, "trained_diffusion_path": "models/diff_unet_3d_ddpm-ct.pt",
-        "trained_controlnet_path": "models/controlnet_3d_ddpm-ct.pt",
-        "all_mask_files_json": "datasets/candidate_masks_flexible_size_and_spacing_3000.json",
-        "all_anatomy_size_conditions_json": "datasets/configs/all_anatomy_size_conditions.json",
-    })
-    for network, include_body_region in (("rflow", False), ("ddpm", True)):
-        _write_json(configs / f"config_network_{network}.json", {
-            "spatial_dims": 3, "image_channels": 1, "latent_channels": 4, "include_body_region": include_body_region,
-            "mask_generation_latent_shape": [4, 64, 64, 64],
-            **{f"{key}_def": {"_target_": f"standin.{key}"} for key in REFERENCE_ENTRIES},
-        })
-    maisi = load_label_dictionary(LabelSpace.MAISI)
-    label_dict = {entry.name: entry.id for entry in maisi.entries}
-    label_dict.update(label_dict_overrides or {})
-    _write_json(configs / "label_dict.json", label_dict)
-    _write_json(configs / "label_dict_124_to_132.json", [[0, 0], [124, 200]])
+def _copy_from_snapshot(root: Path, label_dict_overrides: dict[str, int] | None) -> None:
+    """The real configs/ folder and SNAPSHOT_FILES; ``label_dict_overrides`` edits the copied label_dict.json."""
+    snapshot = snapshot_path()
+    if not (snapshot / "configs" / "config_infer.json").is_file():
+        pytest.skip(f"NV-Generate-CTMR snapshot not found at {snapshot}; put ../shared beside the checkout")
+    shutil.copytree(snapshot / "configs", root / "configs", copy_function=shutil.copyfile)
+    for name in SNAPSHOT_FILES:
+        shutil.copyfile(snapshot / name, root / name)
+    for folder in (root / "configs", root / "scripts"):
+        folder.chmod(0o755)
+    if label_dict_overrides:
+        path = root / "configs" / "label_dict.json"
+        _write_json(path, {**json.loads(path.read_text()), **label_dict_overrides})
 
 
 def _write_assets(root: Path, data_root: Path, *, with_weights: bool, with_datasets: bool,
                   is_masks_extracted: bool) -> None:
+    """The files upstream's own ``download_model_data`` checks for rflow-ct and ddpm-ct (model_only False)."""
     for version in ("rflow-ct", "ddpm-ct"):
-        for asset in assets_for(SkillId.SYNTH_CT, version):
-            if asset.kind == AssetKind.WEIGHT and with_weights:
-                target = root / asset.target
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(f"stand-in weights {asset.target}".encode())
-            elif asset.kind == AssetKind.DATASET and with_datasets:
-                _write_dataset(data_root, asset.target, asset.extract_dir, is_masks_extracted=is_masks_extracted)
+        for item in upstream_download_files(version, root_dir=str(data_root)):
+            is_dataset = "datasets/" in item["filename"]
+            if (with_datasets if is_dataset else with_weights):
+                _write_asset(root / item["path"], item["filename"], is_masks_extracted=is_masks_extracted)
 
 
-def _write_dataset(data_root: Path, target: str, extract_dir: str | None, *, is_masks_extracted: bool) -> None:
-    path = data_root / target
+def _write_asset(path: Path, filename: str, *, is_masks_extracted: bool) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    if extract_dir is not None:
+    if filename.startswith("models/"):
+        path.write_bytes(f"stand-in weights {filename}".encode())
+    elif path.suffix == ".zip":
         path.write_bytes(b"PK\x05\x06" + b"\x00" * 18)  # an empty zip archive
         if is_masks_extracted:
-            (data_root / extract_dir).mkdir(parents=True, exist_ok=True)
-            (data_root / extract_dir / "README.txt").write_text("stand-in mask candidates\n")
-    elif target.endswith("all_anatomy_size_conditions.json"):
+            (path.with_suffix("")).mkdir(parents=True, exist_ok=True)
+            (path.with_suffix("") / "README.txt").write_text("stand-in mask candidates\n")
+    elif filename.endswith("all_anatomy_size_conditions.json"):
         _write_json(path, ANATOMY_SIZE_CONDITIONS)
     else:
         _write_json(path, [{"pseudo_label_filename": "all_masks_flexible_size_and_spacing_4000/x/mask.nii.gz",
@@ -192,14 +171,14 @@ def build_nv_generate_root(
         with_weights / with_datasets: write fake weight files / dataset files.
         separate_data_root: put ``datasets/`` under ``tmp_path/monai_data`` instead of the root.
         is_masks_extracted: False leaves only the mask-candidate zip (not the extracted folder).
-        label_dict_overrides: entries changed in ``configs/label_dict.json`` (to differ from MAISI).
+        label_dict_overrides: entries changed in the copied ``configs/label_dict.json``.
         is_git_repo: make the root a git checkout with one commit.
     """
     root = tmp_path / "nv_generate"
     data_root = tmp_path / "monai_data" if separate_data_root else root
     calls_dir = tmp_path / "standin_calls"
     shutil.copytree(SCRIPTS_SOURCE, root / "scripts", ignore=shutil.ignore_patterns("__pycache__"))
-    _write_configs(root / "configs", label_dict_overrides)
+    _copy_from_snapshot(root, label_dict_overrides)
     _write_assets(root, data_root, with_weights=with_weights, with_datasets=with_datasets,
                   is_masks_extracted=is_masks_extracted)
     ct, labels, spacing = prepare_source_volumes(Path(scan_dir))

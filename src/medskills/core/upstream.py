@@ -44,8 +44,10 @@ DEFAULT_ALLOWED_VARIABLES = (
     "HF_HOME", "HF_TOKEN", "HF_HUB_OFFLINE", "HF_ENDPOINT", "HUGGINGFACE_HUB_CACHE",
     "MONAI_DATA_DIRECTORY", "PYTORCH_CUDA_ALLOC_CONF", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
     "VIRTUAL_ENV", "PYTHONPATH", "MEDSKILLS_ALLOW_NO_GPU",
+    # Proxies: upstream pings (and, when something is missing, downloads from) the hub on every run.
+    "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy",
 )
-_SECRET_VARIABLES = ("HF_TOKEN",)
+_SECRET_VARIABLES = ("HF_TOKEN", "HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy")  # may carry credentials
 
 
 @dataclass(frozen=True)

@@ -193,7 +193,7 @@ def _asset_rows(entry: SkillAssets, root: Path, *, settings: Settings, hash_weig
     dataset_files = [f for f in version.files if f.kind == AssetKind.DATASET]
     if dataset_files:
         data_root = settings.monai_data_directory or root
-        missing = [f.runtime_target for f in dataset_files if not (data_root / f.runtime_target).exists()]
+        missing = [f.target for f in dataset_files if not (data_root / f.target).is_file()]  # upstream checks the zip
         rows.append(_row(skill.value, "datasets", f"{len(dataset_files) - len(missing)}/{len(dataset_files)} under "
                          f"{data_root}" + (f"; missing {', '.join(missing)}" if missing else ""),
                          fail_for=[skill] if missing else (),

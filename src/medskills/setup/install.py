@@ -58,11 +58,7 @@ def run_setup(
                          f"under {layout.clone_dir}. Re-run with --yes to proceed.")
     access = HubAccess.from_environment(request.token_env)
     outcomes: list[FileOutcome] = []
-    for asset in version.files:
-        if asset.is_archive and layout.runtime_path(asset).is_dir():
-            outcomes.append(FileOutcome(repo_id=asset.repo_id, filename=asset.filename,
-                                        path=layout.runtime_path(asset), action=FileAction.ALREADY_EXTRACTED))
-            continue
+    for asset in version.files:  # archives too: upstream's download_model_data checks the zip on every run
         outcome = download_asset(asset, layout.destination(asset), access=access, free_bytes=free_bytes,
                                  hash_cache=settings.weight_hash_cache, progress_bar=progress_bar)
         outcomes.append(outcome)

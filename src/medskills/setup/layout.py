@@ -65,14 +65,12 @@ def missing_bytes_estimate(layout: SetupLayout) -> int:
     """Approximate bytes still to write: files not yet in place (minus partial bytes), plus unpacking."""
     total = 0.0
     for asset in layout.version.files:
-        if asset.is_archive and layout.runtime_path(asset).is_dir():
-            continue
         destination = layout.destination(asset)
         if not destination.is_file():
             partial = partial_path(destination)
             done = partial.stat().st_size if partial.is_file() else 0
             total += max(asset.size_mb_approx * 1e6 - done, 0)
-        if asset.is_archive and asset.unpacked_size_mb_approx is not None:
+        if asset.is_archive and asset.unpacked_size_mb_approx is not None and not layout.runtime_path(asset).is_dir():
             total += asset.unpacked_size_mb_approx * 1e6
     return int(total)
 

@@ -32,8 +32,8 @@ from medskills.synthesis.diff_model import (
 from medskills.synthesis.diff_model_run import run_diff_model
 from medskills.synthesis.image_evidence import ImageKind, ImageOutputSummary, write_image_card
 from medskills.synthesis.run_support import (
-    check_guidance, check_steps, check_upstream_commit, check_weights, is_finite_number, is_integer_value,
-    resolve_generate_root,
+    check_diff_model_weights, check_guidance, check_steps, check_upstream_commit, check_upstream_requirements,
+    is_finite_number, is_integer_value, resolve_generate_root,
 )
 
 __all__ = ["CTImageRecord", "CTImageRequest", "generate_ct_image"]
@@ -165,9 +165,9 @@ def _prepare(
     defaults = read_inference_defaults(facts, root)
     inference = _validate(collector, overrides, unknown, defaults=defaults.inference, random_seed=request.random_seed)
     check_upstream_commit(collector, root, skill=SkillId.SYNTH_CT, version=request.version.value)
-    model_file = f"diff_unet_3d_{request.version.value}.pt"
-    weights = check_weights(collector, settings, SkillId.SYNTH_CT, request.version.value, root,
-                            names=("autoencoder_v1.pt", model_file), expected_sha256=expected_sha256)
+    check_upstream_requirements(collector, root)
+    weights = check_diff_model_weights(collector, settings, facts, root, skill=SkillId.SYNTH_CT,
+                                       expected_sha256=expected_sha256)
     device = device or detect_device()
     check_gpu(collector, settings, device, needed_for="CT image generation")
     cost = _estimate(inference, request.version) if inference is not None else None

@@ -31,6 +31,7 @@ from medskills.synthesis.ct_request import (
 )
 from medskills.synthesis.run_support import (
     check_upstream_commit,
+    check_upstream_requirements,
     check_weights,
     read_config_infer,
     resolve_generate_root,
@@ -40,6 +41,9 @@ __all__ = ["REFERENCE_KEYS", "CTPreflight", "run_ct_preflight"]
 
 REFERENCE_KEYS = ("controlnet", "diffusion_unet", "autoencoder", "mask_generation_autoencoder",
                   "mask_generation_diffusion")
+# Upstream's config_infer.json (and every config_infer_*g_*.json preset) names the networks it builds
+# with these '$@<key>_def' references; an override file may repeat them, never change them.
+REFERENCE_VALUES = {key: f"$@{key}_def" for key in REFERENCE_KEYS}
 VRAM_WARNING_FRACTION = 0.85
 _SETUP_FIX = "run `medskills setup synth-ct` (downloads weights and datasets at the pinned revision)"
 
@@ -82,6 +86,19 @@ def _base_config(c: PreflightCollector, root: Path | None) -> dict[str, JsonValu
     return base
 
 
+def _check_reference_overrides(c: PreflightCollector, overrides: dict[str, JsonValue], base: dict[str, JsonValue],
+                               *, where: str) -> None:
+    """Network-definition keys may appear in the override file only with upstream's own reference value."""
+    for key in REFERENCE_KEYS:
+        if key not in overrides:
+            continue
+        expected = base.get(key) if str(base.get(key, "")).startswith("$@") else REFERENCE_VALUES[key]
+        if overrides[key] != expected:
+            c.error("reference_key_changed", f"{key!r} in {where} is {overrides[key]!r}; upstream builds this network "
+                    f"from the reference {expected!r}, and the wrapper cannot run a different network definition.",
+                    field=key, fix=f'remove {key!r} from the override file or set it to "{expected}"')
+
+
 def _load_table(c: PreflightCollector, root: Path | None) -> AnatomyTable:
     upstream_dict = root / "configs" / "label_dict.json" if root is not None else None
     try:
@@ -112,32 +129,41 @@ def _check_upstream_files(c: PreflightCollector, root: Path, request: CTRunReque
 
 
 def _check_datasets(c: PreflightCollector, data_root: Path, request: CTRunRequest, mask_path: MaskPath) -> bool:
-    """Datasets upstream reads under ``data_root`` (= MONAI_DATA_DIRECTORY); True when none would be downloaded."""
+    """Every dataset file upstream's downloader checks under ``data_root``; True when all are present.
+
+    ``scripts.inference`` always calls ``download_model_data(version, root_dir)`` with ``model_only=False``,
+    which requires the size-condition JSON, the candidate JSON and the mask **zip** on every run, whatever
+    the mask path (an extracted folder without its zip is fetched again, or fails offline). The list is
+    the packaged one, which ``tests/unit/core/test_assets.py`` proves equal to upstream's own lists.
+    Path B also reads the extracted folder; upstream extracts the zip on first use.
+    """
     is_complete = True
     for asset in assets_for(SkillId.SYNTH_CT, request.version.value, kind=AssetKind.DATASET):
-        is_path_a_file = asset.target.endswith("all_anatomy_size_conditions.json")
-        needed = (mask_path is MaskPath.A) == is_path_a_file
-        runtime, archive = data_root / asset.runtime_target, data_root / asset.target
-        if runtime.exists():
-            continue
-        if asset.is_archive and archive.is_file():
-            free_mb = shutil.disk_usage(data_root).free / 1e6
-            need_mb = asset.unpacked_size_mb_approx or asset.size_mb_approx
-            if needed and free_mb < need_mb:
-                c.error("no_space_to_extract", f"{archive} is not extracted and only {free_mb:.0f} MB are free; "
-                        f"upstream extracts about {need_mb:.0f} MB on first use.", field=str(runtime),
-                        fix=f"free disk space or extract it yourself into {runtime}", blocks_request=False)
-            elif needed:
-                c.warning("masks_not_extracted", f"{archive} will be extracted by upstream on first use "
-                          f"(about {need_mb:.0f} MB).", field=str(runtime))
-            continue
-        is_complete = False
-        if needed:
-            c.error("dataset_missing", f"{runtime} is missing; Path {mask_path.value} reads it under the data root "
-                    f"{data_root} (MONAI_DATA_DIRECTORY).", field=str(runtime),
+        archive = data_root / asset.target
+        if not archive.is_file():
+            is_complete = False
+            c.error("dataset_missing", f"{archive} is missing; upstream's download_model_data({request.version.value!r}) "
+                    f"requires it on every run (Path {mask_path.value} included) under the data root {data_root} "
+                    "(MONAI_DATA_DIRECTORY), and would otherwise download it or fail offline.", field=str(archive),
                     fix=f"{_SETUP_FIX}, or set MONAI_DATA_DIRECTORY to the folder holding datasets/",
                     blocks_request=False)
+        elif asset.is_archive and mask_path is MaskPath.B and not (data_root / asset.runtime_target).exists():
+            _check_extraction_space(c, data_root, asset.runtime_target, archive,
+                                    asset.unpacked_size_mb_approx or asset.size_mb_approx)
     return is_complete
+
+
+def _check_extraction_space(c: PreflightCollector, data_root: Path, runtime_target: str, archive: Path,
+                            need_mb: float) -> None:
+    free_mb = shutil.disk_usage(data_root).free / 1e6
+    runtime = data_root / runtime_target
+    if free_mb < need_mb:
+        c.error("no_space_to_extract", f"{archive} is not extracted and only {free_mb:.0f} MB are free; "
+                f"upstream extracts about {need_mb:.0f} MB on first use.", field=str(runtime),
+                fix=f"free disk space or extract it yourself into {runtime}", blocks_request=False)
+    else:
+        c.warning("masks_not_extracted", f"{archive} will be extracted by upstream on first use "
+                  f"(about {need_mb:.0f} MB).", field=str(runtime))
 
 
 def _version_tuple(text: str | None) -> tuple[int, ...]:
@@ -148,7 +174,9 @@ def _version_tuple(text: str | None) -> tuple[int, ...]:
     return tuple(parts)
 
 
-def _check_packages(c: PreflightCollector, request: CTRunRequest) -> None:
+def _check_packages(c: PreflightCollector, request: CTRunRequest, root: Path | None) -> None:
+    """Upstream's requirements.txt (when a clone is present), then the version traps pip does not catch."""
+    check_upstream_requirements(c, root)
     versions = package_versions(("numpy", "monai", "torch"))
     numpy_version = _version_tuple(versions["numpy"])
     if (1, 24) <= numpy_version < (2, 0):
@@ -156,7 +184,7 @@ def _check_packages(c: PreflightCollector, request: CTRunRequest) -> None:
                 "uses (Path A and the Path-B resample fail).", field="numpy",
                 fix="pip install 'numpy>=2.0'", blocks_request=False)
     for name in ("monai", "torch"):
-        if versions[name] is None:
+        if versions[name] is None and root is None:  # with a clone, requirements.txt names them
             c.error("package_missing", f"{name} is not installed in this Python; upstream imports it.", field=name,
                     fix=f"pip install {name}", blocks_request=False)
     if versions["monai"] is not None and request.version.network == "rflow" and _version_tuple(versions["monai"]) < (1, 5):
@@ -177,7 +205,8 @@ def run_ct_preflight(
     table = _load_table(c, root)
     base = _base_config(c, root)
     where = f"config file {request.config_path}" if request.config_path else "the default config"
-    check_unknown_keys(c, overrides, ALLOWED_OVERRIDE_KEYS, where=where)
+    check_unknown_keys(c, overrides, {*ALLOWED_OVERRIDE_KEYS, *REFERENCE_KEYS}, where=where)
+    _check_reference_overrides(c, overrides, base, where=where)
     merged = {**base, **{k: v for k, v in overrides.items() if k in ALLOWED_OVERRIDE_KEYS}}
     inference = check_inference_config(c, merged, table=table, version=request.version)
     data_root = Path(settings.monai_data_directory).absolute() if settings.monai_data_directory else root
@@ -193,7 +222,7 @@ def run_ct_preflight(
         is_datasets_complete = _check_datasets(c, data_root or root, request, mask_path)
         is_complete = is_datasets_complete and all(w.is_present for w in weights)
     check_gpu(c, settings, device, needed_for="paired CT generation")
-    _check_packages(c, request)
+    _check_packages(c, request, root)
     cost = estimate_ct_cost(inference, request.version) if inference else None
     if cost and device.total_memory_gb and cost.peak_vram_gb > VRAM_WARNING_FRACTION * device.total_memory_gb:
         c.warning("vram_tight", f"estimated peak {cost.peak_vram_gb} GB is above {VRAM_WARNING_FRACTION:.0%} of the "

@@ -120,6 +120,9 @@ class CTRequestSection(FrozenModel):
     anatomy_list_requested: list[str] = Field(default_factory=list)
     effective_anatomy_for_output: list[str] = Field(default_factory=list)
     mask_path: MaskPath | None = None
+    expected_output_label_mapping: list[LabelMappingEntry] = Field(
+        default_factory=list, description="Known before the run: saved ordinal -> MAISI id -> name (in Path A "
+        "the controllable names, in order; else anatomy_list).")
     paired_output_label_semantics: str = LABEL_SEMANTICS
 
 

@@ -52,6 +52,7 @@ def _request_section(
         anatomy_list_requested=settings.anatomy_list if settings else [],
         effective_anatomy_for_output=settings.effective_anatomy if settings else [],
         mask_path=settings.mask_path if settings else None,
+        expected_output_label_mapping=label_mapping(settings, preflight.table) if settings else [],
     )
 
 

@@ -29,6 +29,7 @@ __all__ = [
     "DiffModelInference",
     "InferenceDefaults",
     "StagedDiffModel",
+    "checkpoint_paths",
     "diff_model_argv",
     "diff_model_facts",
     "modality_ids",
@@ -165,6 +166,38 @@ def _absolute_environment(document: dict[str, Any], upstream_root: Path) -> dict
     return staged
 
 
+def _read_environment(facts: DiffModelFacts, upstream_root: Path) -> dict[str, Any]:
+    path = Path(upstream_root) / facts.environment
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise EnvironmentProblem(f"cannot read {path}: {err}. Restore it with "
+                                 "`git -C <NV_GENERATE_ROOT> checkout -- configs`.") from err
+    if not isinstance(document, dict):
+        raise EnvironmentProblem(f"{path} must hold a JSON object. Restore it from the upstream clone.")
+    return _absolute_environment(document, Path(upstream_root).resolve())
+
+
+def checkpoint_paths(facts: DiffModelFacts, upstream_root: Path) -> tuple[Path, Path]:
+    """The autoencoder and UNet files ``diff_model_infer`` loads, as the staged environment names them.
+
+    Upstream loads ``trained_autoencoder_path`` and ``f"{model_dir}/{model_filename}"``; both are read
+    from the clone's own environment file (so a clone whose file names another checkpoint is checked
+    for that one), made absolute exactly as staging does.
+
+    Raises:
+        EnvironmentProblem: the environment file is unreadable or lacks one of those keys.
+    """
+    environment = _read_environment(facts, upstream_root)
+    missing = [key for key in ("trained_autoencoder_path", "model_dir", "model_filename")
+               if not isinstance(environment.get(key), str)]
+    if missing:
+        raise EnvironmentProblem(f"{Path(upstream_root) / facts.environment} lacks {missing}; upstream cannot "
+                                 "find its checkpoints. Restore it from the upstream clone.")
+    return (Path(environment["trained_autoencoder_path"]),
+            Path(f"{environment['model_dir']}/{environment['model_filename']}"))
+
+
 def stage_diff_model(
     facts: DiffModelFacts, *, upstream_root: Path, staged_dir: Path, output_dir: Path, output_prefix: str,
     inference: DiffModelInference,
@@ -175,8 +208,7 @@ def stage_diff_model(
     staged files do not depend on the working directory.
     """
     upstream_root = Path(upstream_root).resolve()
-    environment = json.loads((upstream_root / facts.environment).read_text(encoding="utf-8"))
-    environment = _absolute_environment(environment, upstream_root)
+    environment = _read_environment(facts, upstream_root)
     environment.update(output_dir=str(output_dir), output_prefix=output_prefix)
     model_config = json.loads((upstream_root / facts.model_config).read_text(encoding="utf-8"))
     block = inference.model_dump(mode="json")

@@ -30,7 +30,9 @@ from medskills.synthesis.mr_brain_request import (
     MR_BRAIN_VERSION, MRBrainModality, MRBrainOverrides, estimate_mr_brain_cost, load_overrides,
     resolve_modality, validate_overrides,
 )
-from medskills.synthesis.run_support import check_upstream_commit, check_weights, resolve_generate_root
+from medskills.synthesis.run_support import (
+    check_diff_model_weights, check_upstream_commit, check_upstream_requirements, resolve_generate_root,
+)
 
 __all__ = ["MR_BRAIN_SKILL", "MRBrainRecord", "MRBrainRequest", "MRBrainRequestEvidence", "generate_mr_brain"]
 
@@ -139,8 +141,9 @@ def _prepare(
     inference = validate_overrides(collector, overrides, defaults=defaults.inference, modality=modality,
                                    random_seed=request.random_seed)
     check_upstream_commit(collector, upstream_root, skill=SkillId.SYNTH_MR_BRAIN, version=MR_BRAIN_VERSION)
-    weights = check_weights(collector, settings, SkillId.SYNTH_MR_BRAIN, MR_BRAIN_VERSION, upstream_root,
-                            expected_sha256=expected_sha256)
+    check_upstream_requirements(collector, upstream_root)
+    weights = check_diff_model_weights(collector, settings, facts, upstream_root, skill=SkillId.SYNTH_MR_BRAIN,
+                                       expected_sha256=expected_sha256)
     device = device or detect_device()
     check_gpu(collector, settings, device, needed_for="MR-brain synthesis")
     cost = estimate_mr_brain_cost(inference) if inference is not None else None

@@ -15,19 +15,25 @@ from pathlib import Path
 from typing import Any
 
 from medskills.core.assets import SkillId, resolve_version, sha256_pins, weight_paths
+from medskills.core.errors import EnvironmentProblem
 from medskills.core.models import WeightFile
 from medskills.core.preflight import PreflightCollector
 from medskills.core.provenance import git_state, weight_inventory
+from medskills.core.requirements import missing_packages, pip_install_command, requirements_from_file
 from medskills.core.settings import Settings
 from medskills.core.upstream import build_environment
 from medskills.synthesis.ct_request import DEFAULT_CONFIG_INFER
+from medskills.synthesis.diff_model import DiffModelFacts, checkpoint_paths
 from medskills.synthesis.staging import CUDA_ALLOC_CONF
 from medskills.synthesis.upstream_root import locate_nv_generate_root
 
 __all__ = [
     "check_guidance",
+    "check_diff_model_weights",
+    "check_upstream_requirements",
     "check_steps",
     "check_upstream_commit",
+    "check_weight_files",
     "check_weights",
     "is_finite_number",
     "is_integer_value",
@@ -39,6 +45,9 @@ __all__ = [
 def resolve_generate_root(collector: PreflightCollector, settings: Settings) -> Path | None:
     """The NV-Generate-CTMR runtime root (``locate_nv_generate_root``); a readiness error when there is none."""
     location = locate_nv_generate_root(settings)
+    if location.warning is not None:
+        collector.warning("upstream_root_fallback", location.warning, field="NV_GENERATE_ROOT",
+                          fix="unset NV_GENERATE_ROOT, or point it at a complete NV-Generate-CTMR clone")
     if location.root is None:
         collector.error("upstream_missing", location.problem or "NV-Generate-CTMR upstream not found",
                         field="NV_GENERATE_ROOT", fix=location.fix, blocks_request=False)
@@ -60,6 +69,26 @@ def check_upstream_commit(collector: PreflightCollector, root: Path | None, *, s
     if state.is_dirty:
         collector.warning("upstream_dirty", f"{root} has uncommitted changes to tracked files.",
                           field="NV_GENERATE_ROOT")
+
+
+def check_upstream_requirements(collector: PreflightCollector, root: Path | None) -> None:
+    """Every package in the clone's ``requirements.txt`` must be importable here; the fix is one pip command."""
+    if root is None:
+        return
+    path = root / "requirements.txt"
+    try:
+        requirements = requirements_from_file(path)
+    except OSError as err:
+        collector.error("upstream_requirements_unreadable", f"{path} cannot be read ({err}); the packages upstream "
+                        "needs cannot be checked.", field=str(path),
+                        fix=f"restore it: git -C {root} checkout -- requirements.txt", blocks_request=False)
+        return
+    missing = missing_packages(requirements)
+    if missing:
+        names = ", ".join(f"{r.pip_requirement} (import {r.import_name})" for r in missing)
+        collector.error("upstream_packages_missing", f"{len(missing)} package(s) from {path} are not importable in "
+                        f"this Python: {names}; the upstream run would stop with ModuleNotFoundError.",
+                        field="requirements.txt", fix=pip_install_command(missing), blocks_request=False)
 
 
 MAX_STEPS = 1000
@@ -104,8 +133,17 @@ def check_weights(
         return []
     wanted = set(names) if names is not None else None
     paths = [p for p in weight_paths(skill, version, root) if wanted is None or p.name in wanted]
+    return check_weight_files(collector, settings, paths, skill=skill, version=version,
+                              expected_sha256=expected_sha256)
+
+
+def check_weight_files(
+    collector: PreflightCollector, settings: Settings, paths: Iterable[Path], *, skill: SkillId, version: str,
+    expected_sha256: dict[str, str] | None = None,
+) -> list[WeightFile]:
+    """Inventory exactly ``paths`` against the sha256 pins by file name; missing or mismatched is an error."""
     pins = sha256_pins(skill, version) if expected_sha256 is None else expected_sha256
-    inventory = weight_inventory(paths, cache_path=settings.weight_hash_cache, expected_sha256=pins)
+    inventory = weight_inventory(list(paths), cache_path=settings.weight_hash_cache, expected_sha256=pins)
     for weight in inventory:
         if not weight.is_present:
             collector.error("weights_missing", f"weight file {weight.path} is missing.", field="weights",
@@ -117,6 +155,21 @@ def check_weights(
                             fix="delete the file and download it again with `medskills setup`", blocks_request=False)
     return inventory
 
+
+def check_diff_model_weights(
+    collector: PreflightCollector, settings: Settings, facts: DiffModelFacts, root: Path | None, *, skill: SkillId,
+    expected_sha256: dict[str, str] | None = None,
+) -> list[WeightFile]:
+    """The checkpoints ``diff_model_infer`` will load, named by the clone's environment file (never a fixed name)."""
+    if root is None:
+        return []
+    try:
+        paths = checkpoint_paths(facts, root)
+    except EnvironmentProblem as err:
+        collector.error("upstream_env_unreadable", str(err), field=facts.environment, blocks_request=False)
+        return []
+    return check_weight_files(collector, settings, paths, skill=skill, version=facts.version,
+                              expected_sha256=expected_sha256)
 
 
 

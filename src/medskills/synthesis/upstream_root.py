@@ -21,6 +21,7 @@ class UpstreamLocation:
     source: str
     problem: str | None = None
     fix: str | None = None
+    warning: str | None = None
 
 
 def is_nv_generate_root(path: Path) -> bool:
@@ -36,13 +37,21 @@ def _missing_markers(path: Path) -> str:
 
 
 def locate_nv_generate_root(settings: Settings) -> UpstreamLocation:
-    """Resolve the runtime root. A set but wrong ``NV_GENERATE_ROOT`` is a problem, never silently skipped."""
+    """Resolve the runtime root: ``NV_GENERATE_ROOT`` when it passes the layout check, else the repo-local clone.
+
+    A set but failing ``NV_GENERATE_ROOT`` (a stale clone) falls back to the repo-local clone when that
+    one passes, with a ``warning`` naming both; never silently. When neither passes it is a ``problem``.
+    """
     default = settings.default_nv_generate_root
     if settings.nv_generate_root is not None:
         chosen = Path(settings.nv_generate_root).expanduser().absolute()
         if is_nv_generate_root(chosen):
             return UpstreamLocation(root=chosen, source="NV_GENERATE_ROOT")
         described = f"NV_GENERATE_ROOT={chosen} {_missing_markers(chosen)}"
+        if is_nv_generate_root(default):
+            return UpstreamLocation(root=default, source="default", warning=(
+                f"{described} (a stale clone?); using the repo-local clone {default} instead. Unset "
+                f"NV_GENERATE_ROOT or point it at {default} to silence this."))
     elif is_nv_generate_root(default):
         return UpstreamLocation(root=default, source="default")
     else:

@@ -44,6 +44,7 @@ def _prepared_clone(bare_upstream, tmp_path: Path) -> Path:
     (clone / "models").mkdir()
     (clone / "models" / "net.pt").write_bytes(b"weights")
     (clone / "datasets" / "masks").mkdir(parents=True)
+    (clone / "datasets" / "masks.zip").write_bytes(b"PK\x05\x06" + bytes(18))  # upstream checks the zip itself
     return clone
 
 

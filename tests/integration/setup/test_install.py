@@ -144,3 +144,41 @@ def test_cli_setup_prints_exports_and_one_json_report(bare_upstream, fake_hub, t
     report = json.loads(second.stdout)
     assert second.exit_code == 0 and report["downloaded_bytes"] == 0
     assert "Nothing downloaded" in second.stderr
+
+
+OLD_CT_PIN = "61c4ec709b84cad468852243c48e250bec732074"  # the CT pin before both skills shared one clone
+
+
+def _packaged_pin_entry(skill: SkillId, bare_upstream, hub) -> SkillAssets:
+    """The skill's packaged entry with its pin mapped onto the local repository (older pin -> older commit)."""
+    from medskills.core.assets import skill_assets
+
+    packaged = skill_assets(skill)
+    local = {OLD_CT_PIN: bare_upstream.old_commit, "da438fec6484cdb6f421f8c7051d954ebefff730": bare_upstream.pinned_commit}
+    fake = _assets(bare_upstream.url, bare_upstream.pinned_commit, hub=hub)
+    versions = {name: version.model_copy(update={"upstream_commit": local[version.upstream_commit],
+                                                  "files": fake.versions["v1"].files[:1]})
+                for name, version in packaged.versions.items()}
+    upstream = packaged.upstream.model_copy(update={"url": bare_upstream.url})
+    return packaged.model_copy(update={"upstream": upstream, "versions": versions})
+
+
+def test_setup_synth_ct_then_synth_mr_brain_shares_one_clone(bare_upstream, fake_hub, tmp_path: Path) -> None:
+    root = tmp_path / "upstreams"
+    first = run_setup(SetupRequest(skill=SkillId.SYNTH_CT, root=root), settings=_settings(tmp_path),
+                      assets=_packaged_pin_entry(SkillId.SYNTH_CT, bare_upstream, fake_hub), free_bytes=_plenty)
+    second = run_setup(SetupRequest(skill=SkillId.SYNTH_MR_BRAIN, root=root), settings=_settings(tmp_path),
+                       assets=_packaged_pin_entry(SkillId.SYNTH_MR_BRAIN, bare_upstream, fake_hub), free_bytes=_plenty)
+    assert first.clone.action == CloneAction.CLONED and second.clone.action == CloneAction.VERIFIED
+    assert first.runtime_root == second.runtime_root == root / "NV-Generate-CTMR"
+    assert second.clone.head_commit == bare_upstream.pinned_commit
+
+
+def test_extracted_masks_without_the_zip_are_downloaded_again(bare_upstream, fake_hub, tmp_path: Path) -> None:
+    assets = _assets(bare_upstream.url, bare_upstream.pinned_commit, hub=fake_hub)
+    request = SetupRequest(skill=SkillId.SYNTH_CT, root=tmp_path / "upstreams")
+    run_setup(request, settings=_settings(tmp_path), assets=assets, free_bytes=_plenty)
+    archive = tmp_path / "upstreams" / "Upstream" / "datasets" / "masks.zip"
+    archive.unlink()
+    again = run_setup(request, settings=_settings(tmp_path), assets=assets, free_bytes=_plenty)
+    assert archive.is_file() and FileAction.DOWNLOADED in {o.action for o in again.files}

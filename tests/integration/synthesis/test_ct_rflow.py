@@ -249,6 +249,20 @@ def test_shim_preflight_only_without_upstream_reports_readiness(tmp_path):
     assert "medskills setup synth-ct" in upstream["fix"]
 
 
+def test_shim_preflight_only_gives_the_expected_label_mapping_before_any_gpu_time(tmp_path):
+    config = tmp_path / "controllable.json"
+    config.write_text(json.dumps({"controllable_anatomy_size": [["lung tumor", 0.6], ["liver", -1]],
+                                  "anatomy_list": ["spleen"]}))
+    env = {k: v for k, v in os.environ.items() if k != "NV_GENERATE_ROOT"}
+    done = _shim(str(config), "--output-dir", str(tmp_path / "pf"), "--preflight-only", env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    request = json.loads(done.stdout)["request"]
+    assert request["mask_path"] == "A"
+    assert request["expected_output_label_mapping"] == [
+        {"output_label_id": 1, "maisi_label_id": 23, "anatomy": "lung tumor"},
+        {"output_label_id": 2, "maisi_label_id": 1, "anatomy": "liver"}]
+
+
 def test_shim_misspelled_anatomy_exits_2_with_suggestion(tmp_path):
     config = tmp_path / "typo.json"
     config.write_text(json.dumps({"anatomy_list": ["lung tumour"]}))
@@ -272,7 +286,7 @@ def test_error_after_preflight_still_writes_the_record(tmp_path, standin, settin
                               expected_sha256=_stand_in_pins(standin.root))
     assert record.exit_code == ExitCode.FAILED and "could not start scripts.inference" in record.failure_reasons[0]
     saved = json.loads((tmp_path / "out" / "result.json").read_text())
-    assert saved["exit_code"] == 1 and saved["model"]["pinned_upstream_commit"].startswith("61c4ec7")
+    assert saved["exit_code"] == 1 and saved["model"]["pinned_upstream_commit"].startswith("da438fe")
 
 
 def test_list_anatomies_shim_accepts_thorax_and_filters(tmp_path):

@@ -1,4 +1,8 @@
-"""Stand-in for ``python -m scripts.inference`` (paired CT image + label), contract of spec §A.1 / §I."""
+"""Stand-in for ``python -m scripts.inference`` (paired CT image + label), contract of spec §A.1 / §I.
+
+Calls the real ``scripts/download_model_data.py`` (copied from the snapshot) exactly as upstream does,
+so a missing weight or dataset file fails here as it would there (offline: an exception).
+"""
 
 from __future__ import annotations
 
@@ -12,15 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from scripts import _standin
+from scripts.download_model_data import download_model_data
 
-VERSION_WEIGHTS = {
-    "rflow-ct": ["models/autoencoder_v1.pt", "models/mask_generation_autoencoder.pt",
-                 "models/mask_generation_diffusion_unet.pt", "models/diff_unet_3d_rflow-ct.pt",
-                 "models/controlnet_3d_rflow-ct.pt"],
-    "ddpm-ct": ["models/autoencoder_v1.pt", "models/mask_generation_autoencoder.pt",
-                "models/mask_generation_diffusion_unet.pt", "models/diff_unet_3d_ddpm-ct.pt",
-                "models/controlnet_3d_ddpm-ct.pt"],
-}
 REFERENCE_KEYS = ("controlnet", "diffusion_unet", "autoencoder", "mask_generation_autoencoder",
                   "mask_generation_diffusion")
 CONTROLLABLE = ["gallbladder", "liver", "stomach", "pancreas", "colon", "lung tumor", "pancreatic tumor",
@@ -39,14 +36,6 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def check_downloads(version: str, root_dir: str) -> None:
-    """The real entry point downloads missing files; the stand-in has no network and fails instead."""
-    missing = [name for name in VERSION_WEIGHTS[version] if not Path(name).is_file()]
-    if missing:
-        raise RuntimeError(f"stand-in cannot download missing weights {missing} (no network)")
-    print(f"saved to: {[os.path.join(root_dir, 'datasets')]}", flush=True)
-
-
 def check_input(config: dict, label_dict: dict) -> None:
     """Upstream-like validation of geometry, anatomy names and controllable sizes (ValueError)."""
     size, spacing = config["output_size"], config["spacing"]
@@ -57,6 +46,8 @@ def check_input(config: dict, label_dict: dict) -> None:
     if size[0] * spacing[0] < 256:
         raise ValueError(f"field of view {size[0] * spacing[0]} mm is below 256 mm")
     controllable = config.get("controllable_anatomy_size", [])
+    if controllable is None:
+        return
     if len(controllable) > 10:
         raise ValueError("controllable_anatomy_size has more than 10 entries")
     names = [name for name, _ in controllable]
@@ -67,8 +58,14 @@ def check_input(config: dict, label_dict: dict) -> None:
             raise ValueError(f"{name!r} is not controllable")
         if scale != -1 and not 0 <= scale <= 1:
             raise ValueError(f"size of {name!r} must be in [0,1] or -1")
+    if controllable:
+        return  # like upstream: body_region and anatomy_list are not checked in Path A
+    for region in config["body_region"]:
+        if region not in ("head", "chest", "thorax", "abdomen", "pelvis", "lower"):
+            raise ValueError(f"body_region {region!r} is not supported")
     for name in config["anatomy_list"]:
-        label_dict[name]  # KeyError on an unknown name, like upstream
+        if name not in label_dict:
+            raise ValueError(f"anatomy {name!r} is not in the label dictionary")
 
 
 def generate_pair(config: dict, label_dict: dict, settings: dict, ordinal_names: list[str]) -> tuple:
@@ -98,7 +95,7 @@ def main() -> int:
     settings = _standin.behaviour()
     root_dir = _standin.data_root()
     _standin.log(f"Data directory: {root_dir}")
-    check_downloads(args.version, root_dir)
+    download_model_data(args.version, root_dir)
     environment = _standin.load_environment(args.environment_file, root_dir)
     config = {**environment}
     for path in (args.config_file, args.inference_file, args.extra_config_file):

@@ -20,6 +20,7 @@ from medskills.core.assets import (
     weight_paths,
 )
 from medskills.core.errors import UsageError
+from standin_upstream.snapshot import nv_generate_snapshot, upstream_download_files  # noqa: F401
 
 HEX40 = re.compile(r"^[0-9a-f]{40}$")
 
@@ -35,8 +36,13 @@ def test_manifest_covers_every_skill_with_full_commit_pins() -> None:
             assert all(HEX40.match(f.revision) for f in version.files)
 
 
+def test_both_synthesis_skills_share_one_pin_because_they_share_one_clone() -> None:
+    pins = {resolve_version(skill, version).upstream_commit
+            for skill in ("synth-ct", "synth-mr-brain") for version in skill_assets(skill).versions}
+    assert pins == {"da438fec6484cdb6f421f8c7051d954ebefff730"}
+
+
 def test_generate_pins_match_the_spec() -> None:
-    assert resolve_version("synth-ct").upstream_commit.startswith("61c4ec709b84")
     assert resolve_version("synth-mr-brain").upstream_commit.startswith("da438fec")
     assert resolve_version("segment-ctmr").upstream_commit.startswith("c46f9946")
     revisions = {f.repo_id: f.revision for f in assets_for("synth-mr-brain")}
@@ -89,3 +95,22 @@ def test_unknown_skill_suggests_the_closest_name() -> None:
 def test_unknown_version_lists_the_choices() -> None:
     with pytest.raises(UsageError, match="rflow-ct, ddpm-ct"):
         resolve_version("synth-ct", "rflow-mr")
+
+
+
+def test_packaged_files_are_exactly_what_upstream_download_model_data_fetches(nv_generate_snapshot: Path) -> None:
+    """Each version's weights and datasets equal upstream's own list with ``model_only=False``.
+
+    ``scripts.inference`` always calls ``download_model_data(version, root_dir)`` (model_only False):
+    ``models/`` paths land in the working directory (our runtime root), ``datasets/`` paths under
+    ``root_dir`` (MONAI_DATA_DIRECTORY, our data root). The real function runs with its network step
+    replaced by a recorder.
+    """
+    for skill, version in (("synth-ct", "rflow-ct"), ("synth-ct", "ddpm-ct"), ("synth-mr-brain", "rflow-mr-brain")):
+        upstream_files = {(item["repo_id"], item["filename"], item["path"])
+                          for item in upstream_download_files(version, root_dir="/DATA_ROOT")}
+        ours = {(f.repo_id, f.filename, f.target if f.kind == AssetKind.WEIGHT else f"/DATA_ROOT/{f.target}")
+                for f in assets_for(skill, version)}
+        assert ours == upstream_files, (version, ours ^ upstream_files)
+        model_only = {item["path"] for item in upstream_download_files(version, model_only=True)}
+        assert model_only == {f.target for f in assets_for(skill, version, kind=AssetKind.WEIGHT)}

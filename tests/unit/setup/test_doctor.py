@@ -111,8 +111,9 @@ def test_weights_and_datasets_are_inventoried_against_pins(tmp_path: Path) -> No
     assert weights.status == RowStatus.FAIL
     assert "1/5 present" in weights.detail and "sha256 mismatch autoencoder_v1.pt" in weights.detail
     datasets = _row(report, "synth-ct", "datasets")
-    assert datasets.status == RowStatus.FAIL and "1/3" in datasets.detail
+    assert datasets.status == RowStatus.FAIL and "0/3" in datasets.detail  # an extracted folder is not the zip
     assert "all_anatomy_size_conditions.json" in datasets.detail
+    assert "all_masks_flexible_size_and_spacing_4000.zip" in datasets.detail
     assert "not a git clone" in _row(report, "synth-ct", "upstream").detail
 
 

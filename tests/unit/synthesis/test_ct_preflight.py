@@ -16,6 +16,7 @@ from medskills.synthesis import ct_preflight
 from medskills.synthesis.ct_preflight import run_ct_preflight
 from medskills.synthesis.ct_request import CTRunRequest
 from standin_upstream import build_nv_generate_root
+from standin_upstream.snapshot import copy_snapshot, nv_generate_snapshot, write_fake_assets  # noqa: F401
 
 GPU = DeviceInfo(cuda_available=True, device_name="stand-in", total_memory_gb=24.0, torch_version="x")
 NO_GPU = DeviceInfo(cuda_available=False, torch_version="x")
@@ -75,21 +76,28 @@ def test_weights_not_matching_the_pins_are_an_error(tmp_path, monkeypatch, scan_
     assert "weights_hash_mismatch" in _codes(outcome)  # the real autoencoder_v1.pt pin cannot match
 
 
-def test_missing_path_b_datasets_are_reported(tmp_path, monkeypatch, scan_dir):
+UPSTREAM_DATASETS = ["all_anatomy_size_conditions.json", "all_masks_flexible_size_and_spacing_4000.zip",
+                     "candidate_masks_flexible_size_and_spacing_4000.json"]
+
+
+@pytest.mark.parametrize("overrides", [{}, {"controllable_anatomy_size": [["lung tumor", 0.5]]}],
+                         ids=["path_b", "path_a"])
+def test_every_path_requires_all_three_files_upstream_downloads(tmp_path, monkeypatch, scan_dir, overrides):
     standin = build_nv_generate_root(tmp_path, scan_dir=scan_dir, with_datasets=False)
-    outcome = _preflight(tmp_path, monkeypatch, root=standin.root)
+    outcome = _preflight(tmp_path, monkeypatch, root=standin.root, overrides=overrides)
     fields = [e.field for e in outcome.report.errors if e.code == "dataset_missing"]
-    assert sorted(Path(f).name for f in fields) == ["all_masks_flexible_size_and_spacing_4000",
-                                                    "candidate_masks_flexible_size_and_spacing_4000.json"]
-    assert not outcome.is_inventory_complete
+    assert sorted(Path(f).name for f in fields) == UPSTREAM_DATASETS
+    assert not outcome.is_inventory_complete and outcome.report.request_valid
 
 
-def test_missing_path_a_condition_database_is_reported(tmp_path, monkeypatch, scan_dir):
-    standin = build_nv_generate_root(tmp_path, scan_dir=scan_dir, with_datasets=False)
-    outcome = _preflight(tmp_path, monkeypatch, root=standin.root,
-                         overrides={"controllable_anatomy_size": [["lung tumor", 0.5]]})
-    fields = [Path(e.field).name for e in outcome.report.errors if e.code == "dataset_missing"]
-    assert fields == ["all_anatomy_size_conditions.json"]
+def test_extracted_mask_folder_without_its_zip_is_not_ready(tmp_path, monkeypatch, scan_dir):
+    standin = build_nv_generate_root(tmp_path, scan_dir=scan_dir)
+    (standin.data_root / "datasets" / "all_masks_flexible_size_and_spacing_4000.zip").unlink()
+    assert (standin.data_root / "datasets" / "all_masks_flexible_size_and_spacing_4000").is_dir()
+    outcome = _preflight(tmp_path, monkeypatch, root=standin.root)
+    (error,) = [e for e in outcome.report.errors if e.code == "dataset_missing"]
+    assert error.field.endswith(".zip") and "download_model_data" in error.message
+    assert not outcome.is_inventory_complete and not outcome.report.environment_ready
 
 
 def test_datasets_are_checked_where_upstream_reads_them(tmp_path, monkeypatch, scan_dir):
@@ -142,13 +150,31 @@ def test_no_gpu_is_an_error_unless_allowed(tmp_path, monkeypatch, scan_dir):
 @pytest.mark.parametrize("versions, code", [
     ({"numpy": "1.26.4", "monai": "1.6.1", "torch": "2.13.0"}, "numpy_np_long"),
     ({"numpy": "2.1.0", "monai": "1.4.0", "torch": "2.13.0"}, "monai_too_old"),
-    ({"numpy": "2.1.0", "monai": None, "torch": "2.13.0"}, "package_missing"),
 ])
 def test_package_version_traps_are_readiness_errors(tmp_path, monkeypatch, scan_dir, versions, code):
     standin = build_nv_generate_root(tmp_path, scan_dir=scan_dir)
     monkeypatch.setattr(ct_preflight, "package_versions", lambda names: versions)
     outcome = _preflight(tmp_path, monkeypatch, root=standin.root)
     assert code in _codes(outcome) and outcome.report.request_valid
+
+
+def test_missing_core_package_without_a_clone_is_a_readiness_error(tmp_path, monkeypatch):
+    monkeypatch.setattr(ct_preflight, "package_versions", lambda names: {"numpy": "2.1.0", "monai": None,
+                                                                         "torch": "2.13.0"})
+    outcome = _preflight(tmp_path, monkeypatch, root=None)
+    assert "package_missing" in _codes(outcome) and outcome.report.request_valid
+
+
+def test_every_upstream_requirement_must_be_importable_and_the_fix_is_one_pip_command(tmp_path, monkeypatch,
+                                                                                      real_root):
+    outcome = _preflight(tmp_path, monkeypatch, root=real_root, pins=False)
+    assert "upstream_packages_missing" not in _codes(outcome)  # the test environment has all of requirements.txt
+    requirements = real_root / "requirements.txt"
+    requirements.write_text(requirements.read_text() + "surely-absent-package>=1.0\nPyYAML>=6.0\n")
+    outcome = _preflight(tmp_path, monkeypatch, root=real_root, pins=False)
+    (error,) = [e for e in outcome.report.errors if e.code == "upstream_packages_missing"]
+    assert "surely-absent-package>=1.0 (import surely_absent_package)" in error.message and "yaml" not in error.message
+    assert error.fix.endswith("-m pip install 'surely-absent-package>=1.0'") and outcome.report.request_valid
 
 
 def test_unknown_override_key_suggests_the_right_key(tmp_path, monkeypatch):
@@ -161,3 +187,40 @@ def test_vram_estimate_close_to_gpu_memory_warns(tmp_path, monkeypatch):
     small_gpu = DeviceInfo(cuda_available=True, device_name="small", total_memory_gb=16.0, torch_version="x")
     outcome = _preflight(tmp_path, monkeypatch, root=None, device=small_gpu)
     assert "vram_tight" in _codes(outcome, kind="warnings")
+
+
+# --- the real upstream's own config files as override files (issue 11, item 1) ---------------------
+
+
+@pytest.fixture
+def real_root(tmp_path: Path, nv_generate_snapshot: Path) -> Path:
+    root = copy_snapshot(tmp_path / "nv_generate", snapshot=nv_generate_snapshot)
+    write_fake_assets(root)
+    return root
+
+
+def _preset_paths(snapshot: Path) -> list[Path]:
+    presets = sorted(snapshot.glob("configs/config_infer_*g_*.json"))
+    assert len(presets) >= 9, presets
+    return [snapshot / "configs" / "config_infer.json", *presets]
+
+
+def test_upstream_config_infer_and_every_preset_are_valid_override_files(tmp_path, monkeypatch, real_root,
+                                                                          nv_generate_snapshot):
+    for path in _preset_paths(nv_generate_snapshot):
+        overrides = json.loads(path.read_text())
+        assert overrides["mask_generation_diffusion"] == "$@mask_generation_diffusion_def"
+        outcome = _preflight(tmp_path, monkeypatch, root=real_root, overrides=overrides, pins=False)
+        assert outcome.report.request_valid, (path.name, outcome.report.errors)
+        assert outcome.settings is not None and outcome.settings.output_size == tuple(overrides["output_size"])
+
+
+def test_changed_network_reference_is_refused_with_the_upstream_value_named(tmp_path, monkeypatch, real_root,
+                                                                           nv_generate_snapshot):
+    overrides = json.loads((nv_generate_snapshot / "configs" / "config_infer.json").read_text())
+    overrides["controlnet"] = "$@my_controlnet_def"
+    overrides["autoencoder"] = {"_target_": "torch.nn.Identity"}
+    outcome = _preflight(tmp_path, monkeypatch, root=real_root, overrides=overrides, pins=False)
+    errors = [e for e in outcome.report.errors if e.code == "reference_key_changed"]
+    assert [e.field for e in errors] == ["controlnet", "autoencoder"] and not outcome.report.request_valid
+    assert "$@controlnet_def" in errors[0].message and "remove 'controlnet'" in errors[0].fix

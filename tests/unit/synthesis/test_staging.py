@@ -11,7 +11,7 @@ from medskills.synthesis.anatomy import load_anatomy_table
 from medskills.synthesis.ct_config_rules import check_inference_config
 from medskills.synthesis.ct_request import DEFAULT_CONFIG_INFER, CTRunRequest, CTVersion
 from medskills.synthesis.staging import build_ct_command, stage_ct_configs
-from standin_upstream import CONFIG_INFER, build_nv_generate_root
+from standin_upstream import build_nv_generate_root
 
 
 def _stage(tmp_path: Path, scan_dir: Path, version: CTVersion, *, is_complete: bool = True):
@@ -21,8 +21,9 @@ def _stage(tmp_path: Path, scan_dir: Path, version: CTVersion, *, is_complete: b
                                       table=load_anatomy_table(), version=version)
     output_dir = tmp_path / "out"
     output_dir.mkdir()
+    base_config = json.loads((standin.root / "configs" / "config_infer.json").read_text())
     staged = stage_ct_configs(request, settings, root=standin.root, data_root=standin.data_root,
-                              base_config=dict(CONFIG_INFER), output_dir=output_dir)
+                              base_config=base_config, output_dir=output_dir)
     command = build_ct_command(request, staged, root=standin.root, data_root=standin.data_root, output_dir=output_dir,
                                is_inventory_complete=is_complete)
     return standin, staged, command
