@@ -36,12 +36,24 @@ PreflightOnlyOption = Annotated[bool, typer.Option("--preflight-only", help="Val
 logger = logging.getLogger("medskills")
 
 
+class _CurrentStderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is when a record is logged (test runners swap and close it)."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> object:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: object) -> None:
+        """The stream is always the current ``sys.stderr``; a set value is ignored."""
+
+
 def configure_logging(*, verbose: bool = False) -> None:
     """Send human-readable progress to stderr. Only the CLI and the service configure handlers."""
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
         format="[%(levelname)s] %(name)s: %(message)s",
-        stream=sys.stderr,
+        handlers=[_CurrentStderrHandler()],
         force=True,
     )
 
