@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from medskills.cli._common import configure_logging
+from medskills.cli._common import configure_logging, run_app
 from medskills.cli.segment import segment_app
 from medskills.cli.setup import doctor_command, setup_command
 from medskills.cli.synth import anatomy_app, synth_app
@@ -46,5 +46,5 @@ def _root(
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point: one JSON result on stdout, also for a command line click rejects."""
+    run_app(app)

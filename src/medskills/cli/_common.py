@@ -21,6 +21,7 @@ __all__ = [
     "emit",
     "emit_run",
     "exit_with",
+    "run_app",
     "run_as_script",
     "run_guarded",
 ]
@@ -123,10 +124,34 @@ def run_guarded(action: Callable[[], T]) -> T:
         exit_with(failure)
 
 
-def run_as_script(command: Callable[..., Any]) -> None:
+def run_app(app: typer.Typer) -> NoReturn:
+    """Run a typer app so that a command line click cannot parse also ends with a JSON error record.
+
+    Click reports a bad option on stderr as usual; stdout then carries an :class:`ErrorRecord` with the
+    same message, so a machine reading stdout always gets one JSON document.
+    """
+    try:
+        result = app(standalone_mode=False)
+    except typer.TyperException as error:  # typer's (vendored) click parse errors all derive from it
+        error.show(file=sys.stderr)
+        message = error.format_message()
+        if not message:  # a bare group name: the help text was the whole answer
+            raise SystemExit(error.exit_code) from None
+        _write_result(ErrorRecord(exit_code=error.exit_code, error_type="UsageError", error=message,
+                                  problems=[message]))
+        raise SystemExit(error.exit_code) from None
+    except typer.Abort:
+        sys.stderr.write("aborted\n")
+        raise SystemExit(1) from None
+    raise SystemExit(result if isinstance(result, int) else 0)
+
+
+def run_as_script(command: Callable[..., Any]) -> NoReturn:
     """Run one command as a stand-alone script (the shims under skills/ and verifiers/).
 
     The usage line names the script itself (``run_ctmr.py [OPTIONS] IMAGE``), so it works when typed.
     """
     configure_logging()
-    typer.run(command)
+    script = typer.Typer(add_completion=False)
+    script.command()(command)
+    run_app(script)

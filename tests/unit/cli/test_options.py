@@ -54,3 +54,13 @@ def test_shim_usage_line_names_the_script_so_it_works_when_typed(shim: str) -> N
     usage = next(line for line in done.stdout.splitlines() if "Usage:" in line)
     assert done.returncode == 0 and f"Usage: {Path(shim).name} [OPTIONS]" in usage
     assert "segment ctmr" not in usage and "synth" not in usage
+
+
+def test_a_command_line_click_rejects_still_ends_with_one_json_record_on_stdout(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "medskills", "synth", "mr-brain", "default", "--modality", "mri_t3",
+                           "--output-dir", str(tmp_path / "o")], capture_output=True, text=True, timeout=120,
+                          check=False, env={**os.environ, "PYTHONPATH": str(REPO_ROOT / "src")})
+    record = json.loads(done.stdout)
+    assert done.returncode == 2 == record["exit_code"] and record["error_type"] == "UsageError"
+    assert "--modality" in record["error"] and "Invalid value for '--modality'" in done.stderr
+    assert "Traceback" not in done.stderr and not (tmp_path / "o").exists()
