@@ -161,3 +161,26 @@ def test_a_failure_after_a_ready_preflight_still_writes_the_record_and_a_card(
     written = json.loads((tmp_path / "out" / "result.json").read_text())
     assert written["exit_code"] == 1 and written["failure_reasons"] == record.failure_reasons
     assert (tmp_path / "out" / "summary.html").is_file() and record.card_path is not None
+
+
+def test_the_readme_main_command_run_twice_into_one_folder_exits_0_both_times_and_leaves_a_card(
+    tmp_path: Path,
+) -> None:
+    import os
+    import re
+    import shlex
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parents[3]
+    block = re.search(r"Preflight the CT synthesis skill.*?```bash\n(.*?)```", (repo / "README.md").read_text(), re.S)
+    assert block is not None, "the README lost its main command"
+    argv = shlex.split(block.group(1).replace("\\\n", " "))
+    assert argv[0] == "python" and "--preflight-only" in argv
+    argv[argv.index("--output-dir") + 1] = str(tmp_path / "ct-preflight")
+    codes = [subprocess.run([sys.executable, *argv[1:]], cwd=repo, capture_output=True, text=True, timeout=300,
+                            check=False, env={**os.environ, "PYTHONPATH": str(repo / "src")}).returncode
+             for _ in range(2)]
+    assert codes == [0, 0]
+    assert (tmp_path / "ct-preflight" / "summary.html").is_file()
+    assert len(list((tmp_path / "ct-preflight" / ".previous").glob("*/result.json"))) == 1
