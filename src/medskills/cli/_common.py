@@ -40,7 +40,7 @@ logger = logging.getLogger("medskills")
 class _CurrentStderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """Writes to whatever ``sys.stderr`` is when a record is logged (test runners swap and close it)."""
 
-    @property  # type: ignore[override]
+    @property
     def stream(self) -> object:
         return sys.stderr
 
@@ -133,8 +133,12 @@ def run_app(app: typer.Typer) -> NoReturn:
     try:
         result = app(standalone_mode=False)
     except typer.TyperException as error:  # typer's (vendored) click parse errors all derive from it
-        error.show(file=sys.stderr)
         message = error.format_message()
+        show = getattr(error, "show", None)  # click's errors print usage and the message themselves
+        if callable(show):
+            show(file=sys.stderr)
+        else:
+            sys.stderr.write(f"Error: {message}\n")
         if not message:  # a bare group name: the help text was the whole answer
             raise SystemExit(error.exit_code) from None
         _write_result(ErrorRecord(exit_code=error.exit_code, error_type="UsageError", error=message,
