@@ -32,7 +32,7 @@ from medskills.synthesis.image_evidence import (
     ImageKind, ImageOutputSummary, evaluate_image_gates, image_artifacts, inspect_image, summarize_images,
     write_image_card,
 )
-from medskills.synthesis.run_support import (
+from medskills.synthesis.nv_generate_checks import (
     check_upstream_commit, check_weights, read_config_infer, resolve_generate_root, run_environment,
 )
 from medskills.synthesis.staging import LOG_DIR_NAME, stage_ct_configs

@@ -31,7 +31,7 @@ from medskills.synthesis.diff_model import (
 )
 from medskills.synthesis.diff_model_run import run_diff_model
 from medskills.synthesis.image_evidence import ImageKind, ImageOutputSummary, write_image_card
-from medskills.synthesis.run_support import (
+from medskills.synthesis.nv_generate_checks import (
     check_diff_model_weights, check_guidance, check_steps, check_upstream_commit, check_upstream_requirements,
     is_finite_number, is_integer_value, resolve_generate_root,
 )

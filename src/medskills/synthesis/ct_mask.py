@@ -35,7 +35,7 @@ from medskills.synthesis.ct_record import AnatomySizeCondition
 from medskills.synthesis.ct_request import CTRunRequest, CTVersion, InferenceSettings
 from medskills.synthesis.diff_model import read_override_file
 from medskills.synthesis.mask_evidence import MaskOutputSummary, evaluate_mask_gates, inspect_masks
-from medskills.synthesis.run_support import (
+from medskills.synthesis.nv_generate_checks import (
     check_upstream_commit, check_weights, read_config_infer, resolve_generate_root, run_environment,
 )
 from medskills.synthesis.staging import LOG_DIR_NAME, STAGED_DIR_NAME, stage_ct_configs

@@ -21,7 +21,7 @@ from medskills.synthesis.diff_model import (
 from medskills.synthesis.image_evidence import (
     ImageKind, ImageOutputSummary, evaluate_image_gates, image_artifacts, inspect_image, summarize_images,
 )
-from medskills.synthesis.run_support import run_environment
+from medskills.synthesis.nv_generate_checks import run_environment
 from medskills.synthesis.staging import LOG_DIR_NAME, STAGED_DIR_NAME
 
 __all__ = ["DiffModelRun", "run_diff_model"]

@@ -30,7 +30,7 @@ from medskills.synthesis.mr_brain_request import (
     MR_BRAIN_VERSION, MRBrainModality, MRBrainOverrides, estimate_mr_brain_cost, load_overrides,
     resolve_modality, validate_overrides,
 )
-from medskills.synthesis.run_support import (
+from medskills.synthesis.nv_generate_checks import (
     check_diff_model_weights, check_upstream_commit, check_upstream_requirements, resolve_generate_root,
 )
 
