@@ -20,6 +20,10 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BROWSERS = ("chromium", "chromium-browser", "google-chrome")
+# Headless, offline and quiet: no sandbox (CI runs as root), no GPU, no network chatter, a fresh profile.
+CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                  "--hide-scrollbars")
 
 
 def find_browser() -> str | None:
@@ -34,9 +38,8 @@ def screenshot(card: Path, png: Path, *, width: int = 1280, height: int = 1800, 
         raise RuntimeError("no Chromium found; install it with `apt-get install -y chromium`")
     png.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as profile:
-        argv = [browser, "--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-                f"--user-data-dir={profile}", f"--window-size={width},{height}", f"--screenshot={png}",
-                card.resolve().as_uri()]
+        argv = [browser, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", f"--window-size={width},{height}",
+                f"--screenshot={png}", card.resolve().as_uri()]
         done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout_seconds, check=False)
     if not png.is_file():
         raise RuntimeError(f"Chromium wrote no screenshot (exit {done.returncode}): {done.stderr[-2000:]}")

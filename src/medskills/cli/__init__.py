@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from medskills.cli._common import configure_logging
+from medskills.cli._common import configure_logging, run_app
 from medskills.cli.batch import batch_command
 from medskills.cli.segment import segment_app
 from medskills.cli.setup import doctor_command, setup_command
@@ -30,11 +30,23 @@ app.command("doctor")(doctor_command)
 app.command("batch")(batch_command)
 
 
+def _print_version(is_requested: bool) -> None:
+    if is_requested:
+        from medskills import __version__
+
+        typer.echo(f"medskills {__version__}")
+        raise typer.Exit(0)
+
+
 @app.callback()
-def _root(verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging on stderr.")) -> None:
+def _root(
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging on stderr."),
+    version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
+                                 help="Print the medskills version and exit."),
+) -> None:
     configure_logging(verbose=verbose)
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point: one JSON result on stdout, also for a command line click rejects."""
+    run_app(app)

@@ -6,7 +6,9 @@ from pathlib import Path
 
 import typer
 
-from medskills.cli._common import OutputDirOption, PreflightOnlyOption, emit, run_guarded
+from medskills.cli._common import OutputDirOption, PreflightOnlyOption, emit, emit_run, run_as_script, run_guarded
+from medskills.cli._progress import progress_runner
+from medskills.core.label_spaces import SegmentationModality
 
 segment_app = typer.Typer(no_args_is_help=True, help="CT/MRI segmentation through NV-Segment-CTMR (VISTA3D).")
 
@@ -15,8 +17,9 @@ _PROMPTS_HELP = 'Class ids or names, comma separated: "3,14" or "liver,spleen". 
 
 @segment_app.command("ctmr")
 def ctmr_command(
-    image: Path = typer.Argument(..., help="NIfTI file, or a folder holding one DICOM series."),
-    modality: str = typer.Option(..., "--modality", "-m", help="CT_BODY, MRI_BODY or MRI_BRAIN."),
+    image: Path = typer.Argument(..., metavar="IMAGE", help="NIfTI file, or a folder holding one DICOM series."),
+    modality: SegmentationModality = typer.Option(..., "--modality", "-m", case_sensitive=False,
+                                                  help="Bundle modality (case-insensitive)."),
     output_dir: OutputDirOption = ...,
     label_prompts: str | None = typer.Option(None, "--label-prompts", "-p", help=_PROMPTS_HELP),
     ground_truth: Path | None = typer.Option(None, "--ground-truth", help="Label map recorded for the verifier."),
@@ -32,29 +35,28 @@ def ctmr_command(
     from medskills.segmentation import SegmentationRequest, segment_ctmr
 
     request = run_guarded(lambda: SegmentationRequest.from_cli(
-        image_path=image, modality=modality, output_dir=output_dir, prompts=label_prompts,
+        image_path=image, modality=modality.value, output_dir=output_dir, prompts=label_prompts,
         ground_truth_path=ground_truth, device=device, output_type=output_type, is_confirmed=yes,
         is_preflight_only=preflight_only, timeout_seconds=timeout_seconds))
-    emit(run_guarded(lambda: segment_ctmr(request, settings=load_settings())))
+    emit_run(run_guarded(lambda: segment_ctmr(request, settings=load_settings(), runner=progress_runner())),
+             is_preflight_only=preflight_only, success_hint=f"medskills verify segmentation {output_dir}")
 
 
 @segment_app.command("labels")
 def labels_command(
-    modality: str | None = typer.Option(None, "--modality", "-m", help="Only this modality's everything set."),
+    modality: SegmentationModality | None = typer.Option(None, "--modality", "-m", case_sensitive=False,
+                                                         help="Only this modality's everything set."),
     name_filter: str | None = typer.Option(None, "--filter", "-f", help="Case-insensitive substring of the name."),
 ) -> None:
     """List the class ids and names prompts can use (the bundle's own dictionary when it is installed)."""
     from medskills.core.settings import load_settings
     from medskills.segmentation import list_labels_for_settings
 
-    emit(run_guarded(lambda: list_labels_for_settings(load_settings(), modality=modality, name_filter=name_filter)),
+    chosen = modality.value if modality else None
+    emit(run_guarded(lambda: list_labels_for_settings(load_settings(), modality=chosen, name_filter=name_filter)),
          exit_code=0)
 
 
 def run_ctmr_script() -> None:
     """Entry point of skills/nv-segment-ctmr/scripts/run_ctmr.py (the seed command line)."""
-    import sys
-
-    from medskills.cli import app
-
-    app(["segment", "ctmr", *sys.argv[1:]], prog_name="run_ctmr.py")
+    run_as_script(ctmr_command)

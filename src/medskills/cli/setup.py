@@ -100,7 +100,11 @@ def doctor_command(
     if schema:
         sys.stdout.write(json.dumps(DoctorReport.model_json_schema(), indent=2) + "\n")
         raise typer.Exit(0)
-    report = run_guarded(lambda: run_doctor(settings=load_settings(), skill=skill, hash_weights=hash_weights))
+    from medskills.cli._doctor_rows import triage_rows
+
+    extra = run_guarded(triage_rows) if skill is None else []
+    report = run_guarded(lambda: run_doctor(settings=load_settings(), skill=skill, hash_weights=hash_weights,
+                                            extra_rows=extra))
     if as_json:
         emit(report)
     table = Table(title="medskills doctor", show_lines=False)

@@ -7,8 +7,11 @@ from typing import Annotated
 
 import typer
 
-from medskills.cli._common import OutputDirOption, PreflightOnlyOption, emit, run_guarded
+from medskills.cli._common import OutputDirOption, PreflightOnlyOption, emit, emit_run, run_as_script, run_guarded
+from medskills.cli._progress import progress_runner
+from medskills.core.label_spaces import LabelSpace
 from medskills.synthesis.ct_request import CTRunRequest, CTVersion
+from medskills.synthesis.mr_brain_request import MRBrainModality
 
 synth_app = typer.Typer(no_args_is_help=True)
 anatomy_app = typer.Typer(no_args_is_help=True)
@@ -20,15 +23,15 @@ UpstreamTimeoutOption = Annotated[float, typer.Option("--timeout-seconds", help=
 NoSummaryCardOption = Annotated[bool, typer.Option("--no-summary-card", help="Skip summary.html.")]
 
 
-_MR_MODALITY_HELP = ("MR contrast: mri, mri_t1, mri_t2, mri_flair, mri_swi, or one of those with _skull_stripped "
-                     "(default: the config's modality, else mri_t1).")
+_MR_MODALITY_HELP = "MR contrast, case-insensitive (default: the config's modality, else mri_t1)."
 
 
 @synth_app.command("mr-brain")
 def mr_brain_command(
     config: str = typer.Argument(..., help="Override JSON for the MR-brain model config, or 'default'."),
     output_dir: OutputDirOption = ...,
-    modality: str | None = typer.Option(None, "--modality", help=_MR_MODALITY_HELP),
+    modality: MRBrainModality | None = typer.Option(None, "--modality", case_sensitive=False,
+                                                    help=_MR_MODALITY_HELP),
     random_seed: int = typer.Option(1234, "--random-seed", "-s", help="Staged into the model config."),
     yes: CostConfirmedOption = False,
     preflight_only: PreflightOnlyOption = False,
@@ -39,11 +42,12 @@ def mr_brain_command(
     from medskills.core.settings import load_settings
     from medskills.synthesis.mr_brain import MRBrainRequest, generate_mr_brain
 
-    request = MRBrainRequest.from_cli(
-        config, output_dir=output_dir, modality=modality, random_seed=random_seed, is_cost_confirmed=yes,
-        is_preflight_only=preflight_only, timeout_seconds=timeout_seconds, has_summary_card=not no_summary_card,
-    )
-    emit(run_guarded(lambda: generate_mr_brain(request, settings=load_settings())))
+    request = run_guarded(lambda: MRBrainRequest.from_cli(
+        config, output_dir=output_dir, modality=modality.value if modality else None, random_seed=random_seed,
+        is_cost_confirmed=yes, is_preflight_only=preflight_only, timeout_seconds=timeout_seconds,
+        has_summary_card=not no_summary_card))
+    emit_run(run_guarded(lambda: generate_mr_brain(request, settings=load_settings(), runner=progress_runner())),
+             is_preflight_only=preflight_only, success_hint=f"medskills verify mr-synthesis {output_dir}")
 
 
 @synth_app.command("ct")
@@ -64,7 +68,8 @@ def ct_command(
     request = run_guarded(lambda: CTRunRequest.from_cli(
         config, output_dir=output_dir, random_seed=random_seed, version=version, is_cost_confirmed=yes,
         is_preflight_only=preflight_only, timeout_seconds=timeout_seconds, has_summary_card=not no_summary_card))
-    emit(run_guarded(lambda: run_ct_synthesis(request, settings=load_settings())))
+    emit_run(run_guarded(lambda: run_ct_synthesis(request, settings=load_settings(), runner=progress_runner())),
+             is_preflight_only=preflight_only, success_hint=f"medskills verify ct-synthesis {output_dir}")
 
 
 @anatomy_app.command("list")
@@ -85,12 +90,12 @@ def anatomy_list_command(
 
 def run_ct_script() -> None:
     """Entry point of skills/nv-generate-ct-rflow/scripts/run_rflow_ct.py (the seed command line)."""
-    _run_script(ct_command)
+    run_as_script(ct_command)
 
 
 def list_anatomies_script() -> None:
     """Entry point of skills/nv-generate-ct-rflow/scripts/list_anatomies.py."""
-    _run_script(anatomy_list_command)
+    run_as_script(anatomy_list_command)
 
 
 @synth_app.command("ct-from-mask")
@@ -98,9 +103,8 @@ def ct_from_mask_command(
     request_path: Path = typer.Argument(..., help="Request JSON with mask_path (or a mask NIfTI itself)."),
     output_dir: OutputDirOption = ...,
     random_seed: int = typer.Option(0, "--random-seed", "-s", help="Passed to upstream --random-seed."),
-    source_labels: str = typer.Option("maisi", "--source-labels",
-                                      help="Label space of the mask: maisi, totalsegmentator, totalsegmentator_mr, "
-                                      "vista3d (converted to MAISI by anatomy name)."),
+    source_labels: LabelSpace = typer.Option(LabelSpace.MAISI, "--source-labels", case_sensitive=False,
+                                             help="Label space of the mask (converted to MAISI by anatomy name)."),
     add_body_envelope: Path | None = typer.Option(None, "--add-body-envelope", help="Paired CT: derive body 200."),
     allow_missing_body_label: bool = typer.Option(False, "--allow-missing-body-label", help="Accept no body 200."),
     yes: CostConfirmedOption = False,
@@ -113,10 +117,11 @@ def ct_from_mask_command(
     from medskills.synthesis.ct_from_mask_request import CTFromMaskRequest
 
     request = run_guarded(lambda: CTFromMaskRequest.from_cli(
-        request_path=request_path, output_dir=output_dir, random_seed=random_seed, source_labels=source_labels,
+        request_path=request_path, output_dir=output_dir, random_seed=random_seed, source_labels=source_labels.value,
         body_envelope_ct=add_body_envelope, allow_missing_body_label=allow_missing_body_label,
         is_cost_confirmed=yes, is_preflight_only=preflight_only, timeout_seconds=timeout_seconds))
-    emit(run_guarded(lambda: generate_ct_from_mask(request, settings=load_settings())))
+    emit_run(run_guarded(lambda: generate_ct_from_mask(request, settings=load_settings(), runner=progress_runner())),
+             is_preflight_only=preflight_only)
 
 
 @synth_app.command("ct-image")
@@ -134,10 +139,11 @@ def ct_image_command(
     from medskills.core.settings import load_settings
     from medskills.synthesis.ct_image import CTImageRequest, generate_ct_image
 
-    request = CTImageRequest.from_cli(
+    request = run_guarded(lambda: CTImageRequest.from_cli(
         config, output_dir=output_dir, version=version, random_seed=random_seed, is_cost_confirmed=yes,
-        is_preflight_only=preflight_only, timeout_seconds=timeout_seconds, has_summary_card=not no_summary_card)
-    emit(run_guarded(lambda: generate_ct_image(request, settings=load_settings())))
+        is_preflight_only=preflight_only, timeout_seconds=timeout_seconds, has_summary_card=not no_summary_card))
+    emit_run(run_guarded(lambda: generate_ct_image(request, settings=load_settings(), runner=progress_runner())),
+             is_preflight_only=preflight_only)
 
 
 @synth_app.command("ct-mask")
@@ -153,34 +159,28 @@ def ct_mask_command(
     from medskills.core.settings import load_settings
     from medskills.synthesis.ct_mask import CTMaskRequest, generate_ct_masks
 
-    request = CTMaskRequest.from_cli(config, output_dir=output_dir, random_seed=random_seed, is_cost_confirmed=yes,
-                                     is_preflight_only=preflight_only, timeout_seconds=timeout_seconds)
-    emit(run_guarded(lambda: generate_ct_masks(request, settings=load_settings())))
-
-
-def _run_script(command: object) -> None:
-    """Run one command as a stand-alone script (the seed-compatible shims under skills/)."""
-    from medskills.cli._common import configure_logging
-
-    configure_logging()
-    typer.run(command)  # type: ignore[arg-type]
+    request = run_guarded(lambda: CTMaskRequest.from_cli(
+        config, output_dir=output_dir, random_seed=random_seed, is_cost_confirmed=yes,
+        is_preflight_only=preflight_only, timeout_seconds=timeout_seconds))
+    emit_run(run_guarded(lambda: generate_ct_masks(request, settings=load_settings(), runner=progress_runner())),
+             is_preflight_only=preflight_only)
 
 
 def mr_brain_script() -> None:
     """Entry point of skills/nv-generate-mr-brain/scripts/run_mr_brain.py."""
-    _run_script(mr_brain_command)
+    run_as_script(mr_brain_command)
 
 
 def ct_from_mask_script() -> None:
     """Entry point of skills/nv-generate-ct-rflow/scripts/run_ct_from_mask.py."""
-    _run_script(ct_from_mask_command)
+    run_as_script(ct_from_mask_command)
 
 
 def ct_image_script() -> None:
     """Entry point of skills/nv-generate-ct-rflow/scripts/run_ct_image.py."""
-    _run_script(ct_image_command)
+    run_as_script(ct_image_command)
 
 
 def ct_mask_script() -> None:
     """Entry point of skills/nv-generate-ct-rflow/scripts/run_ct_mask.py."""
-    _run_script(ct_mask_command)
+    run_as_script(ct_mask_command)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -9,9 +10,9 @@ from typing import TYPE_CHECKING, Any
 import typer
 from pydantic import ValidationError
 
-from medskills.cli._common import emit, run_guarded
+from medskills.cli._common import emit, run_as_script, run_guarded
 from medskills.core.errors import UsageError
-from medskills.core.label_spaces import LabelSpace
+from medskills.core.label_spaces import LabelSpace, SegmentationModality
 
 if TYPE_CHECKING:
     from medskills.verification import SegmentationVerifyRequest, Verdict
@@ -29,7 +30,7 @@ def ct_synthesis_command(
     """Grade a paired CT image + label run (ct_synthesis_quality_v1)."""
     from medskills.verification import grade_ct_synthesis
 
-    emit(run_guarded(lambda: _written(grade_ct_synthesis(run_dir), json_path)))
+    _emit_verdict(run_guarded(lambda: _written(grade_ct_synthesis(run_dir), json_path)))
 
 
 @verify_app.command("mr-synthesis")
@@ -40,7 +41,7 @@ def mr_synthesis_command(
     """Grade a synthetic brain-MRI run (mr_synthesis_quality_v1)."""
     from medskills.verification import grade_mr_synthesis
 
-    emit(run_guarded(lambda: _written(grade_mr_synthesis(run_dir), json_path)))
+    _emit_verdict(run_guarded(lambda: _written(grade_mr_synthesis(run_dir), json_path)))
 
 
 @verify_app.command("segmentation")
@@ -49,7 +50,8 @@ def segmentation_command(
     prediction: Path | None = typer.Option(None, "--prediction", help="A mask made elsewhere (no run record)."),
     image: Path | None = typer.Option(None, "--image", help="The image the mask belongs to (geometry check)."),
     prediction_labels: LabelSpace | None = typer.Option(None, "--prediction-labels", help="Label space of the mask."),
-    modality: str | None = typer.Option(None, "--modality", help="CT_BODY, MRI_BODY or MRI_BRAIN."),
+    modality: SegmentationModality | None = typer.Option(None, "--modality", case_sensitive=False,
+                                                         help="Bundle modality of the mask (case-insensitive)."),
     ground_truth: Path | None = typer.Option(None, "--ground-truth", help="Reference label map (Dice, IoU, HD95)."),
     reference_labels: LabelSpace | None = typer.Option(None, "--reference-labels",
                                                        help="Label space of the reference."),
@@ -65,7 +67,18 @@ def segmentation_command(
                              reference_labels=reference_labels, dice_floors=_floors(dice_floor))
         return _written(grade_segmentation(request), json_path)
 
-    emit(run_guarded(action))
+    _emit_verdict(run_guarded(action))
+
+
+def _emit_verdict(verdict: Verdict) -> None:
+    """The verdict on stdout; on stderr, its failed checks first and the next step."""
+    failed = [(tier.name, item) for tier in verdict.tiers for item in tier.checks if item.status.value == "failed"]
+    lines = [f"{verdict.verifier}: {verdict.status.value}, exit {verdict.exit_code}"]
+    lines += [f"  FAILED {index}. {tier}.{item.name}: {item.reason}" for index, (tier, item) in enumerate(failed, 1)]
+    lines.append("  next: " + ("read each failed check's reason above; re-run the skill into a new folder once "
+                               "fixed." if failed else "nothing to do: every check passed."))
+    sys.stderr.write("\n".join(lines) + "\n")
+    emit(verdict)
 
 
 def _written(verdict: Verdict, json_path: Path | None) -> Verdict:
@@ -101,12 +114,9 @@ def _floors(items: list[str]) -> dict[str, float]:
 
 def grade_script(verifier: str) -> None:
     """Entry point of ``verifiers/<verifier>/scripts/grade.py``: the matching ``medskills verify`` command."""
-    from medskills.cli._common import configure_logging
-
     commands: dict[str, Callable[..., None]] = {
         "ct_synthesis_quality_v1": ct_synthesis_command,
         "mr_synthesis_quality_v1": mr_synthesis_command,
         "ct_segmentation_quality_v1": segmentation_command,
     }
-    configure_logging()
-    typer.run(commands[verifier])
+    run_as_script(commands[verifier])

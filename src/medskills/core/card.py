@@ -17,7 +17,10 @@ import numpy.typing as npt
 from medskills.core.io import write_text_atomic
 from medskills.core.models import DISCLAIMER, utc_now
 
-__all__ = ["CardPanel", "CardTable", "render_card_html", "render_triptych_png", "write_card"]
+__all__ = [
+    "ORIENTATION_LETTERS", "CardPanel", "CardTable", "label_colour_hex", "render_card_html", "render_triptych_png",
+    "write_card",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -39,8 +42,9 @@ class CardPanel:
     """One volume shown as an axial / coronal / sagittal triptych through its centre.
 
     ``image`` and ``label`` are in voxel-index order with ``affine`` mapping to RAS mm; they are
-    reoriented to RAS for display. ``window`` is the grey-level range (HU for CT); ``None`` uses
-    the 1st-99th percentile of the shown slices.
+    reoriented to RAS for display (radiological: the patient's right on the viewer's left, letters
+    on every edge). ``window`` is the grey-level range (HU for CT); ``None`` uses the 1st-99th
+    percentile of the shown slices. ``label_names`` names the ids in the colour legend.
     """
 
     title: str
@@ -49,6 +53,26 @@ class CardPanel:
     label: npt.NDArray[np.generic] | None = None
     window: tuple[float, float] | None = None
     caption: str = ""
+    label_names: dict[int, str] = field(default_factory=dict)
+
+
+# Edge letters of each view as drawn by _mid_slices: (left, right, top, bottom).
+ORIENTATION_LETTERS = {"axial": ("R", "L", "A", "P"), "coronal": ("R", "L", "S", "I"),
+                       "sagittal": ("A", "P", "S", "I")}
+
+
+def _palette() -> npt.NDArray[np.float64]:
+    """The overlay colours, indexed by ``label_id % _PALETTE_SIZE`` (RGBA rows)."""
+    import matplotlib
+
+    return np.vstack([getattr(matplotlib.colormaps[name], "colors") for name in ("tab20", "tab20b", "tab20c")])[
+        :_PALETTE_SIZE]
+
+
+def label_colour_hex(label_id: int) -> str:
+    """The overlay colour of ``label_id`` as ``#rrggbb``, the same one the triptych draws."""
+    red, green, blue = (int(round(channel * 255)) for channel in _palette()[label_id % _PALETTE_SIZE][:3])
+    return f"#{red:02x}{green:02x}{blue:02x}"
 
 
 def _to_ras(array: npt.NDArray[np.generic], affine: npt.NDArray[np.float64]) -> npt.NDArray[np.generic]:
@@ -91,9 +115,7 @@ def render_triptych_png(panel: CardPanel) -> bytes:
         low, high = np.percentile(shown[np.isfinite(shown)], [1, 99]) if shown.size else (0.0, 1.0)
     else:
         low, high = panel.window
-    palette = np.vstack([getattr(plt.get_cmap(name), "colors") for name in ("tab20", "tab20b", "tab20c")])
-    palette = palette[:_PALETTE_SIZE]
-    colormap = ListedColormap(palette)
+    colormap = ListedColormap(_palette())
     aspects = [spacing[1] / spacing[0], spacing[2] / spacing[0], spacing[2] / spacing[1]]
     figure, axes = plt.subplots(1, 3, figsize=(12, 4.4), facecolor="black")
     for index, (axis, name) in enumerate(zip(axes, ("axial", "coronal", "sagittal"), strict=True)):
@@ -104,12 +126,30 @@ def render_triptych_png(panel: CardPanel) -> bytes:
             axis.imshow(overlay, cmap=colormap, vmin=0, vmax=_PALETTE_SIZE - 1, alpha=OVERLAY_ALPHA,
                         aspect=aspects[index], interpolation="nearest")
         axis.set_title(name, color="white", fontsize=11)
+        left, right, top, bottom = ORIENTATION_LETTERS[name]
+        for text, x, y in ((left, 0.02, 0.5), (right, 0.98, 0.5), (top, 0.5, 0.97), (bottom, 0.5, 0.03)):
+            axis.text(x, y, text, transform=axis.transAxes, color="#ffd200", fontsize=12, fontweight="bold",
+                      ha="center", va="center")
         axis.axis("off")
     figure.tight_layout()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=80, facecolor="black")
     plt.close(figure)
     return buffer.getvalue()
+
+
+def _window_text(panel: CardPanel) -> str:
+    if panel.window is None:
+        return "display window: 1st-99th percentile of the shown slices"
+    return f"display window: {panel.window[0]:g} to {panel.window[1]:g}" + (" HU" if panel.window[0] < -100 else "")
+
+
+def _legend(panel: CardPanel) -> list[dict[str, str]]:
+    """Colour, id and name of each label present in the panel (empty without a label map)."""
+    if panel.label is None:
+        return []
+    present = sorted(int(i) for i in np.unique(np.rint(np.asarray(panel.label))) if i != 0)
+    return [{"colour": label_colour_hex(i), "id": str(i), "name": panel.label_names.get(i, "")} for i in present]
 
 
 def render_card_html(
@@ -121,12 +161,14 @@ def render_card_html(
 
     rendered = []
     for panel in panels:
+        described = {"title": panel.title, "caption": panel.caption, "window": _window_text(panel),
+                     "legend": _legend(panel), "png_base64": None, "error": None}
         try:
-            png = base64.b64encode(render_triptych_png(panel)).decode("ascii")
-            rendered.append({"title": panel.title, "caption": panel.caption, "png_base64": png, "error": None})
+            described["png_base64"] = base64.b64encode(render_triptych_png(panel)).decode("ascii")
         except Exception as err:  # a broken volume must not stop the card
             logger.warning("card panel %r not rendered: %s", panel.title, err)
-            rendered.append({"title": panel.title, "caption": panel.caption, "png_base64": None, "error": str(err)})
+            described["error"] = str(err)
+        rendered.append(described)
     environment = jinja2.Environment(
         loader=jinja2.PackageLoader("medskills.core", "templates"), autoescape=jinja2.select_autoescape(["html"])
     )

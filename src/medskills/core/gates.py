@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Generic, TypeVar
 
-from medskills.core.models import GateResult, Status
+from medskills.core.models import GateResult, Invocation, Status
+from medskills.core.upstream import has_traceback
 
-__all__ = ["GateFunction", "GateRegistry", "gate_result", "overall_status"]
+__all__ = ["GateFunction", "GateRegistry", "gate_result", "overall_status", "upstream_exit_gate"]
 
 ContextT = TypeVar("ContextT")
 GateFunction = Callable[[ContextT], GateResult]
@@ -62,3 +63,12 @@ class GateRegistry(Generic[ContextT]):
 def overall_status(gates: Iterable[GateResult]) -> Status:
     """FAILED if any gate failed, else PASSED."""
     return Status.FAILED if any(g.status == Status.FAILED for g in gates) else Status.PASSED
+
+
+def upstream_exit_gate(invocation: Invocation, *, what: str = "upstream") -> GateResult:
+    """Passed when the process exited 0 without printing a Python traceback (a timeout's 124 fails it too)."""
+    code = invocation.exit_code
+    is_crashed = code == 0 and has_traceback(invocation.logs.stderr_tail + invocation.logs.stdout_tail)
+    message = f"{what} exited {code}" + (" but printed a Python traceback" if is_crashed else "")
+    return gate_result("upstream_exit_zero", passed=code == 0 and not is_crashed, message=message, observed=code,
+                       threshold=0)

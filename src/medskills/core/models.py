@@ -12,7 +12,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 __all__ = [
     "DISCLAIMER",
@@ -20,16 +20,19 @@ __all__ = [
     "Artifact",
     "Check",
     "CostEstimate",
+    "ErrorRecord",
     "FrozenModel",
     "GateResult",
     "Invocation",
     "LogTails",
     "PreflightReport",
+    "PreflightStatus",
     "Provenance",
     "RunRecord",
     "Severity",
     "Status",
     "WeightFile",
+    "preflight_status",
     "utc_now",
 ]
 
@@ -96,14 +99,49 @@ class CostEstimate(FrozenModel):
     reasons: list[str] = Field(default_factory=list)
 
 
-class PreflightReport(FrozenModel):
-    """Every preflight finding, collected in one pass."""
+class PreflightStatus(StrEnum):
+    """What a preflight means for the run, in one word.
 
+    ``ready``: the request is valid and this machine can run it. ``blocked``: the request is valid but
+    the machine cannot run it yet (upstream, weights, GPU missing); the errors carry the fixes.
+    ``invalid``: the request itself is wrong (exit 2).
+    """
+
+    READY = "ready"
+    BLOCKED = "blocked"
+    INVALID = "invalid"
+
+
+def preflight_status(*, request_valid: bool, environment_ready: bool) -> PreflightStatus:
+    """The status that follows from the two flags (an invalid request wins over a blocked machine)."""
+    if not request_valid:
+        return PreflightStatus.INVALID
+    return PreflightStatus.READY if environment_ready else PreflightStatus.BLOCKED
+
+
+class PreflightReport(FrozenModel):
+    """Every preflight finding, collected in one pass; ``status`` follows from the two flags."""
+
+    status: PreflightStatus
     request_valid: bool
     environment_ready: bool
     errors: list[Check] = Field(default_factory=list)
     warnings: list[Check] = Field(default_factory=list)
     cost: CostEstimate | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _derive_status(cls, data: Any) -> Any:
+        """Fill ``status`` from the flags, and refuse a status that contradicts them."""
+        if not isinstance(data, dict) or "request_valid" not in data or "environment_ready" not in data:
+            return data
+        derived = preflight_status(request_valid=bool(data["request_valid"]),
+                                   environment_ready=bool(data["environment_ready"]))
+        given = data.get("status")
+        if given is not None and PreflightStatus(given) is not derived:
+            raise ValueError(f"preflight status {given!r} contradicts request_valid={data['request_valid']}, "
+                             f"environment_ready={data['environment_ready']} (expected {derived.value!r})")
+        return {**data, "status": derived}
 
 
 class GateResult(FrozenModel):
@@ -193,8 +231,27 @@ class RunRecord(FrozenModel):
     failure_reasons: list[str] = Field(default_factory=list)
     card_path: Path | None = None
     card_error: str | None = None
+    previous_record_dir: Path | None = Field(
+        default=None, description="Where an earlier output-free record in this folder was moved (never deleted).")
     intended_use_disclaimer: str = DISCLAIMER
 
     def with_updates(self, **changes: Any) -> Self:
         """Return a validated copy with ``changes`` applied (records are frozen)."""
         return type(self).model_validate({**self.model_dump(), **changes})
+
+
+class ErrorRecord(FrozenModel):
+    """The JSON result of a command that stopped before it had a run record: a usage error or a crash.
+
+    ``problems`` lists every problem found (a preflight or a request can have several); ``error_code``
+    is a machine-readable reason where the error has one.
+    """
+
+    schema_version: str = SCHEMA_VERSION
+    status: Status = Status.FAILED
+    exit_code: int
+    error_type: str
+    error: str
+    problems: list[str] = Field(default_factory=list)
+    error_code: str | None = None
+    intended_use_disclaimer: str = DISCLAIMER

@@ -11,7 +11,7 @@ import difflib
 from collections.abc import Iterable
 
 from medskills.core.errors import PreflightError
-from medskills.core.models import Check, CostEstimate, PreflightReport, Severity
+from medskills.core.models import Check, CostEstimate, PreflightReport, Severity, preflight_status
 from medskills.core.provenance import DeviceInfo
 from medskills.core.settings import Settings
 
@@ -66,6 +66,8 @@ class PreflightCollector:
     def report(self, *, cost: CostEstimate | None = None) -> PreflightReport:
         """Freeze the findings into a report."""
         return PreflightReport(
+            status=preflight_status(request_valid=not self.has_request_errors,
+                                    environment_ready=not self.has_environment_errors),
             request_valid=not self.has_request_errors,
             environment_ready=not self.has_environment_errors,
             errors=list(self._errors),

@@ -5,12 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TypeVar
 
-from medskills.core.io import write_json_atomic
-from medskills.core.models import RunRecord
+from medskills.core.io import sha256_file, write_json_atomic
+from medskills.core.models import Artifact, RunRecord
+from medskills.core.run_folder import RESULT_FILE_NAME
 
-__all__ = ["RESULT_FILE_NAME", "finish_run"]
-
-RESULT_FILE_NAME = "result.json"
+__all__ = ["RESULT_FILE_NAME", "file_artifact", "finish_run"]
 
 RecordT = TypeVar("RecordT", bound=RunRecord)
 
@@ -19,3 +18,8 @@ def finish_run(record: RecordT, output_dir: Path) -> RecordT:
     """Write ``record`` to ``output_dir/result.json`` atomically and return it."""
     write_json_atomic(Path(output_dir) / RESULT_FILE_NAME, record)
     return record
+
+
+def file_artifact(role: str, path: Path) -> Artifact:
+    """A written file as an artifact (size and sha256), so a verifier can tell whether it changed."""
+    return Artifact(role=role, path=path, bytes=path.stat().st_size, sha256=sha256_file(path))

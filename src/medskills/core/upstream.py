@@ -1,7 +1,8 @@
 """Run an upstream process: argument list, explicit cwd and environment, timeout, logs to files.
 
-Output goes straight to log files (never to pipes), so a chatty upstream cannot deadlock us. On
-timeout the whole process group is killed (the upstream may spawn workers) and the exit code is 124.
+Output is drained by two threads into log files as it arrives, so a chatty upstream cannot deadlock
+us, and each line can feed a live progress line. On timeout the whole process group is killed (the
+upstream may spawn workers) and the exit code is 124.
 The runner is a plain callable so tests substitute a stand-in upstream without patching.
 """
 
@@ -9,12 +10,15 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 from medskills.core.errors import ExitCode
 from medskills.core.models import Invocation, LogTails, utc_now
@@ -91,8 +95,29 @@ def has_traceback(text: str) -> bool:
     return "Traceback (most recent call last):" in text
 
 
-def run_upstream(command: UpstreamCommand) -> Invocation:
-    """Run ``command`` to completion or timeout. Never raises for a non-zero exit; the caller checks it."""
+def _copy_stream(source: IO[bytes], log: IO[bytes], on_line: Callable[[str], None] | None) -> None:
+    """Copy a pipe into its log file as it arrives, handing each line (``\\n`` or tqdm's ``\\r``) to ``on_line``."""
+    pending = b""
+    for chunk in iter(lambda: os.read(source.fileno(), 65536), b""):
+        log.write(chunk)
+        log.flush()
+        if on_line is None:
+            continue
+        pending += chunk
+        *lines, pending = re.split(rb"[\r\n]", pending)
+        for line in lines:
+            if line.strip():
+                on_line(line.decode("utf-8", errors="replace"))
+    if on_line is not None and pending.strip():
+        on_line(pending.decode("utf-8", errors="replace"))
+
+
+def run_upstream(command: UpstreamCommand, *, on_line: Callable[[str], None] | None = None) -> Invocation:
+    """Run ``command`` to completion or timeout. Never raises for a non-zero exit; the caller checks it.
+
+    Output is streamed through pipes into the two log files as it arrives; ``on_line`` (for a live
+    progress line on stderr) sees every stdout and stderr line too. Nothing goes to our stdout.
+    """
     command.log_dir.mkdir(parents=True, exist_ok=True)
     stdout_path = command.log_dir / f"{command.log_name}.stdout.log"
     stderr_path = command.log_dir / f"{command.log_name}.stderr.log"
@@ -102,15 +127,22 @@ def run_upstream(command: UpstreamCommand) -> Invocation:
     logger.info("running upstream in %s: %s", command.cwd, " ".join(command.argv))
     with stdout_path.open("wb") as stdout, stderr_path.open("wb") as stderr:
         process = subprocess.Popen(  # noqa: S603 - argument list, never a shell
-            command.argv, cwd=command.cwd, env=dict(command.env), stdout=stdout, stderr=stderr,
+            command.argv, cwd=command.cwd, env=dict(command.env), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             stdin=subprocess.DEVNULL, start_new_session=True,
         )
+        assert process.stdout is not None and process.stderr is not None  # both are pipes
+        copiers = [threading.Thread(target=_copy_stream, args=(pipe, log, on_line), daemon=True)
+                   for pipe, log in ((process.stdout, stdout), (process.stderr, stderr))]
+        for copier in copiers:
+            copier.start()
         try:
             exit_code = process.wait(timeout=command.timeout_seconds)
         except subprocess.TimeoutExpired:
             is_timed_out = True
             _kill_group(process)
             exit_code = int(ExitCode.TIMEOUT)
+        for copier in copiers:
+            copier.join(timeout=_KILL_GRACE_SECONDS)
     if is_timed_out:
         with stderr_path.open("a", encoding="utf-8") as stderr_append:
             stderr_append.write(f"\n[medskills] TIMEOUT after {command.timeout_seconds:g} s: process group killed\n")

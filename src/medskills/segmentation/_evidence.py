@@ -78,7 +78,8 @@ def render_card(
     is_ct = plan.modality is SegmentationModality.CT_BODY
     caption = f"{plan.modality} · {len(output.classes)} classes"
     panel = CardPanel(title="input with labels", image=loaded.array, affine=loaded.affine, label=labels,
-                      window=CT_WINDOW_HU if is_ct else None, caption=caption)
+                      window=CT_WINDOW_HU if is_ct else None, caption=caption,
+                      label_names={c.label_id: c.name for c in output.classes})
     class_rows = [[str(c.label_id), c.name, str(c.voxel_count), f"{c.volume_ml:.1f}"] for c in output.classes]
     gate_rows = [[gate.gate, gate.status.value, gate.message] for gate in record.gates]
     estimate = plan.memory.windows_estimated if plan.memory else None

@@ -15,10 +15,11 @@ from pathlib import Path
 import numpy as np
 
 from medskills.core.errors import ExitCode, GateFailure, InputError
-from medskills.core.io import prepare_output_dir, sha256_file
 from medskills.core.models import Artifact, GateResult, Invocation, Status, utc_now
 from medskills.core.provenance import DeviceInfo, collect_provenance, detect_device, weight_inventory
-from medskills.core.records import finish_run
+from medskills.core.plan_card import PlanCard
+from medskills.core.records import file_artifact
+from medskills.core.run import PreparedRun, RunOptions, run_command
 from medskills.core.settings import Settings
 from medskills.core.upstream import Runner, UpstreamCommand, build_environment, run_upstream
 from medskills.core.volumes import as_label_map, compare_geometry, label_statistics, read_volume, write_nifti
@@ -62,28 +63,47 @@ def segment_ctmr(
     request: SegmentationRequest, *, settings: Settings, runner: Runner = run_upstream,
     device_info: DeviceInfo | None = None, memory_probe: MemoryProbe = probe_available_memory,
 ) -> SegmentationRunRecord:
-    """Run the whole skill and return the record (also written to ``OUT/result.json``).
+    """Run the whole skill and return the record (also ``OUT/result.json`` on every outcome, ``core.run``).
 
     Raises:
-        UsageError: the output folder exists and is not empty (nothing is written then).
+        UsageError: ``--output-dir`` is refused (nothing is written then).
     """
+    options = RunOptions(output_dir=request.output_dir, is_preflight_only=request.is_preflight_only,
+                         is_cost_confirmed=request.is_confirmed)
+    return run_command(options, lambda: _prepare(request, settings=settings, runner=runner, device_info=device_info,
+                                                 memory_probe=memory_probe))
+
+
+def _prepare(
+    request: SegmentationRequest, *, settings: Settings, runner: Runner, device_info: DeviceInfo | None,
+    memory_probe: MemoryProbe,
+) -> PreparedRun[SegmentationRunRecord]:
     start, started_at = time.monotonic(), utc_now()
-    output_dir = prepare_output_dir(request.output_dir)
-    request = request.model_copy(update={"output_dir": output_dir})
+    request = request.model_copy(update={"output_dir": Path(request.output_dir).absolute()})
     outcome = preflight_segmentation(request, settings=settings, device_info=device_info or detect_device(),
                                      memory_probe=memory_probe)
     preflight_seconds = round(time.monotonic() - start, 3)
-    record = SegmentationRunRecord(status=Status.PASSED, exit_code=ExitCode.OK, started_at=started_at,
-                                   finished_at=utc_now(), output_dir=output_dir, preflight=outcome.report,
+    record = SegmentationRunRecord(status=Status.SKIPPED, exit_code=ExitCode.OK, started_at=started_at,
+                                   finished_at=utc_now(), output_dir=request.output_dir, preflight=outcome.report,
                                    request=request, plan=outcome.plan)
-    report = outcome.report
-    if not report.request_valid or (not request.is_preflight_only and not report.environment_ready):
-        reasons = [f"{check.code}: {check.message}" + (f" Fix: {check.fix}" if check.fix else "")
-                   for check in report.errors]
-        return _finish(record, status=Status.FAILED, exit_code=ExitCode.USAGE, reasons=reasons)
-    if request.is_preflight_only:
-        return _finish(record, status=Status.PASSED, exit_code=ExitCode.OK, reasons=[])
-    return _run(record, outcome, settings=settings, runner=runner, preflight_seconds=preflight_seconds)
+
+    def run_step(ready: SegmentationRunRecord, output_dir: Path) -> SegmentationRunRecord:
+        return _run(ready, outcome, settings=settings, runner=runner, preflight_seconds=preflight_seconds)
+
+    return PreparedRun(record=record, run_step=run_step, plan_card=_plan_card(record, outcome))
+
+
+def _plan_card(record: SegmentationRunRecord, outcome: PreflightOutcome) -> PlanCard:
+    plan, request = record.plan, record.request
+    rows = [["image", str(request.image_path)], ["modality", str(plan.modality) if plan else "?"],
+            ["output type", str(plan.output_type) if plan else "?"], ["device", plan.device if plan else "?"],
+            ["timeout (s)", f"{plan.timeout_seconds:.0f}" if plan else "?"]]
+    if plan is not None and plan.input is not None:
+        rows += [["input kind", plan.input.kind.value], ["input shape", str(plan.input.geometry.shape)]]
+    ids = plan.prompts.expanded_ids if plan is not None and plan.prompts is not None else []
+    names = outcome.labels.names
+    return PlanCard(title="Plan: NV-Segment-CTMR segmentation", request_rows=rows, label_header=["id", "name"],
+                    label_rows=[[str(label_id), names.get(label_id, "?")] for label_id in ids])
 
 
 def _run(
@@ -142,17 +162,8 @@ def _close(record: SegmentationRunRecord, invocation: Invocation) -> Segmentatio
     record = record.with_updates(output=record.output.model_copy(
         update={"reference_output_path": Path(record.output_dir) / "output.json"}) if record.output else None)
     assert isinstance(record, SegmentationRunRecord)
-    final = _finish(record, status=status, exit_code=code, reasons=reasons)
-    write_reference_pack(final, version=SKILL_VERSION)
-    return final
-
-
-def _finish(
-    record: SegmentationRunRecord, *, status: Status, exit_code: int, reasons: list[str]
-) -> SegmentationRunRecord:
-    updated = record.with_updates(status=status, exit_code=exit_code, failure_reasons=reasons, finished_at=utc_now())
-    assert isinstance(updated, SegmentationRunRecord)
-    return finish_run(updated, updated.output_dir)
+    write_reference_pack(record, version=SKILL_VERSION)
+    return record
 
 
 def _artifacts(output: SegmentationOutput, bundle_input: Path, kind: InputKind) -> list[Artifact]:
@@ -166,7 +177,7 @@ def _artifacts(output: SegmentationOutput, bundle_input: Path, kind: InputKind) 
         if path is None or path in seen or not Path(path).is_file():
             continue
         seen.add(path)
-        artifacts.append(Artifact(role=role, path=path, bytes=Path(path).stat().st_size, sha256=sha256_file(path)))
+        artifacts.append(file_artifact(role, Path(path)))
     return artifacts
 
 

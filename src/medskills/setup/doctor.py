@@ -11,7 +11,7 @@ import platform
 import shutil
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from medskills.core.assets import AssetKind, AssetManifest, SkillAssets, SkillId, load_asset_manifest
@@ -40,10 +40,12 @@ def run_doctor(
     free_bytes: FreeBytes = free_bytes_at,
     hash_weights: bool = True,
     manifest: AssetManifest | None = None,
+    extra_rows: Sequence[DoctorRow] = (),
 ) -> DoctorReport:
-    """Check this machine for ``skill`` (or every skill); the report's exit code is 1 when ``skill`` cannot run.
+    """Check this machine for ``skill`` (or every skill); the report's exit code is 1 when any row fails.
 
-    ``manifest`` replaces the packaged one (tests point it at a local clone).
+    ``manifest`` replaces the packaged one (tests point it at a local clone); ``extra_rows`` are checks
+    of other capabilities (the triage service), which the command line gathers.
     """
     started = time.perf_counter()
     manifest = manifest or load_asset_manifest()
@@ -57,8 +59,9 @@ def run_doctor(
         rows += _skill_rows(entry, settings=settings, hash_weights=hash_weights)
     rows.append(_disk_row(skills, manifest_skills=manifest.skills, settings=settings, free_bytes=free_bytes))
     rows.append(_offline_row())
+    rows += list(extra_rows)
     can_run = {s: not any(r.status == RowStatus.FAIL and s in r.blocks for r in rows) for s in skills}
-    exit_code = 1 if skill is not None and not can_run[skill] else 0
+    exit_code = 1 if any(row.status == RowStatus.FAIL for row in rows) else 0
     return DoctorReport(skills=skills, rows=rows, can_run=can_run,
                         elapsed_seconds=round(time.perf_counter() - started, 3), exit_code=exit_code)
 

@@ -49,9 +49,11 @@ def write_ct_card(
     record: CTSynthesisRecord, output_dir: Path, pairs: list[MeasuredPair]
 ) -> tuple[Path | None, str | None]:
     """Write ``OUT/summary.html`` from arrays already read; returns ``(path, None)`` or ``(None, error)``."""
+    names = {entry.output_label_id: entry.anatomy for entry in record.output.output_label_mapping} \
+        if record.output else {}
     panels = [
         CardPanel(title=f"sample {index}", image=pair.image.array, affine=pair.image.affine, label=pair.labels,
-                  window=CARD_WINDOW_HU,
+                  window=CARD_WINDOW_HU, label_names=names,
                   caption=f"{pair.evidence.image_path.name}; labels present {pair.evidence.label_ids_present}")
         for index, pair in enumerate(pairs[:MAX_PANELS], start=1)
         if pair.image is not None and pair.labels is not None

@@ -18,7 +18,7 @@ from medskills.synthesis.anatomy import (
     BodyRegion,
 )
 from medskills.synthesis.ct_request import CTVersion, InferenceSettings
-from medskills.synthesis.run_support import (
+from medskills.synthesis.nv_generate_checks import (
     MAX_STEPS,
     check_guidance,
     check_steps,

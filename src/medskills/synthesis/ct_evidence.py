@@ -33,7 +33,7 @@ from medskills.synthesis.ct_record import (
     SampleEvidence,
 )
 from medskills.synthesis.ct_request import InferenceSettings, MaskPath
-from medskills.synthesis.run_support import file_artifact
+from medskills.core.records import file_artifact
 
 __all__ = [
     "HU_AIR_THRESHOLD",

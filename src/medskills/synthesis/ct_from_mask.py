@@ -15,11 +15,12 @@ from typing import Any
 
 from medskills.core.assets import SkillId
 from medskills.core.errors import ExitCode
-from medskills.core.io import prepare_output_dir
 from medskills.core.models import FrozenModel, RunRecord, Status, utc_now
 from medskills.core.preflight import PreflightCollector, check_gpu
 from medskills.core.provenance import DeviceInfo, collect_provenance, detect_device
-from medskills.core.records import finish_run
+from medskills.core.plan_card import PlanCard
+from medskills.core.records import file_artifact
+from medskills.core.run import PreparedRun, RunOptions, run_command, run_outcome
 from medskills.core.settings import Settings
 from medskills.core.upstream import Runner, UpstreamCommand, run_upstream
 from medskills.core.volumes import write_nifti
@@ -31,9 +32,9 @@ from medskills.synthesis.image_evidence import (
     ImageKind, ImageOutputSummary, evaluate_image_gates, image_artifacts, inspect_image, summarize_images,
     write_image_card,
 )
-from medskills.synthesis.run_support import (
-    check_output_dir, check_upstream_commit, check_upstream_requirements, check_weights, file_artifact,
-    read_config_infer, resolve_generate_root, stop_before_run, run_environment, run_outcome,
+from medskills.synthesis.nv_generate_checks import (
+    check_upstream_commit, check_upstream_requirements, check_weights, read_config_infer, resolve_generate_root,
+    run_environment,
 )
 from medskills.synthesis.staging import LOG_DIR_NAME, stage_ct_configs
 from medskills.synthesis.user_mask import MaskEvidence, PreparedMask, prepare_user_mask
@@ -81,12 +82,20 @@ def generate_ct_from_mask(
     """Validate the mask and request, then (unless preflight-only) generate a CT from the mask.
 
     Returns:
-        The record (also ``OUT/result.json`` once the run started): exit 2 for preflight or cost-gate
-        refusals, 1 when upstream or a gate failed, 124 on timeout, 0 otherwise.
+        The record (also ``OUT/result.json`` on every outcome, ``core.run``): exit 2 for preflight or
+        cost-gate refusals, 1 when upstream or a gate failed, 124 on timeout, 0 otherwise.
 
     Raises:
-        UsageError: the request file cannot be read.
+        UsageError: the request file cannot be read, or ``--output-dir`` is refused.
     """
+    return run_command(RunOptions.of(request), lambda: _prepare(request, settings=settings, runner=runner, device=device,
+                                                 expected_sha256=expected_sha256))
+
+
+def _prepare(
+    request: CTFromMaskRequest, *, settings: Settings, runner: Runner, device: DeviceInfo | None,
+    expected_sha256: dict[str, str] | None,
+) -> PreparedRun[CTFromMaskRecord]:
     started_at = utc_now()
     file = load_from_mask_file(request.request_path)
     collector = PreflightCollector()
@@ -97,7 +106,6 @@ def generate_ct_from_mask(
                              allow_missing_body_label=request.allow_missing_body_label)
     inference = validate_from_mask_overrides(collector, file, base_config=base,
                                              mask_shape=None if mask is None else mask.evidence.geometry.shape)
-    check_output_dir(collector, request.output_dir)
     check_upstream_commit(collector, root, skill=SkillId.SYNTH_CT, version=_VERSION.value)
     check_upstream_requirements(collector, root)
     weights = check_weights(collector, settings, SkillId.SYNTH_CT, _VERSION.value, root, names=FROM_MASK_WEIGHTS,
@@ -105,10 +113,9 @@ def generate_ct_from_mask(
     device = device or detect_device()
     check_gpu(collector, settings, device, needed_for="CT generation from a mask")
     cost = estimate_from_mask_cost(inference) if inference is not None else None
-    report = collector.report(cost=cost)
     record = CTFromMaskRecord(
         status=Status.SKIPPED, exit_code=ExitCode.OK, started_at=started_at, finished_at=utc_now(),
-        output_dir=Path(request.output_dir).absolute(), preflight=report,
+        output_dir=Path(request.output_dir).absolute(), preflight=collector.report(cost=cost),
         provenance=collect_provenance(upstream_root=root, weights=weights, device=device),
         mask=None if mask is None else mask.evidence,
         request=CTFromMaskRequestEvidence(
@@ -119,13 +126,18 @@ def generate_ct_from_mask(
             cfg_guidance_scale=None if inference is None else inference.cfg_guidance_scale,
         ),
     )
-    stopped = stop_before_run(record, is_preflight_only=request.is_preflight_only,
-                              is_cost_confirmed=request.is_cost_confirmed)
-    if stopped is not None:
-        return stopped
-    assert root is not None and mask is not None and inference is not None
-    return _run(record, request, settings=settings, runner=runner, root=root, mask=mask, inference=inference,
-                base_config=base)
+
+    def run_step(ready: CTFromMaskRecord, output_dir: Path) -> CTFromMaskRecord:
+        assert root is not None and mask is not None and inference is not None  # a ready preflight
+        return _run(ready, request, output_dir, settings=settings, runner=runner, root=root, mask=mask,
+                    inference=inference, base_config=base)
+
+    evidence = record.request
+    rows = [["request", str(evidence.request_path)], ["mask", str(evidence.mask_path)],
+            ["source labels", evidence.source_labels], ["body envelope from", str(evidence.body_envelope_ct)],
+            ["steps", str(evidence.num_inference_steps)], ["random seed", str(evidence.random_seed)]]
+    return PreparedRun(record=record, run_step=run_step, plan_card=PlanCard(
+        title="Plan: synthetic CT from a mask (rflow-ct)", request_rows=rows))
 
 
 def _upstream_mask(mask: PreparedMask, output_dir: Path) -> Path:
@@ -150,10 +162,9 @@ def _scan(output_dir: Path, mask_path: Path, started_at: datetime) -> list[Path]
 
 
 def _run(
-    record: CTFromMaskRecord, request: CTFromMaskRequest, *, settings: Settings, runner: Runner, root: Path,
+    record: CTFromMaskRecord, request: CTFromMaskRequest, output_dir: Path, *, settings: Settings, runner: Runner, root: Path,
     mask: PreparedMask, inference: InferenceSettings, base_config: dict[str, Any],
 ) -> CTFromMaskRecord:
-    output_dir = prepare_output_dir(request.output_dir)
     data_root = Path(settings.monai_data_directory).absolute() if settings.monai_data_directory else root
     mask_file = _upstream_mask(mask, output_dir)
     staging_request = CTRunRequest(config_path=None, output_dir=output_dir, random_seed=request.random_seed,
@@ -174,10 +185,9 @@ def _run(
     artifacts = [*image_artifacts(images), *(file_artifact("staged_config", path) for path in staged_paths)]
     if mask_file != mask.evidence.source_path:
         artifacts.append(file_artifact("prepared_mask", mask_file))
-    record = record.with_updates(  # type: ignore[assignment]
+    record = record.with_updates(
         status=status, exit_code=exit_code, invocation=invocation, gates=gates, output=output, artifacts=artifacts,
         failure_reasons=reasons, upstream_mask_path=mask_file, staged_config_paths=staged_paths,
-        output_dir=output_dir, finished_at=utc_now(),
     )
     rows = [["mask", str(mask_file)], ["source labels", request.source_labels.value],
             ["steps", str(inference.num_inference_steps)], ["random seed", str(request.random_seed)],
@@ -185,4 +195,4 @@ def _run(
     card_path, card_error = write_image_card(output_dir, title="Synthetic CT from a mask (rflow-ct)",
                                              subtitle="nv-generate-ct-rflow · ct-from-mask", status=record.status,
                                              output=output, request_rows=rows, gates=record.gates, window=CT_WINDOW_HU)
-    return finish_run(record.with_updates(card_path=card_path, card_error=card_error), output_dir)  # type: ignore[return-value]
+    return record.with_updates(card_path=card_path, card_error=card_error)

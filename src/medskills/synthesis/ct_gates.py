@@ -8,7 +8,7 @@ from medskills.core.gates import GateRegistry, gate_result
 from medskills.core.models import GateResult, Invocation
 from medskills.synthesis.ct_evidence import HU_AIR_THRESHOLD, HU_BONE_THRESHOLD
 from medskills.synthesis.ct_record import CTOutputSection
-from medskills.synthesis.run_support import upstream_exit_gate
+from medskills.core.gates import upstream_exit_gate
 
 __all__ = ["CT_GATES", "CTGateContext"]
 

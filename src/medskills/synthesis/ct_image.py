@@ -13,11 +13,11 @@ from pydantic import Field
 
 from medskills.core.assets import SkillId
 from medskills.core.errors import ExitCode
-from medskills.core.io import prepare_output_dir
 from medskills.core.models import CostEstimate, FrozenModel, RunRecord, Status, utc_now
 from medskills.core.preflight import PreflightCollector, check_gpu, check_unknown_keys
 from medskills.core.provenance import DeviceInfo, collect_provenance, detect_device
-from medskills.core.records import finish_run
+from medskills.core.plan_card import PlanCard
+from medskills.core.run import PreparedRun, RunOptions, run_command
 from medskills.core.settings import Settings
 from medskills.core.upstream import Runner, run_upstream
 from medskills.synthesis.cost import estimate_ct_cost
@@ -31,9 +31,9 @@ from medskills.synthesis.diff_model import (
 )
 from medskills.synthesis.diff_model_run import run_diff_model
 from medskills.synthesis.image_evidence import ImageKind, ImageOutputSummary, write_image_card
-from medskills.synthesis.run_support import (
-    check_diff_model_weights, check_guidance, check_output_dir, check_steps, check_upstream_commit,
-    check_upstream_requirements, is_finite_number, is_integer_value, resolve_generate_root, stop_before_run,
+from medskills.synthesis.nv_generate_checks import (
+    check_diff_model_weights, check_guidance, check_steps, check_upstream_commit, check_upstream_requirements,
+    is_finite_number, is_integer_value, resolve_generate_root,
 )
 
 __all__ = ["CTImageRecord", "CTImageRequest", "generate_ct_image"]
@@ -142,12 +142,20 @@ def generate_ct_image(
     """Validate, then (unless preflight-only) generate one CT volume without a mask and grade it.
 
     Returns:
-        The record (also ``OUT/result.json`` once the run started): exit 2 for refusals, 1 when upstream
-        or a gate failed, 124 on timeout.
+        The record (also ``OUT/result.json`` on every outcome, ``core.run``): exit 2 for refusals, 1 when
+        upstream or a gate failed, 124 on timeout.
 
     Raises:
-        UsageError: the config file cannot be read.
+        UsageError: the config file cannot be read, or ``--output-dir`` is refused.
     """
+    return run_command(RunOptions.of(request), lambda: _prepare(request, settings=settings, runner=runner, device=device,
+                                                 expected_sha256=expected_sha256))
+
+
+def _prepare(
+    request: CTImageRequest, *, settings: Settings, runner: Runner, device: DeviceInfo | None,
+    expected_sha256: dict[str, str] | None,
+) -> PreparedRun[CTImageRecord]:
     started_at = utc_now()
     overrides, unknown = ({}, []) if request.config_path is None else read_override_file(
         request.config_path, allowed_keys=OVERRIDE_KEYS)
@@ -156,7 +164,6 @@ def generate_ct_image(
     root = resolve_generate_root(collector, settings)
     defaults = read_inference_defaults(facts, root)
     inference = _validate(collector, overrides, unknown, defaults=defaults.inference, random_seed=request.random_seed)
-    check_output_dir(collector, request.output_dir)
     check_upstream_commit(collector, root, skill=SkillId.SYNTH_CT, version=request.version.value)
     check_upstream_requirements(collector, root)
     weights = check_diff_model_weights(collector, settings, facts, root, skill=SkillId.SYNTH_CT,
@@ -164,30 +171,38 @@ def generate_ct_image(
     device = device or detect_device()
     check_gpu(collector, settings, device, needed_for="CT image generation")
     cost = _estimate(inference, request.version) if inference is not None else None
-    report = collector.report(cost=cost)
     record = CTImageRecord(
         status=Status.SKIPPED, exit_code=ExitCode.OK, started_at=started_at, finished_at=utc_now(),
-        output_dir=Path(request.output_dir).absolute(), preflight=report, version=request.version,
-        overrides=overrides, defaults_source=defaults.source, inference=inference,
+        output_dir=Path(request.output_dir).absolute(), preflight=collector.report(cost=cost),
+        version=request.version, overrides=overrides, defaults_source=defaults.source, inference=inference,
         provenance=collect_provenance(upstream_root=root, weights=weights, device=device),
     )
-    stopped = stop_before_run(record, is_preflight_only=request.is_preflight_only,
-                              is_cost_confirmed=request.is_cost_confirmed)
-    if stopped is not None:
-        return stopped
-    assert root is not None and inference is not None
-    output_dir = prepare_output_dir(request.output_dir)
-    run = run_diff_model(facts, upstream_root=root, output_dir=output_dir,
-                         output_prefix=f"ct_image_{request.version.value}", inference=inference, kind=ImageKind.CT,
-                         settings=settings, runner=runner, timeout_seconds=request.timeout_seconds)
-    record = record.with_updates(**run.record_updates(output_dir))  # type: ignore[assignment]
-    if request.has_summary_card:
-        rows = [["version", request.version.value], ["dim", str(inference.dim)],
-                ["spacing (mm)", str(inference.spacing)], ["steps", str(inference.num_inference_steps)],
-                ["random seed", str(request.random_seed)], ["exit code", str(record.exit_code)]]
+
+    def run_step(ready: CTImageRecord, output_dir: Path) -> CTImageRecord:
+        assert root is not None and inference is not None  # a ready preflight
+        run = run_diff_model(facts, upstream_root=root, output_dir=output_dir,
+                             output_prefix=f"ct_image_{request.version.value}", inference=inference,
+                             kind=ImageKind.CT, settings=settings, runner=runner,
+                             timeout_seconds=request.timeout_seconds)
+        finished = ready.with_updates(**run.record_updates(output_dir))
+        if not request.has_summary_card:
+            return finished
+        rows = [*_request_rows(finished), ["exit code", str(finished.exit_code)]]
         path, error = write_image_card(output_dir, title=f"Synthetic CT, image only ({request.version.value})",
-                                       subtitle="nv-generate-ct-rflow · ct-image", status=record.status,
-                                       output=record.output, request_rows=rows, gates=record.gates,
+                                       subtitle="nv-generate-ct-rflow · ct-image", status=finished.status,
+                                       output=finished.output, request_rows=rows, gates=finished.gates,
                                        window=CT_WINDOW_HU)
-        record = record.with_updates(card_path=path, card_error=error)  # type: ignore[assignment]
-    return finish_run(record, output_dir)
+        return finished.with_updates(card_path=path, card_error=error)
+
+    return PreparedRun(record=record, run_step=run_step, plan_card=PlanCard(
+        title=f"Plan: synthetic CT, image only ({request.version.value})", request_rows=_request_rows(record)))
+
+
+def _request_rows(record: CTImageRecord) -> list[list[str]]:
+    inference = record.inference
+    rows = [["version", record.version.value], ["overrides", str(record.overrides or "none (defaults)")],
+            ["defaults from", record.defaults_source]]
+    if inference is not None:
+        rows += [["dim", str(inference.dim)], ["spacing (mm)", str(inference.spacing)],
+                 ["steps", str(inference.num_inference_steps)], ["random seed", str(inference.random_seed)]]
+    return rows

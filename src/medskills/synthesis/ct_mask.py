@@ -17,11 +17,13 @@ from pydantic import Field
 
 from medskills.core.assets import SkillId
 from medskills.core.errors import ExitCode
-from medskills.core.io import prepare_output_dir, write_json_atomic
+from medskills.core.io import write_json_atomic
 from medskills.core.models import CostEstimate, FrozenModel, RunRecord, Status, utc_now
 from medskills.core.preflight import PreflightCollector, check_gpu, check_unknown_keys
 from medskills.core.provenance import DeviceInfo, collect_provenance, detect_device
-from medskills.core.records import finish_run
+from medskills.core.plan_card import PlanCard
+from medskills.core.records import file_artifact
+from medskills.core.run import PreparedRun, RunOptions, run_command, run_outcome
 from medskills.core.settings import Settings
 from medskills.core.upstream import Runner, UpstreamCommand, run_upstream
 from medskills.synthesis._mask_runner import MASK_SPACING_MM, MaskJob
@@ -33,9 +35,9 @@ from medskills.synthesis.ct_record import AnatomySizeCondition
 from medskills.synthesis.ct_request import CTRunRequest, CTVersion, InferenceSettings
 from medskills.synthesis.diff_model import read_override_file
 from medskills.synthesis.mask_evidence import MaskOutputSummary, evaluate_mask_gates, inspect_masks
-from medskills.synthesis.run_support import (
-    check_output_dir, check_upstream_commit, check_upstream_requirements, check_weights, file_artifact,
-    read_config_infer, resolve_generate_root, stop_before_run, run_environment, run_outcome,
+from medskills.synthesis.nv_generate_checks import (
+    check_upstream_commit, check_upstream_requirements, check_weights, read_config_infer, resolve_generate_root,
+    run_environment,
 )
 from medskills.synthesis.staging import LOG_DIR_NAME, STAGED_DIR_NAME, stage_ct_configs
 
@@ -137,12 +139,20 @@ def generate_ct_masks(
     """Validate, then (unless preflight-only) generate masks in a subprocess and check the expected ids.
 
     Returns:
-        The record (``OUT/result.json`` once the run started): exit 2 for refusals (including a run
-        without ``--yes``), 1 when upstream failed or an expected id is missing, 124 on timeout.
+        The record (``OUT/result.json`` on every outcome, ``core.run``): exit 2 for refusals (including a
+        run without ``--yes``), 1 when upstream failed or an expected id is missing, 124 on timeout.
 
     Raises:
-        UsageError: the request file cannot be read.
+        UsageError: the request file cannot be read, or ``--output-dir`` is refused.
     """
+    return run_command(RunOptions.of(request), lambda: _prepare(request, settings=settings, runner=runner, device=device,
+                                                 expected_sha256=expected_sha256))
+
+
+def _prepare(
+    request: CTMaskRequest, *, settings: Settings, runner: Runner, device: DeviceInfo | None,
+    expected_sha256: dict[str, str] | None,
+) -> PreparedRun[CTMaskRecord]:
     started_at = utc_now()
     overrides, unknown = ({}, []) if request.config_path is None else read_override_file(
         request.config_path, allowed_keys=OVERRIDE_KEYS)
@@ -155,7 +165,6 @@ def generate_ct_masks(
               "controllable_anatomy_size": default_controllable, **overrides}
     _check_mask_request(collector, merged)
     inference = check_inference_config(collector, merged, table=load_anatomy_table(), version=_VERSION)
-    check_output_dir(collector, request.output_dir)
     check_upstream_commit(collector, root, skill=SkillId.SYNTH_CT, version=_VERSION.value)
     check_upstream_requirements(collector, root)
     weights = check_weights(collector, settings, SkillId.SYNTH_CT, _VERSION.value, root, names=MASK_WEIGHTS,
@@ -171,29 +180,33 @@ def generate_ct_masks(
     device = device or detect_device()
     check_gpu(collector, settings, device, needed_for="mask generation")
     cost = _estimate(inference) if inference is not None else None
-    report = collector.report(cost=cost)
     record = CTMaskRecord(
         status=Status.SKIPPED, exit_code=ExitCode.OK, started_at=started_at, finished_at=utc_now(),
-        output_dir=Path(request.output_dir).absolute(), preflight=report, overrides=overrides,
+        output_dir=Path(request.output_dir).absolute(), preflight=collector.report(cost=cost), overrides=overrides,
         random_seed=request.random_seed, anatomy_size_condition=condition,
         controllable_anatomy_size=[] if inference is None else inference.controllable_anatomy_size,
         expected_labels=[] if inference is None else _expected_labels(inference),
         provenance=collect_provenance(upstream_root=root, weights=weights, device=device),
     )
-    stopped = stop_before_run(record, is_preflight_only=request.is_preflight_only,
-                              is_cost_confirmed=request.is_cost_confirmed)
-    if stopped is not None:
-        return stopped
-    assert root is not None and data_root is not None and inference is not None and condition is not None
-    return _run(record, request, runner=runner, root=root, data_root=data_root, inference=inference,
-                condition=condition, base_config=base)
+
+    def run_step(ready: CTMaskRecord, output_dir: Path) -> CTMaskRecord:
+        assert root is not None and data_root is not None and inference is not None and condition is not None
+        return _run(ready, request, output_dir, runner=runner, root=root, data_root=data_root, inference=inference,
+                    condition=condition, base_config=base)
+
+    rows = [["config", str(request.config_path or "default (lung tumor 0.5)")],
+            ["random seed", str(request.random_seed)], ["overrides", str(overrides or "none")],
+            ["controllable sizes", str(record.controllable_anatomy_size)]]
+    labels = [[label.anatomy, str(label.maisi_label_id)] for label in record.expected_labels]
+    return PreparedRun(record=record, run_step=run_step, plan_card=PlanCard(
+        title="Plan: synthetic CT anatomy masks", request_rows=rows, label_header=["anatomy", "MAISI id"],
+        label_rows=labels))
 
 
 def _run(
-    record: CTMaskRecord, request: CTMaskRequest, *, runner: Runner, root: Path, data_root: Path,
+    record: CTMaskRecord, request: CTMaskRequest, output_dir: Path, *, runner: Runner, root: Path, data_root: Path,
     inference: InferenceSettings, condition: AnatomySizeCondition, base_config: dict[str, Any],
 ) -> CTMaskRecord:
-    output_dir = prepare_output_dir(request.output_dir)
     staging_request = CTRunRequest(config_path=None, output_dir=output_dir, random_seed=request.random_seed,
                                    version=_VERSION, timeout_seconds=request.timeout_seconds)
     staged = stage_ct_configs(staging_request, inference, root=root, data_root=data_root,
@@ -221,8 +234,7 @@ def _run(
     artifacts = [*(file_artifact("mask", sample.path) for sample in output.samples),
                  *(file_artifact("staged_config", path) for path in (staged.inference_path, staged.environment_path,
                                                                      job_path))]
-    record = record.with_updates(  # type: ignore[assignment]
+    return record.with_updates(
         status=status, exit_code=exit_code, invocation=invocation, gates=gates, output=output, job_path=job_path,
-        artifacts=artifacts, failure_reasons=reasons, output_dir=output_dir, finished_at=utc_now(),
+        artifacts=artifacts, failure_reasons=reasons,
     )
-    return finish_run(record, output_dir)

@@ -29,7 +29,7 @@ from medskills.synthesis.ct_request import (
     InferenceSettings,
     MaskPath,
 )
-from medskills.synthesis.run_support import (
+from medskills.synthesis.nv_generate_checks import (
     check_upstream_commit,
     check_upstream_requirements,
     check_weights,

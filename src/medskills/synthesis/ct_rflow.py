@@ -1,8 +1,8 @@
 """Paired CT synthesis with NV-Generate-CTMR (``rflow-ct`` / ``ddpm-ct``), start to finish.
 
-preflight -> cost gate -> stage configs -> run ``python -m scripts.inference`` through the injected
-runner -> scan this run's outputs -> evidence -> gates -> card -> ``OUT/result.json``. The record is
-written whatever happens after the output folder is accepted, failures included.
+preflight, then (through ``core.run``: folder, cost gate, record on every outcome) stage configs -> run
+``python -m scripts.inference`` through the injected runner -> scan this run's outputs -> evidence ->
+gates -> card.
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ from pathlib import Path
 from pydantic import JsonValue
 
 from medskills.core.assets import SkillId, resolve_version, skill_assets
-from medskills.core.errors import ExitCode, MedskillsError
-from medskills.core.io import prepare_output_dir
+from medskills.core.errors import ExitCode
 from medskills.core.models import Invocation, PreflightReport, Status, utc_now
 from medskills.core.provenance import DeviceInfo, collect_provenance, detect_device
-from medskills.core.records import finish_run
+from medskills.core.plan_card import PlanCard
+from medskills.core.run import PreparedRun, RunOptions, run_command, run_outcome
 from medskills.core.settings import Settings
 from medskills.core.upstream import Runner, run_upstream
 from medskills.synthesis.ct_card import MAX_PANELS, write_ct_card
@@ -34,7 +34,6 @@ from medskills.synthesis.ct_gates import CT_GATES, CTGateContext
 from medskills.synthesis.ct_preflight import CTPreflight, run_ct_preflight
 from medskills.synthesis.ct_record import CTRequestSection, CTSynthesisRecord, ModelSection
 from medskills.synthesis.ct_request import CTRunRequest, CTVersion, load_overrides
-from medskills.synthesis.run_support import run_outcome, stop_before_run
 from medskills.synthesis.staging import build_ct_command, stage_ct_configs
 
 __all__ = ["run_ct_synthesis"]
@@ -72,50 +71,62 @@ def _log_preflight(report: PreflightReport) -> None:
     if report.cost is not None:
         logger.info("cost estimate: ~%.0f s wall, ~%.1f GB VRAM peak, ~%.0f MB disk", report.cost.wall_seconds,
                     report.cost.peak_vram_gb, report.cost.disk_mb)
-    for check in report.warnings:
-        logger.warning("%s: %s", check.field or check.code, check.message)
-    for check in report.errors:
-        logger.error("%s: %s%s", check.field or check.code, check.message, f" Fix: {check.fix}" if check.fix else "")
 
 
 def run_ct_synthesis(
     request: CTRunRequest, *, settings: Settings, runner: Runner = run_upstream, device: DeviceInfo | None = None,
     expected_sha256: dict[str, str] | None = None,
 ) -> CTSynthesisRecord:
-    """Run one paired CT request and return its record (also written to ``OUT/result.json``).
+    """Run one paired CT request and return its record (also ``OUT/result.json`` on every outcome).
 
     ``runner`` executes the upstream command (tests pass a stand-in); ``device`` defaults to what torch
     reports; ``expected_sha256`` replaces the weight pins of ``core.assets`` (keyed by file name).
 
     Raises:
-        UsageError: the override file is unreadable, or ``--output-dir`` exists and is not empty
-            (nothing is touched in that case).
+        UsageError: the override file is unreadable, or ``--output-dir`` is refused (nothing is touched then).
     """
+    return run_command(RunOptions.of(request), lambda: _prepare(request, settings=settings, runner=runner, device=device,
+                                                 expected_sha256=expected_sha256))
+
+
+def _prepare(
+    request: CTRunRequest, *, settings: Settings, runner: Runner, device: DeviceInfo | None,
+    expected_sha256: dict[str, str] | None,
+) -> PreparedRun[CTSynthesisRecord]:
     overrides = load_overrides(request.config_path)
-    output_dir = prepare_output_dir(request.output_dir)
     started_at = utc_now()
     device = device or detect_device()
     preflight = run_ct_preflight(request, overrides, settings=settings, device=device,
                                  expected_sha256=expected_sha256)
-    report = preflight.report
-    _log_preflight(report)
+    _log_preflight(preflight.report)
     record = CTSynthesisRecord(
-        status=Status.PASSED, exit_code=ExitCode.OK, started_at=started_at, finished_at=utc_now(),
-        output_dir=output_dir, preflight=report, model=_model_section(request.version),
-        request=_request_section(request, overrides, preflight),
+        status=Status.SKIPPED, exit_code=ExitCode.OK, started_at=started_at, finished_at=utc_now(),
+        output_dir=Path(request.output_dir).absolute(), preflight=preflight.report,
+        model=_model_section(request.version), request=_request_section(request, overrides, preflight),
         provenance=collect_provenance(upstream_root=preflight.upstream_root, weights=preflight.weights, device=device),
     )
-    stopped = stop_before_run(record, is_preflight_only=request.is_preflight_only,
-                              is_cost_confirmed=request.is_cost_confirmed)
-    if stopped is not None:
-        return finish_run(stopped.with_updates(finished_at=utc_now()), output_dir)
-    try:
-        return _run_and_record(request, record, preflight, output_dir, runner)
-    except MedskillsError as err:  # staging or reading failed: still leave a record of what happened
-        logger.error("%s", err)
-        failed = record.with_updates(status=Status.FAILED, exit_code=int(err.exit_code), failure_reasons=[str(err)],
-                                     finished_at=utc_now())
-        return finish_run(failed, output_dir)
+    inference = preflight.settings
+    mapping = label_mapping(inference, preflight.table) if inference is not None else []
+    return PreparedRun(
+        record=record,
+        run_step=lambda ready, output_dir: _run_and_record(request, ready, preflight, output_dir, runner),
+        plan_card=PlanCard(
+            title=f"Plan: synthetic CT with paired labels ({request.version.value})",
+            request_rows=_plan_rows(record), label_header=["output id", "MAISI id", "anatomy"],
+            label_rows=[[str(m.output_label_id), str(m.maisi_label_id), m.anatomy] for m in mapping]),
+    )
+
+
+def _plan_rows(record: CTSynthesisRecord) -> list[list[str]]:
+    request = record.request
+    rows = [["version", request.version.value], ["config", str(request.config_path or "default")],
+            ["random seed", str(request.random_seed)], ["overrides", str(request.config_overrides or "none")]]
+    if request.settings is not None:
+        settings = request.settings
+        rows += [["mask path", settings.mask_path.value], ["output size", str(list(settings.output_size))],
+                 ["spacing (mm)", str(list(settings.spacing_mm))], ["steps", str(settings.num_inference_steps)],
+                 ["samples", str(settings.num_output_samples)]]
+    return rows
 
 
 def _run_and_record(
@@ -153,7 +164,7 @@ def _run_and_record(
     if request.has_summary_card:
         card_path, card_error = write_ct_card(result, output_dir, measured)
         result = result.with_updates(card_path=card_path, card_error=card_error)
-    return finish_run(result.with_updates(finished_at=utc_now()), output_dir)
+    return result
 
 
 def _full_log(invocation: Invocation) -> str:

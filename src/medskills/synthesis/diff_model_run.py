@@ -11,6 +11,8 @@ from pathlib import Path
 
 from medskills.core.errors import ExitCode
 from medskills.core.models import Artifact, GateResult, Invocation, Status, utc_now
+from medskills.core.records import file_artifact
+from medskills.core.run import run_outcome
 from medskills.core.settings import Settings
 from medskills.core.upstream import Runner, UpstreamCommand
 from medskills.synthesis.diff_model import (
@@ -19,7 +21,7 @@ from medskills.synthesis.diff_model import (
 from medskills.synthesis.image_evidence import (
     ImageKind, ImageOutputSummary, evaluate_image_gates, image_artifacts, inspect_image, summarize_images,
 )
-from medskills.synthesis.run_support import file_artifact, run_environment, run_outcome
+from medskills.synthesis.nv_generate_checks import run_environment
 from medskills.synthesis.staging import LOG_DIR_NAME, STAGED_DIR_NAME
 
 __all__ = ["DiffModelRun", "run_diff_model"]

@@ -18,7 +18,7 @@ from medskills.core.gates import GateRegistry, gate_result
 from medskills.core.io import sha256_file
 from medskills.core.models import Artifact, FrozenModel, GateResult, Invocation, Status
 from medskills.core.volumes import IntensitySummary, LoadedVolume, read_volume, summarize_intensity
-from medskills.synthesis.run_support import upstream_exit_gate
+from medskills.core.gates import upstream_exit_gate
 
 __all__ = [
     "GeneratedImage",

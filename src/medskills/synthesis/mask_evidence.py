@@ -10,7 +10,7 @@ from medskills.core.gates import GateRegistry, gate_result
 from medskills.core.io import sha256_file
 from medskills.core.models import FrozenModel, GateResult, Invocation
 from medskills.core.volumes import LabelStatistics, as_label_map, label_statistics, read_volume
-from medskills.synthesis.run_support import upstream_exit_gate
+from medskills.core.gates import upstream_exit_gate
 
 __all__ = ["MaskOutputSummary", "MaskSample", "evaluate_mask_gates", "inspect_masks"]
 

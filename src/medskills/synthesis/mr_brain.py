@@ -14,11 +14,11 @@ from pydantic import Field
 
 from medskills.core.assets import SkillId
 from medskills.core.errors import ExitCode
-from medskills.core.io import prepare_output_dir
 from medskills.core.models import FrozenModel, RunRecord, Status, utc_now
 from medskills.core.preflight import PreflightCollector, check_gpu
 from medskills.core.provenance import DeviceInfo, collect_provenance, detect_device
-from medskills.core.records import finish_run
+from medskills.core.plan_card import PlanCard
+from medskills.core.run import PreparedRun, RunOptions, run_command
 from medskills.core.settings import Settings
 from medskills.core.upstream import Runner, run_upstream
 from medskills.synthesis.diff_model import (
@@ -30,9 +30,8 @@ from medskills.synthesis.mr_brain_request import (
     MR_BRAIN_VERSION, MRBrainModality, MRBrainOverrides, estimate_mr_brain_cost, load_overrides,
     resolve_modality, validate_overrides,
 )
-from medskills.synthesis.run_support import (
-    check_diff_model_weights, check_output_dir, check_upstream_commit, check_upstream_requirements,
-    resolve_generate_root, stop_before_run,
+from medskills.synthesis.nv_generate_checks import (
+    check_diff_model_weights, check_upstream_commit, check_upstream_requirements, resolve_generate_root,
 )
 
 __all__ = ["MR_BRAIN_SKILL", "MRBrainRecord", "MRBrainRequest", "MRBrainRequestEvidence", "generate_mr_brain"]
@@ -117,12 +116,21 @@ def generate_mr_brain(
         expected_sha256: weight pins by file name (default: the pins in ``core.assets``).
 
     Returns:
-        The run record, also written to ``OUT/result.json`` when the run started. Its ``exit_code`` is
-        2 for preflight or cost-gate refusals, 1 when upstream or a gate failed, 124 on timeout.
+        The run record, also written to ``OUT/result.json`` on every outcome (``core.run``). Its
+        ``exit_code`` is 2 for preflight or cost-gate refusals, 1 when upstream or a gate failed, 124 on
+        timeout.
 
     Raises:
-        UsageError: the config file cannot be read.
+        UsageError: the config file cannot be read, or ``--output-dir`` is refused.
     """
+    return run_command(RunOptions.of(request), lambda: _prepare(request, settings=settings, runner=runner, device=device,
+                                                 expected_sha256=expected_sha256))
+
+
+def _prepare(
+    request: MRBrainRequest, *, settings: Settings, runner: Runner, device: DeviceInfo | None,
+    expected_sha256: dict[str, str] | None,
+) -> PreparedRun[MRBrainRecord]:
     started_at = utc_now()
     overrides = load_overrides(request.config_path)
     collector = PreflightCollector()
@@ -132,7 +140,6 @@ def generate_mr_brain(
     modality = resolve_modality(collector, cli_modality=request.modality, override_modality=overrides.modality)
     inference = validate_overrides(collector, overrides, defaults=defaults.inference, modality=modality,
                                    random_seed=request.random_seed)
-    check_output_dir(collector, request.output_dir)
     check_upstream_commit(collector, upstream_root, skill=SkillId.SYNTH_MR_BRAIN, version=MR_BRAIN_VERSION)
     check_upstream_requirements(collector, upstream_root)
     weights = check_diff_model_weights(collector, settings, facts, upstream_root, skill=SkillId.SYNTH_MR_BRAIN,
@@ -140,43 +147,39 @@ def generate_mr_brain(
     device = device or detect_device()
     check_gpu(collector, settings, device, needed_for="MR-brain synthesis")
     cost = estimate_mr_brain_cost(inference) if inference is not None else None
-    report = collector.report(cost=cost)
     evidence = _request_evidence(request, overrides, modality, inference, defaults.source,
                                  defaults.inference.cfg_guidance_scale)
-    provenance = collect_provenance(upstream_root=upstream_root, weights=weights, device=device)
     record = MRBrainRecord(
         status=Status.SKIPPED, exit_code=ExitCode.OK, started_at=started_at, finished_at=utc_now(),
-        output_dir=Path(request.output_dir).absolute(), preflight=report, request=evidence, provenance=provenance,
+        output_dir=Path(request.output_dir).absolute(), preflight=collector.report(cost=cost), request=evidence,
+        provenance=collect_provenance(upstream_root=upstream_root, weights=weights, device=device),
     )
-    stopped = stop_before_run(record, is_preflight_only=request.is_preflight_only,
-                              is_cost_confirmed=request.is_cost_confirmed)
-    if stopped is not None:
-        return stopped
-    assert inference is not None and upstream_root is not None and modality is not None
-    return _run(record, request, settings=settings, runner=runner, upstream_root=upstream_root,
-                inference=inference, modality=modality)
+
+    def run_step(ready: MRBrainRecord, output_dir: Path) -> MRBrainRecord:
+        assert inference is not None and upstream_root is not None and modality is not None  # a ready preflight
+        run = run_diff_model(diff_model_facts(MR_BRAIN_VERSION), upstream_root=upstream_root, output_dir=output_dir,
+                             output_prefix=f"mr_brain_{modality.value}", inference=inference, kind=ImageKind.MR,
+                             settings=settings, runner=runner, timeout_seconds=request.timeout_seconds)
+        finished = ready.with_updates(**run.record_updates(output_dir))
+        return _with_card(finished, output_dir) if request.has_summary_card else finished
+
+    return PreparedRun(record=record, run_step=run_step,
+                       plan_card=PlanCard(title="Plan: synthetic brain MRI (rflow-mr-brain)",
+                                          request_rows=_request_rows(record)))
 
 
-def _run(
-    record: MRBrainRecord, request: MRBrainRequest, *, settings: Settings, runner: Runner, upstream_root: Path,
-    inference: DiffModelInference, modality: MRBrainModality,
-) -> MRBrainRecord:
-    output_dir = prepare_output_dir(request.output_dir)
-    run = run_diff_model(diff_model_facts(MR_BRAIN_VERSION), upstream_root=upstream_root, output_dir=output_dir,
-                         output_prefix=f"mr_brain_{modality.value}", inference=inference, kind=ImageKind.MR,
-                         settings=settings, runner=runner, timeout_seconds=request.timeout_seconds)
-    record = record.with_updates(**run.record_updates(output_dir))  # type: ignore[assignment]
-    if request.has_summary_card:
-        record = _with_card(record, output_dir)
-    return finish_run(record, output_dir)
+def _request_rows(record: MRBrainRecord) -> list[list[str]]:
+    request = record.request
+    return [["config", str(request.config_path or "default")],
+            ["modality", f"{request.modality_name} (id {request.modality_id})"],
+            ["dim requested", str(request.dim_requested)],
+            ["spacing requested (mm)", str(request.spacing_requested_mm)],
+            ["steps", str(request.num_inference_steps)], ["guidance", str(request.cfg_guidance_scale)],
+            ["random seed", str(request.random_seed)]]
 
 
 def _with_card(record: MRBrainRecord, output_dir: Path) -> MRBrainRecord:
-    request = record.request
-    rows = [["modality", f"{request.modality_name} (id {request.modality_id})"],
-            ["dim requested", str(request.dim_requested)], ["spacing requested (mm)", str(request.spacing_requested_mm)],
-            ["steps", str(request.num_inference_steps)], ["guidance", str(request.cfg_guidance_scale)],
-            ["random seed", str(request.random_seed)], ["exit code", str(record.exit_code)]]
+    rows = [*_request_rows(record), ["exit code", str(record.exit_code)]]
     path, error = write_image_card(output_dir, title="Synthetic brain MRI (rflow-mr-brain)", subtitle=MR_BRAIN_SKILL,
                                    status=record.status, output=record.output, request_rows=rows, gates=record.gates)
     return record.with_updates(card_path=path, card_error=error)  # type: ignore[return-value]

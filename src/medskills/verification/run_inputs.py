@@ -194,11 +194,45 @@ FIELD_PATHS: dict[str, tuple[str, ...]] = {
 }
 
 
+# Which verify command grades which kind of record, so a wrong pairing gets a pointer, not a parse error.
+_VERIFY_COMMAND_BY_SKILL = {"nv-generate-ct-rflow": "ct-synthesis", "nv-generate-mr-brain": "mr-synthesis",
+                            "nv-segment-ctmr": "segmentation"}
+
+
+def _kind_of(model: type[_InputModel]) -> tuple[str, str]:
+    """The verify command for ``model`` and what it grades."""
+    kinds: dict[type[_InputModel], tuple[str, str]] = {
+        CTSynthesisRun: ("ct-synthesis", "paired CT image + label runs (`medskills synth ct`)"),
+        MRSynthesisRun: ("mr-synthesis", "brain-MRI synthesis runs (`medskills synth mr-brain`)"),
+        SegmentationRun: ("segmentation", "segmentation runs (`medskills segment ctmr`)"),
+    }
+    return kinds.get(model, ("?", "this kind of run"))
+
+
+def _refuse_unrunnable(document: dict[str, object], record_path: Path, model: type[_InputModel]) -> None:
+    """A record of a run that never ran (preflight-only, refused) or of another kind: a clear error, exit 2."""
+    command, grades = _kind_of(model)
+    skill, mode = str(document.get("skill", "?")), document.get("mode")
+    kind = f"{skill}{f' ({mode})' if mode else ''}"
+    if "preflight" in document and document.get("invocation") is None and document.get("output") is None:
+        raise InputError(
+            f"{record_path} records a {kind} run that never started the upstream (status {document.get('status')!r}, "
+            f"exit {document.get('exit_code')}; preflight-only, refused, or failed before running): there is nothing "
+            "to grade. Run the skill without --preflight-only into a new folder, then verify that folder.")
+    right = _VERIFY_COMMAND_BY_SKILL.get(skill)
+    is_other_skill = right is not None and right != command
+    is_other_mode = command == "ct-synthesis" and mode not in (None, "ct")
+    if is_other_skill or is_other_mode:
+        hint = f" Use `medskills verify {right}` for it." if is_other_skill else ""
+        raise InputError(f"{record_path} is a {kind} run, but `medskills verify {command}` grades {grades}.{hint}")
+
+
 def load_run(run_dir: Path, model: type[RunT]) -> tuple[RunT, Path]:
     """Read ``run_dir/result.json`` into ``model``; returns the model and the file path.
 
     Raises:
-        InputError: the folder or record is missing, not JSON, or lacks a field the verifier needs.
+        InputError: the folder or record is missing, not JSON, records a run that never ran or a run of
+            another kind, or lacks a field the verifier needs (exit 2).
     """
     record_path = Path(run_dir) / "result.json"
     if not Path(run_dir).is_dir():
@@ -208,12 +242,18 @@ def load_run(run_dir: Path, model: type[RunT]) -> tuple[RunT, Path]:
                          "(every run writes result.json, also on failure).")
     try:
         document = json.loads(record_path.read_text(encoding="utf-8"))
-        return model.model_validate(document), record_path
     except json.JSONDecodeError as err:
         raise InputError(f"{record_path} is not valid JSON ({err}). Re-run the skill to rewrite it.") from err
+    if not isinstance(document, dict):
+        raise InputError(f"{record_path} holds a JSON {type(document).__name__}, not a run record.")
+    _refuse_unrunnable(document, record_path, model)
+    try:
+        return model.model_validate(document), record_path
     except ValidationError as err:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in err.errors())
-        raise InputError(f"{record_path} lacks fields the verifier reads: {problems}") from err
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])} ({e['type'].replace('_', ' ')})"
+                             for e in err.errors())
+        raise InputError(f"{record_path} lacks fields `medskills verify {_kind_of(model)[0]}` reads: {problems}. "
+                         "Is this the output folder of the right kind of run?") from err
 
 
 def resolve_artifact(path: Path, run_dir: Path) -> Path:

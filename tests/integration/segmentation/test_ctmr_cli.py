@@ -60,7 +60,7 @@ def test_allow_no_gpu_turns_the_gpu_error_into_a_recorded_warning(
 
 def test_a_run_on_an_unready_machine_exits_2(ct: Path, tmp_path: Path) -> None:
     code, record = _invoke(str(ct), "--modality", "CT_BODY", "--output-dir", str(tmp_path / "o"), "--device", "cpu")
-    assert code == 2 and any(r.startswith("bundle_missing") for r in record["failure_reasons"])
+    assert code == 2 and any(r.startswith("preflight bundle_missing") for r in record["failure_reasons"])
 
 
 def test_bad_output_type_and_non_empty_output_dir_are_usage_errors(ct: Path, tmp_path: Path) -> None:

@@ -114,3 +114,17 @@ def test_a_non_empty_output_dir_is_refused_untouched(
     with pytest.raises(UsageError, match="not empty"):
         _run(ct, tmp_path / "out", stand_in("ok"))
     assert keep.read_text() == "mine" and len(list((tmp_path / "out").iterdir())) == 1
+
+
+@pytest.mark.usefixtures("bundle_env")
+def test_an_unexpected_error_after_a_ready_preflight_still_writes_the_record_and_a_card(
+    ct: Path, tmp_path: Path
+) -> None:
+    def broken(command: object) -> None:
+        raise OSError("cannot start the bundle: no space left on device")
+
+    record = _run(ct, tmp_path / "out", broken)
+    assert record.preflight.status == "ready" and record.exit_code == 1
+    assert "no space left on device" in record.failure_reasons[0]
+    assert json.loads((tmp_path / "out" / "result.json").read_text())["exit_code"] == 1
+    assert (tmp_path / "out" / "summary.html").is_file()

@@ -111,7 +111,7 @@ def test_invalid_mask_stops_before_upstream(
                   source_labels=SourceLabels.MAISI, body_envelope_ct=None)
     assert record.exit_code == ExitCode.USAGE
     assert "mask_no_body" in {check.code for check in record.preflight.errors}
-    assert advanced_standin.calls() == [] and not (tmp_path / "out").exists()
+    assert advanced_standin.calls() == [] and (tmp_path / "out" / "result.json").is_file()
 
 
 def test_shim_preflight_on_real_totalsegmentator_map_reports_the_mapping(shared_data: Path, tmp_path: Path) -> None:
@@ -128,4 +128,4 @@ def test_shim_preflight_on_real_totalsegmentator_map_reports_the_mapping(shared_
     liver = [item for item in conversion["mapped"] if item["source_name"] == "liver"]
     assert liver and liver[0]["target_id"] == 1
     assert conversion["unmapped"] == []
-    assert not (tmp_path / "out").exists()
+    assert (tmp_path / "out" / "result.json").is_file() and (tmp_path / "out" / "summary.html").is_file()

@@ -143,7 +143,7 @@ def test_mr_brain_cost_gate_needs_yes(
                                expected_sha256=stand_in_pins(advanced_standin.root, MR_WEIGHTS))
     assert record.exit_code == ExitCode.USAGE
     assert "--yes" in record.failure_reasons[0]
-    assert not (tmp_path / "out").exists() and advanced_standin.calls() == []
+    assert (tmp_path / "out" / "result.json").is_file() and advanced_standin.calls() == []
 
 
 def test_mr_brain_missing_or_mismatched_weights_block_the_run(

@@ -59,6 +59,21 @@ def test_has_traceback_detects_python_tracebacks() -> None:
     assert not has_traceback("all good")
 
 
+def test_output_is_streamed_line_by_line_to_the_callback_and_the_log(tmp_path):
+    import sys
+
+    from medskills.core.upstream import UpstreamCommand, run_upstream
+
+    script = "import sys\nfor i in range(3): sys.stderr.write(f'{i+1}/3 [\\r'); sys.stderr.flush()\nprint('done')\n"
+    seen: list[str] = []
+    invocation = run_upstream(UpstreamCommand(argv=[sys.executable, "-c", script], cwd=tmp_path, env={},
+                                              timeout_seconds=30, log_dir=tmp_path / "logs", log_name="bar"),
+                              on_line=seen.append)
+    assert invocation.exit_code == 0 and seen.count("done") == 1
+    assert [line for line in seen if "/3" in line] == ["1/3 [", "2/3 [", "3/3 ["]
+    assert (tmp_path / "logs" / "bar.stderr.log").read_bytes() == b"1/3 [\r2/3 [\r3/3 [\r"
+
+
 def test_build_environment_passes_proxy_variables_in_both_spellings() -> None:
     proxies = {"HTTP_PROXY": "http://proxy:3128", "HTTPS_PROXY": "http://proxy:3128", "NO_PROXY": "localhost",
                "http_proxy": "http://p:1", "https_proxy": "http://p:2", "no_proxy": "127.0.0.1"}

@@ -57,7 +57,7 @@ def test_this_cpu_machine_reports_no_cuda_for_synthesis(tmp_path: Path) -> None:
     row = _row(report, "runtime", "CUDA / GPU")
     assert row.fix == NO_CUDA_FIX
     assert row.status == RowStatus.FAIL and set(row.blocks) == {SkillId.SYNTH_CT, SkillId.SYNTH_MR_BRAIN}
-    assert report.exit_code == 0  # no --skill: report only
+    assert report.exit_code == 1  # a failed row fails doctor, with or without --skill
 
 
 def test_without_a_driver_torch_is_not_imported(monkeypatch: pytest.MonkeyPatch) -> None:

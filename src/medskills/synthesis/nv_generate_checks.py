@@ -1,4 +1,6 @@
-"""Preflight and run helpers shared by the NV-Generate-CTMR skills: root, weights, output dir, cost, env.
+"""NV-Generate-CTMR specifics shared by the five synthesis commands: root, pinned commit, weights, configs, env.
+
+The generic run lifecycle (output folder, refusals, outcome, record, card) lives in ``core.run``.
 
 Every readiness problem (no upstream, missing weights, hash mismatch) is collected with
 ``blocks_request=False``, so ``--preflight-only`` still validates a request on a bare machine.
@@ -10,48 +12,34 @@ import json
 import math
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from medskills.core.assets import SkillId, resolve_version, sha256_pins, weight_paths
-from medskills.core.errors import EnvironmentProblem, ExitCode
-from medskills.core.gates import gate_result, overall_status
-from medskills.core.io import sha256_file
-from medskills.core.models import (
-    Artifact, CostEstimate, GateResult, Invocation, PreflightReport, RunRecord, Status, WeightFile, utc_now,
-)
+from medskills.core.errors import EnvironmentProblem
+from medskills.core.models import WeightFile
 from medskills.core.preflight import PreflightCollector
 from medskills.core.provenance import git_state, weight_inventory
 from medskills.core.requirements import missing_packages, pip_install_command, requirements_from_file
 from medskills.core.settings import Settings
-from medskills.core.upstream import build_environment, has_traceback
+from medskills.core.upstream import build_environment
 from medskills.synthesis.ct_request import DEFAULT_CONFIG_INFER
 from medskills.synthesis.diff_model import DiffModelFacts, checkpoint_paths
-from medskills.synthesis.cost import CONFIRMATION_VRAM_GB, CONFIRMATION_WALL_SECONDS
 from medskills.synthesis.staging import CUDA_ALLOC_CONF
 from medskills.synthesis.upstream_root import locate_nv_generate_root
 
 __all__ = [
-    "CONFIRMATION_VRAM_GB",
-    "CONFIRMATION_WALL_SECONDS",
     "check_guidance",
     "check_diff_model_weights",
-    "check_output_dir",
     "check_upstream_requirements",
     "check_steps",
     "check_upstream_commit",
     "check_weight_files",
     "check_weights",
-    "cost_gate_reason",
-    "file_artifact",
     "is_finite_number",
     "is_integer_value",
     "read_config_infer",
-    "refusal_reasons",
     "resolve_generate_root",
     "run_environment",
-    "run_outcome",
-    "stop_before_run",
-    "upstream_exit_gate",
 ]
 
 def resolve_generate_root(collector: PreflightCollector, settings: Settings) -> Path | None:
@@ -134,12 +122,6 @@ def check_guidance(collector: PreflightCollector, value: Any, *, fix: str) -> bo
     return False
 
 
-def check_output_dir(collector: PreflightCollector, output_dir: Path) -> None:
-    """The output folder must be new or empty (runs never write over earlier results)."""
-    path = Path(output_dir)
-    if path.exists() and (not path.is_dir() or any(path.iterdir())):
-        collector.error("output_dir_not_empty", f"{path.absolute()} exists and is not an empty folder.",
-                        field="--output-dir", fix="pass a new or empty folder; earlier results are never overwritten")
 
 
 def check_weights(
@@ -190,12 +172,6 @@ def check_diff_model_weights(
                               expected_sha256=expected_sha256)
 
 
-def cost_gate_reason(cost: CostEstimate | None, *, is_cost_confirmed: bool) -> str | None:
-    """Why the run needs ``--yes`` (None when it does not, or when it was given)."""
-    if cost is None or not cost.needs_confirmation or is_cost_confirmed:
-        return None
-    return "cost gate: " + "; ".join(cost.reasons) + ". Re-run with --yes to proceed."
-
 
 def run_environment(root: Path, *, data_root: Path | None = None) -> dict[str, str]:
     """Allow-listed environment for an upstream process: no bytecode in the clone, offline hub, data root."""
@@ -219,52 +195,3 @@ def read_config_infer(collector: PreflightCollector, root: Path | None) -> dict[
                         fix="restore it: `git -C <root> checkout -- configs`", blocks_request=False)
         return dict(DEFAULT_CONFIG_INFER)
     return {**DEFAULT_CONFIG_INFER, **loaded} if isinstance(loaded, dict) else dict(DEFAULT_CONFIG_INFER)
-
-
-def refusal_reasons(report: PreflightReport, *, is_preflight_only: bool, cost_reason: str | None) -> list[str]:
-    """Why a run must not start (empty when it may): request errors, readiness errors (real runs), the cost gate.
-
-    ``--preflight-only`` is refused only for an invalid request: it validates, it does not need a GPU.
-    """
-    if not report.request_valid or (not is_preflight_only and not report.environment_ready):
-        return [f"preflight: {check.field + ': ' if check.field else ''}{check.message}" for check in report.errors]
-    if cost_reason and not is_preflight_only:
-        return [cost_reason]
-    return []
-
-
-RecordT = TypeVar("RecordT", bound=RunRecord)
-
-
-def stop_before_run(record: RecordT, *, is_preflight_only: bool, is_cost_confirmed: bool) -> RecordT | None:
-    """The record to return without running (refused: exit 2; preflight-only: as is), or None to go on."""
-    cost_reason = cost_gate_reason(record.preflight.cost, is_cost_confirmed=is_cost_confirmed)
-    refusal = refusal_reasons(record.preflight, is_preflight_only=is_preflight_only, cost_reason=cost_reason)
-    if refusal:
-        return type(record).model_validate({**record.model_dump(), "status": Status.FAILED,
-                                            "exit_code": ExitCode.USAGE, "failure_reasons": refusal,
-                                            "finished_at": utc_now()})
-    return record if is_preflight_only else None
-
-
-def upstream_exit_gate(invocation: Invocation, *, what: str = "upstream") -> GateResult:
-    """Passed when the process exited 0 without printing a Python traceback (a timeout's 124 fails it too)."""
-    code = invocation.exit_code
-    is_crashed = code == 0 and has_traceback(invocation.logs.stderr_tail + invocation.logs.stdout_tail)
-    message = f"{what} exited {code}" + (" but printed a Python traceback" if is_crashed else "")
-    return gate_result("upstream_exit_zero", passed=code == 0 and not is_crashed, message=message, observed=code,
-                       threshold=0)
-
-
-def run_outcome(invocation: Invocation, gates: list[GateResult]) -> tuple[Status, ExitCode, list[str]]:
-    """Status, exit code and failure reasons of a finished run: 124 on timeout, 1 if a gate failed, else 0."""
-    reasons = [f"{gate.gate}: {gate.message}" for gate in gates if gate.status is Status.FAILED]
-    if invocation.is_timed_out:
-        return Status.FAILED, ExitCode.TIMEOUT, [f"upstream timed out after {invocation.timeout_seconds:g} s", *reasons]
-    status = overall_status(gates)
-    return status, (ExitCode.OK if status is Status.PASSED else ExitCode.FAILED), reasons
-
-
-def file_artifact(role: str, path: Path) -> Artifact:
-    """A written file as an artifact (size and sha256)."""
-    return Artifact(role=role, path=path, bytes=path.stat().st_size, sha256=sha256_file(path))
