@@ -12,23 +12,12 @@ import pytest
 
 from medskills.core.settings import Settings, load_settings
 
-REAL_BUNDLE = Path(__file__).resolve().parents[3].parent / "shared" / "upstreams" / "NV-Segment-CTMR" / "NV-Segment-CTMR"
-
-
-@pytest.fixture(scope="session")
-def real_bundle() -> Path:
-    """The unmodified NV-Segment-CTMR bundle root of ../shared/upstreams (read only)."""
-    if not (REAL_BUNDLE / "configs" / "inference.json").is_file():
-        pytest.skip(f"real NV-Segment-CTMR snapshot not found at {REAL_BUNDLE}; put ../shared beside the checkout")
-    return REAL_BUNDLE
-
-
 @pytest.fixture()
-def bundle_layout(tmp_path: Path, real_bundle: Path) -> Path:
+def bundle_layout(tmp_path: Path, real_ctmr_bundle: Path) -> Path:
     """A copy of the real bundle's ``configs`` and ``scripts`` with a small placeholder ``models/model.pt``."""
     root = tmp_path / "clone" / "NV-Segment-CTMR"
     for folder in ("configs", "scripts"):
-        shutil.copytree(real_bundle / folder, root / folder)
+        shutil.copytree(real_ctmr_bundle / folder, root / folder)
     (root / "models").mkdir()
     (root / "models" / "model.pt").write_bytes(b"\0" * 1024)
     return root

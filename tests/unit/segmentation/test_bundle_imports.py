@@ -7,8 +7,8 @@ from pathlib import Path
 from medskills.segmentation._bundle_imports import bundle_imports
 
 
-def test_real_bundle_imports_include_ignite_and_einops_from_the_evaluator(real_bundle: Path) -> None:
-    found = {item.requirement.import_name: item for item in bundle_imports(real_bundle)}
+def test_real_bundle_imports_include_ignite_and_einops_from_the_evaluator(real_ctmr_bundle: Path) -> None:
+    found = {item.requirement.import_name: item for item in bundle_imports(real_ctmr_bundle)}
     assert set(found) == {"monai", "torch", "numpy", "fire", "nibabel", "einops", "ignite"}
     assert found["ignite"].requirement.pip_requirement == "pytorch-ignite"
     assert found["ignite"].imported_by == "scripts/evaluator.py"
