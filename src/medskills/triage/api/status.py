@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 
 from medskills.core.errors import MedskillsError, StudyError
 from medskills.dicom.errors import StudyRefusal, TriageErrorCode
-from medskills.triage.api.schemas import InferenceResponse, ProcessingStatus
+from medskills.triage.prediction import ModelErrorCode, NoModelsAvailable
+from medskills.triage.response import InferenceResponse, ProcessingStatus
 
 if TYPE_CHECKING:
     from fastapi import FastAPI, Request
@@ -22,7 +23,9 @@ __all__ = ["STATUS_BY_CODE", "failure_response", "install_exception_handlers", "
 logger = logging.getLogger(__name__)
 
 _C = TriageErrorCode
-STATUS_BY_CODE: dict[TriageErrorCode, int] = {
+ErrorCode = TriageErrorCode | ModelErrorCode
+STATUS_BY_CODE: dict[ErrorCode, int] = {
+    ModelErrorCode.NO_MODELS_AVAILABLE: 503,
     _C.BAD_REQUEST: 400, _C.UNAUTHORIZED: 401, _C.UNSUPPORTED_FILE_TYPE: 415,
     _C.UPLOAD_TOO_LARGE: 413, _C.ZIP_TOO_LARGE: 413, _C.ZIP_TOO_MANY_ENTRIES: 413, _C.ZIP_BOMB: 413,
     _C.QUEUE_FULL: 503, _C.PREDICTOR_NOT_CONFIGURED: 503, _C.INTERNAL_ERROR: 500,
@@ -38,20 +41,21 @@ _RETRY_CODES = (_C.QUEUE_FULL, _C.PREDICTOR_NOT_CONFIGURED)
 _CODE_BY_FRAMEWORK_STATUS = {400: _C.BAD_REQUEST, 413: _C.UPLOAD_TOO_LARGE, 415: _C.UNSUPPORTED_FILE_TYPE}
 
 
-def status_for(code: TriageErrorCode) -> int:
+def status_for(code: ErrorCode) -> int:
     """The HTTP status of ``code`` (every member is in the table; a test checks it)."""
     return STATUS_BY_CODE[code]
 
 
-def failure_response(code: TriageErrorCode, message: str, *, started: float | None = None,
+def failure_response(code: ErrorCode, message: str, *, started: float | None = None,
                      error: Exception | None = None, retry_after_seconds: int = 30) -> JSONResponse:
     """The failure body with the status of ``code`` (and ``Retry-After`` on 503)."""
     from fastapi.responses import JSONResponse
 
-    refusal = error if isinstance(error, StudyRefusal) else None
+    refusal = error if isinstance(error, StudyRefusal | NoModelsAvailable) else None
     body = InferenceResponse(
         study_uid=refusal.study_uid if refusal else "", series_uid=refusal.series_uid if refusal else "",
-        series_selection=refusal.selection if refusal else None, processing_status=ProcessingStatus.FAILURE,
+        series_selection=error.selection if isinstance(error, StudyRefusal) else None,
+        processing_status=ProcessingStatus.FAILURE,
         error=message, error_code=code,
         time_of_processing=time.perf_counter() - started if started is not None else 0.0,
     )
@@ -107,9 +111,9 @@ def install_exception_handlers(app: FastAPI, *, retry_after_seconds: int) -> Non
     app.add_exception_handler(Exception, on_unexpected)
 
 
-def _known_code(code: str) -> TriageErrorCode:
-    try:
-        return TriageErrorCode(code)
-    except ValueError:
-        logger.error("unknown error code %r mapped to internal_error", code)
-        return _C.INTERNAL_ERROR
+def _known_code(code: str) -> ErrorCode:
+    for closed_set in (TriageErrorCode, ModelErrorCode):
+        if code in closed_set.__members__.values():
+            return closed_set(code)
+    logger.error("unknown error code %r mapped to internal_error", code)
+    return _C.INTERNAL_ERROR
