@@ -75,7 +75,8 @@ def _chest_zip(folder: Path) -> Path:
 
 
 def _direct_seconds(archive: Path, requests: int) -> float:
-    from medskills.dicom import read_dicom_zip, validate_chest
+    from medskills.dicom import read_dicom_zip
+    from medskills.triage.chest import validate_chest
 
     times = []
     for _ in range(requests):

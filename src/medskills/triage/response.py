@@ -14,6 +14,7 @@ from pydantic import Field
 from medskills.core.models import DISCLAIMER, FrozenModel
 from medskills.dicom.errors import TriageErrorCode
 from medskills.dicom.selection import SeriesSelection
+from medskills.triage.chest import ChestCoverage
 from medskills.triage.pack_manifest import FittedOn, StackerProvenance
 from medskills.triage.prediction import FindingScore, MemberUnavailable, ModelErrorCode
 
@@ -50,6 +51,7 @@ class InferenceResponse(FrozenModel):
     error_code: TriageErrorCode | ModelErrorCode | None = None
     series_selection: SeriesSelection | None = None
     nested_archives_ignored: list[str] = Field(default_factory=list)
+    chest_check: ChestCoverage | None = Field(default=None, description="Lung coverage and the rule that decided.")
     model_version: str | None = None
     stacker_provenance: StackerProvenance | None = None
     fitted_on: FittedOn | None = None

@@ -17,7 +17,7 @@ from pathlib import Path
 from medskills.core.errors import InputError, PreflightError, StudyError
 from medskills.dicom.archive import ArchiveLimits, inspect_zip
 from medskills.dicom.assembly import read_dicom_series
-from medskills.dicom.chest import ChestCoverage, validate_chest
+from medskills.triage.chest import ChestCoverage, validate_chest
 from medskills.dicom.errors import StudyRefusal, TriageErrorCode, study_error
 from medskills.dicom.ingest import read_dicom_zip
 from medskills.dicom.nifti import NIFTI_SUFFIXES, nifti_study_name, read_nifti_volume

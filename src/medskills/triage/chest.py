@@ -1,17 +1,17 @@
-"""Chest validation without weights: body mask, lung mask by HU, and the coverage rules.
+"""Chest validation without weights: the HU scale, then lung coverage along the body axis.
 
-The lungs are the large air-like regions enclosed by the body: outside air is removed by filling
-the body outline slice by slice. Bowel gas is told apart by its connected components: gas is mostly
-pure air (below -950 HU) while aerated parenchyma sits between -950 and -600 HU, so a component
-counts as lung only when most of its voxels are parenchyma-like and it reaches a lung-sized area
-on some slice. (Severe emphysema, mostly below -950 HU, would be missed: a documented limit.)
-Coverage rules (occupancy and length of the longest run of lung slices) follow the reference
-validator. Its per-slice pixel count is replaced by areas so the rules hold at any spacing: a
-component must reach 8 cm^2 on some slice to be lung, and a slice counts once it holds 0.5 cm^2
-of lung (on ``ct_abdomen_3mm`` this finds the 11 lung-base slices of the reference label map).
+The lungs come from :func:`medskills.triage.lungs.segment_lungs` (air components decided one by
+one, so lungs cut by the field of view are found while outside air, bowel gas and the airways are
+left out). Coverage rules (occupancy and length of the longest run of lung slices) follow the
+reference validator, with its per-slice pixel count replaced by an area so the rules hold at any
+spacing: a slice counts once it holds 0.5 cm^2 of lung (on ``ct_abdomen_3mm`` this finds the 11
+lung-base slices of the TotalSegmentator reference). :class:`ChestCoverage` records which rule
+decided, and how each air component was decided.
 """
 
 from __future__ import annotations
+
+from enum import StrEnum
 
 import numpy as np
 import numpy.typing as npt
@@ -19,12 +19,14 @@ import numpy.typing as npt
 from medskills.core.models import FrozenModel
 from medskills.dicom.errors import TriageErrorCode, study_error
 from medskills.dicom.volume import HUVolume
+from medskills.triage.lungs import LungDetection, segment_lungs
 
 __all__ = [
     "AIR_HU_EXPECTED_BELOW",
     "LUNG_LENGTH_MIN_MM",
     "LUNG_OCCUPANCY_MIN",
     "ChestCoverage",
+    "ChestRule",
     "body_mask",
     "check_hu_plausible",
     "lung_mask",
@@ -33,17 +35,21 @@ __all__ = [
 ]
 
 BODY_HU_ABOVE = -500.0
-LUNG_HU_BELOW = -400.0
 AIR_HU_EXPECTED_BELOW = -900.0
 AIR_VOXEL_FRACTION_MIN = 0.001
 LUNG_OCCUPANCY_MIN = 0.35
 LUNG_LENGTH_MIN_MM = 145.0
-LUNG_COMPONENT_AREA_MIN_MM2 = 800.0
 LUNG_SLICE_AREA_MIN_MM2 = 50.0
-PARENCHYMA_HU_RANGE = (-950.0, -600.0)
-PARENCHYMA_FRACTION_MIN = 0.5
 _IN_PLANE = np.zeros((3, 3, 3), dtype=bool)
 _IN_PLANE[:, :, 1] = np.array([[0, 1, 0], [1, 1, 1], [0, 1, 0]], dtype=bool)
+
+
+class ChestRule(StrEnum):
+    """The coverage rule that decided the chest check (``passed`` when none refused it)."""
+
+    LUNG_OCCUPANCY = "lung_occupancy"
+    LUNG_LENGTH = "lung_length"
+    PASSED = "passed"
 
 
 class ChestCoverage(FrozenModel):
@@ -55,6 +61,8 @@ class ChestCoverage(FrozenModel):
     occupancy: float
     lung_length_mm: float
     lung_volume_ml: float
+    decided_by: ChestRule
+    lung_detection: LungDetection
 
 
 def body_mask(volume: HUVolume) -> npt.NDArray[np.bool_]:
@@ -68,52 +76,41 @@ def body_mask(volume: HUVolume) -> npt.NDArray[np.bool_]:
     sizes = np.bincount(labels.ravel())
     sizes[0] = 0
     largest = labels == int(np.argmax(sizes))
-    return ndimage.binary_fill_holes(largest, structure=_IN_PLANE)
+    filled: npt.NDArray[np.bool_] = ndimage.binary_fill_holes(largest, structure=_IN_PLANE)
+    return filled
 
 
-def lung_mask(volume: HUVolume, *, body: npt.NDArray[np.bool_] | None = None) -> npt.NDArray[np.bool_]:
-    """Air-like voxels inside the body, keeping the components that look like lung (see module doc)."""
-    from scipy import ndimage
-
-    body = body_mask(volume) if body is None else body
-    air = (volume.array < LUNG_HU_BELOW) & body
-    labels, count = ndimage.label(air)
-    if count == 0:
-        return np.zeros(volume.shape, dtype=bool)
-    voxel_area_mm2 = volume.spacing_mm[0] * volume.spacing_mm[1]
-    per_slice = _component_area_per_slice(labels, count) * voxel_area_mm2
-    low, high = PARENCHYMA_HU_RANGE
-    parenchyma = (volume.array > low) & (volume.array < high)
-    parenchyma_fraction = (np.bincount(labels.ravel(), weights=parenchyma.ravel(), minlength=count + 1)
-                           / np.maximum(per_slice.sum(axis=1) / voxel_area_mm2, 1))
-    is_lung = (per_slice.max(axis=1) >= LUNG_COMPONENT_AREA_MIN_MM2) & (parenchyma_fraction >= PARENCHYMA_FRACTION_MIN)
-    is_lung[0] = False
-    return is_lung[labels]
-
-
-def _component_area_per_slice(labels: npt.NDArray[np.int32], count: int) -> npt.NDArray[np.int64]:
-    """Voxel count of each component on each axial slice, in one bincount pass."""
-    slices = labels.shape[2]
-    slice_index = np.broadcast_to(np.arange(slices, dtype=np.int64), labels.shape)
-    flat = labels.astype(np.int64).ravel() * slices + slice_index.ravel()
-    return np.bincount(flat, minlength=(count + 1) * slices).reshape(count + 1, slices)
+def lung_mask(volume: HUVolume) -> npt.NDArray[np.bool_]:
+    """The lung voxels of ``volume`` (see :func:`medskills.triage.lungs.segment_lungs`)."""
+    return segment_lungs(volume).mask
 
 
 def measure_chest_coverage(volume: HUVolume) -> ChestCoverage:
-    """Count lung slices and measure the longest contiguous run along axis 2."""
-    lungs = lung_mask(volume)
+    """Count lung slices, measure the longest contiguous run along axis 2 and apply the coverage rules."""
+    segmentation = segment_lungs(volume)
+    lungs = segmentation.mask
     voxel_area_mm2 = volume.spacing_mm[0] * volume.spacing_mm[1]
     area_per_slice = lungs.sum(axis=(0, 1)) * voxel_area_mm2
     is_lung_slice = area_per_slice >= LUNG_SLICE_AREA_MIN_MM2
     run = _longest_run(is_lung_slice)
     slices = int(volume.shape[2])
+    occupancy = run / slices if slices else 0.0
+    length_mm = run * volume.spacing_mm[2]
+    if run == 0 or occupancy < LUNG_OCCUPANCY_MIN:
+        decided_by = ChestRule.LUNG_OCCUPANCY
+    elif length_mm < LUNG_LENGTH_MIN_MM:
+        decided_by = ChestRule.LUNG_LENGTH
+    else:
+        decided_by = ChestRule.PASSED
     return ChestCoverage(
         slice_count=slices,
         lung_slice_count=int(is_lung_slice.sum()),
         longest_run_slices=run,
-        occupancy=run / slices if slices else 0.0,
-        lung_length_mm=run * volume.spacing_mm[2],
-        lung_volume_ml=float(lungs.sum()) * voxel_area_mm2 * volume.spacing_mm[2] / 1000.0,
+        occupancy=occupancy,
+        lung_length_mm=length_mm,
+        lung_volume_ml=segmentation.detection.lung_volume_ml,
+        decided_by=decided_by,
+        lung_detection=segmentation.detection,
     )
 
 
@@ -126,14 +123,14 @@ def validate_chest(volume: HUVolume) -> ChestCoverage:
     """
     check_hu_plausible(volume)
     coverage = measure_chest_coverage(volume)
-    if coverage.longest_run_slices == 0 or coverage.occupancy < LUNG_OCCUPANCY_MIN:
+    if coverage.decided_by is ChestRule.LUNG_OCCUPANCY:
         raise study_error(TriageErrorCode.LUNGS_NOT_FOUND,
-                          f"lungs not found: the longest run of lung slices covers {coverage.occupancy:.0%} of "
+                          f"lungs not found (rule {ChestRule.LUNG_OCCUPANCY}): the longest run of lung slices covers {coverage.occupancy:.0%} of "
                           f"{coverage.slice_count} slices (at least {LUNG_OCCUPANCY_MIN:.0%} needed); upload a "
                           "chest CT.")
-    if coverage.lung_length_mm < LUNG_LENGTH_MIN_MM:
+    if coverage.decided_by is ChestRule.LUNG_LENGTH:
         raise study_error(TriageErrorCode.LUNGS_TOO_SHORT,
-                          f"lungs are {coverage.lung_length_mm:.1f} mm long, at least {LUNG_LENGTH_MIN_MM:g} mm "
+                          f"lungs are {coverage.lung_length_mm:.1f} mm long (rule {ChestRule.LUNG_LENGTH}), at least {LUNG_LENGTH_MIN_MM:g} mm "
                           "needed; the scan does not cover the chest.")
     return coverage
 
