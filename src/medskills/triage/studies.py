@@ -20,7 +20,7 @@ from medskills.core.errors import UsageError
 from medskills.core.io import prepare_output_dir
 from medskills.core.models import DISCLAIMER, SCHEMA_VERSION, FrozenModel
 from medskills.dicom.errors import StudyRefusal, TriageErrorCode
-from medskills.triage.ensemble import FeatureRow, compute_feature_row, load_members, refuse_without_available_members
+from medskills.triage.ensemble import EnsemblePredictor, FeatureRow, compute_feature_row, load_members, refuse_without_available_members
 from medskills.triage.features import FeatureTable, write_feature_table
 from medskills.triage.models import UnavailableMember
 from medskills.triage.pack import load_pack
@@ -37,6 +37,7 @@ from medskills.triage.study_input import (
 
 __all__ = [
     "FeatureExtractionRecord",
+    "PackWeightRecord",
     "StudyPredictionRecord",
     "analyse_study",
     "extract_features",
@@ -46,6 +47,16 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 
+class PackWeightRecord(FrozenModel):
+    """One verified weight of the pack: where it was, its pinned sha256, the wheel version if packaged."""
+
+    reference: str
+    path: Path | None
+    sha256: str
+    package_version: str | None = None
+    missing_reason: str | None = None
+
+
 class StudyPredictionRecord(FrozenModel):
     """What ``medskills triage predict`` prints: the service's answer for the study, and where it came from."""
 
@@ -53,6 +64,7 @@ class StudyPredictionRecord(FrozenModel):
     source_path: Path
     pack_dir: Path | None = Field(description="The model pack; null for the built-in default pack.")
     response: InferenceResponse
+    weights: list[PackWeightRecord] = Field(default_factory=list)
     disclaimer: str = DISCLAIMER
 
 
@@ -114,12 +126,22 @@ def predict_study(image: Path, *, pack_dir: Path | None) -> StudyPredictionRecor
     from medskills.triage.default_pack import load_default_predictor
     from medskills.triage.ensemble import load_predictor
 
+    loaded: list[EnsemblePredictor] = []
+
     def load() -> Predictor:
-        return load_predictor(pack_dir) if pack_dir is not None else load_default_predictor()
+        loaded.append(load_predictor(pack_dir) if pack_dir is not None else load_default_predictor())
+        return loaded[0]
 
     response = analyse_study(study_source(image), predictor=load)
-    return StudyPredictionRecord(source_path=Path(image).absolute(),
-                                 pack_dir=Path(pack_dir).absolute() if pack_dir else None, response=response)
+    return StudyPredictionRecord(
+        source_path=Path(image).absolute(), pack_dir=Path(pack_dir).absolute() if pack_dir else None,
+        response=response,
+        weights=[
+            PackWeightRecord(reference=w.ref.path, path=w.path, sha256=w.ref.sha256,
+                             package_version=w.package_version, missing_reason=w.missing_reason)
+            for w in loaded[0].pack.weights.values()
+        ],
+    )
 
 
 def extract_features(studies: list[Path], *, pack_dir: Path, output_dir: Path,
