@@ -29,6 +29,7 @@ import numpy.typing as npt
 
 from medskills.core.models import FrozenModel
 from medskills.dicom import HUVolume
+from medskills.triage.preprocessing import bounding_box
 
 __all__ = [
     "AIR_HU_BELOW",
@@ -52,6 +53,8 @@ BORDER_PARENCHYMA_FRACTION_MIN = 0.7
 AIRWAY_LENGTH_MIN_MM = 30.0
 AIRWAY_MEAN_AREA_MAX_MM2 = 1000.0
 ANALYSIS_GRID_MM = 1.4
+_IN_PLANE = np.zeros((3, 3, 3), dtype=bool)
+_IN_PLANE[:, :, 1] = np.array([[0, 1, 0], [1, 1, 1], [0, 1, 0]], dtype=bool)
 
 
 class ComponentRule(StrEnum):
@@ -97,9 +100,14 @@ class LungDetection(FrozenModel):
 
 @dataclass(frozen=True)
 class LungSegmentation:
-    """The lung mask (airways removed) and the record of how it was found."""
+    """The lung mask (airways removed), the lung field, and the record of how they were found.
+
+    ``mask`` holds the aerated lung voxels (below -400 HU); ``field`` adds what the lung encloses on
+    each axial slice (vessels, nodules, dense parenchyma), the region densitometry measures.
+    """
 
     mask: npt.NDArray[np.bool_]
+    field: npt.NDArray[np.bool_]
     detection: LungDetection
 
 
@@ -116,12 +124,33 @@ def segment_lungs(volume: HUVolume) -> LungSegmentation:
     coarse, counts, airway_voxels = _segment_on_grid(np.ascontiguousarray(volume.array[grid]), spacing)
     voxel_ml = float(np.prod(spacing)) / 1000.0
     lungs = _upsample(coarse, strides, volume.shape) & (volume.array < AIR_HU_BELOW)
+    field = lungs | _upsample(_enclosed_in_plane(coarse), strides, volume.shape)
     full_voxel_ml = float(np.prod(volume.spacing_mm)) / 1000.0
     return LungSegmentation(
         lungs,
+        field,
         LungDetection(components_by_rule=counts, airway_volume_ml=airway_voxels * voxel_ml,
                       lung_volume_ml=float(np.count_nonzero(lungs)) * full_voxel_ml, border_faces=border_faces(lungs)),
     )
+
+
+def _enclosed_in_plane(lungs: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
+    """Voxels outside ``lungs`` that ``lungs`` encloses on their axial slice, in one labelling pass."""
+    from scipy import ndimage
+
+    box = bounding_box(lungs)
+    enclosed = np.zeros(lungs.shape, dtype=bool)
+    if box is None:
+        return enclosed
+    inside = lungs[box]
+    labels, count = ndimage.label(~inside, structure=_IN_PLANE)
+    touches_edge = np.zeros(count + 1, dtype=bool)
+    for axis in (0, 1):
+        for end in (0, -1):
+            touches_edge[np.take(labels, end, axis=axis)] = True
+    touches_edge[0] = True
+    enclosed[box] = ~touches_edge[labels]
+    return enclosed
 
 
 def analysis_strides(spacing_mm: tuple[float, float, float]) -> tuple[int, int, int]:
