@@ -13,7 +13,7 @@ from pathlib import Path
 
 from medskills.triage.ensemble import EnsemblePredictor, build_predictor
 from medskills.triage.pack import verify_pack
-from medskills.triage.pack_manifest import AstraMemberSpec, MemberSpec, ModelPackManifest, WeightRef
+from medskills.triage.pack_manifest import AstraMemberSpec, MemberSpec, ModelPackManifest, QCTMemberSpec, WeightRef
 
 __all__ = ["ASTRA_PACKAGE_WEIGHT", "DEFAULT_MODEL_VERSION", "default_manifest", "load_default_predictor"]
 
@@ -32,7 +32,7 @@ def is_astra_installed() -> bool:
 
 def default_manifest(*, with_astra: bool) -> ModelPackManifest:
     """The built-in manifest: ``qct``, plus Astra when ``with_astra``; no stacker."""
-    members: list[MemberSpec] = []
+    members: list[MemberSpec] = [QCTMemberSpec()]
     if with_astra:
         members.append(AstraMemberSpec(encoder=ASTRA_PACKAGE_WEIGHT))
     version = DEFAULT_MODEL_VERSION + ("+astra" if with_astra else "")

@@ -6,11 +6,13 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
 from medskills.core.errors import ModelPackError
 from medskills.dicom.volume import HUVolume
+from medskills.triage.measurements import Measurement, QCTReport
 from medskills.triage.models import EnsembleMember, UnavailableMember, load_member
 from medskills.triage.pack import LoadedPack, load_pack
 from medskills.triage.pack_manifest import FindingSpec, WeightRef
@@ -22,6 +24,7 @@ from medskills.triage.stacker import Stacker, load_stacker
 __all__ = [
     "EnsemblePredictor",
     "FeatureRow",
+    "MeasuringMember",
     "build_predictor",
     "compute_feature_row",
     "default_vocabulary",
@@ -33,13 +36,22 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 
+@runtime_checkable
+class MeasuringMember(Protocol):
+    """A member that also reports typed measurements (the ``qct`` member); memoised per study in ``inputs``."""
+
+    def measure(self, inputs: StudyInputs) -> QCTReport: ...
+
+
 @dataclass(frozen=True)
 class FeatureRow:
-    """All member features of one study (NaN for members that did not run) and who ran."""
+    """All member features of one study (NaN for members that did not run), who ran, and what was measured."""
 
     values: dict[str, float]
     members_available: list[str]
     member_unavailable_reasons: dict[str, str] = field(default_factory=dict)
+    measurements: tuple[Measurement, ...] = ()
+    measurement_notes: tuple[str, ...] = ()
 
     def ordered(self, names: Sequence[str]) -> np.ndarray:
         """Values in ``names`` order as a float64 vector."""
@@ -52,6 +64,7 @@ def compute_feature_row(members: Sequence[EnsembleMember], volume: HUVolume) -> 
     values: dict[str, float] = {}
     available: list[str] = []
     reasons: dict[str, str] = {}
+    reports: list[QCTReport] = []
     for member in members:
         if isinstance(member, UnavailableMember):
             reasons[member.name] = member.reason
@@ -59,13 +72,17 @@ def compute_feature_row(members: Sequence[EnsembleMember], volume: HUVolume) -> 
         else:
             try:
                 row = member.compute(inputs)
+                if isinstance(member, MeasuringMember):
+                    reports.append(member.measure(inputs))  # memoised: computed once, by compute
                 available.append(member.name)
             except (RuntimeError, ValueError, MemoryError) as err:
                 logger.exception("member %s failed on %s", member.name, volume.series_uid)
                 reasons[member.name] = f"failed: {type(err).__name__}: {err}"
                 row = np.full(len(member.feature_names), np.nan)
         values.update(zip(member.feature_names, (float(v) for v in row), strict=True))
-    return FeatureRow(values, available, reasons)
+    measurements = tuple(m for report in reports for m in report.measurements)
+    notes = tuple(note for report in reports for note in report.notes)
+    return FeatureRow(values, available, reasons, measurements, notes)
 
 
 def default_vocabulary(members: Sequence[EnsembleMember]) -> tuple[FindingSpec, ...]:
@@ -159,6 +176,8 @@ class EnsemblePredictor:
                 MemberUnavailable(name=name, reason=reason) for name, reason in row.member_unavailable_reasons.items()
             ],
             feature_list_sha256=manifest.features.sha256 if manifest.features else None,
+            measurements=list(row.measurements),
+            measurement_notes=list(row.measurement_notes),
             top_pathology_scores=[
                 FindingScore(name=f.name, group=f.group, score=f.score, threshold=f.threshold) for f in ranked
             ],

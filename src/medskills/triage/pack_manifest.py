@@ -37,6 +37,7 @@ __all__ = [
     "MemberKind",
     "MemberSpec",
     "ModelPackManifest",
+    "QCTMemberSpec",
     "StackerProvenance",
     "StackerSpec",
     "SupervisedMemberSpec",
@@ -70,6 +71,7 @@ class MemberKind(StrEnum):
     MEDNEXT = "mednext"
     DIFFUSION_ANOMALY = "diffusion_anomaly"
     FVLM = "fvlm"
+    QCT = "qct"
 
 
 class WeightRef(FrozenModel):
@@ -249,13 +251,21 @@ class FVLMMemberSpec(FrozenModel):
     text_encoder: WeightRef | None = None
 
 
+class QCTMemberSpec(FrozenModel):
+    """The quantitative-CT member: lung densitometry, metal volume, cited rule-based findings; no weights."""
+
+    kind: Literal[MemberKind.QCT] = MemberKind.QCT
+    name: str = "qct"
+
+
 MemberSpec = Annotated[
     AstraMemberSpec
     | CTCLIPMemberSpec
     | SupervisedMemberSpec
     | MedNeXtMemberSpec
     | DiffusionAnomalyMemberSpec
-    | FVLMMemberSpec,
+    | FVLMMemberSpec
+    | QCTMemberSpec,
     Field(discriminator="kind"),
 ]
 

@@ -10,6 +10,7 @@ from pydantic import Field
 from medskills.core.errors import ExitCode, StudyError
 from medskills.core.models import FrozenModel
 from medskills.dicom.volume import HUVolume
+from medskills.triage.measurements import Measurement
 from medskills.triage.pack_manifest import FittedOn, StackerProvenance
 
 __all__ = [
@@ -83,6 +84,8 @@ class TriagePrediction(FrozenModel):
     members_available: list[str] = Field(min_length=1)
     members_unavailable: list[MemberUnavailable] = Field(default_factory=list)
     feature_list_sha256: str | None = None
+    measurements: list[Measurement] = Field(default_factory=list)
+    measurement_notes: list[str] = Field(default_factory=list)
     top_pathology_scores: list[FindingScore] = Field(default_factory=list)
 
 

@@ -15,6 +15,7 @@ from medskills.core.models import DISCLAIMER, FrozenModel
 from medskills.dicom.errors import TriageErrorCode
 from medskills.dicom.selection import SeriesSelection
 from medskills.triage.chest import ChestCoverage
+from medskills.triage.measurements import Measurement
 from medskills.triage.pack_manifest import FittedOn, StackerProvenance
 from medskills.triage.prediction import FindingScore, MemberUnavailable, ModelErrorCode
 
@@ -59,5 +60,9 @@ class InferenceResponse(FrozenModel):
     members_available: list[str] = Field(default_factory=list)
     members_unavailable: list[MemberUnavailable] = Field(default_factory=list)
     feature_list_sha256: str | None = None
+    measurements: list[Measurement] = Field(
+        default_factory=list, description="Quantitative-CT values (qct member): name, value, unit, side, reference "
+        "range where one is published; is_partial when the lungs touch the edge of the field of view.")
+    measurement_notes: list[str] = Field(default_factory=list, description="What the measurements could not see.")
     top_pathology_scores: list[FindingScore] = Field(default_factory=list)
     disclaimer: str = DISCLAIMER

@@ -114,6 +114,7 @@ def analyse_study(source: StudySource, *, predictor: Predictor | Callable[[], Pr
         stacker_provenance=prediction.stacker_provenance, fitted_on=prediction.fitted_on,
         threshold=prediction.threshold, members_available=prediction.members_available,
         members_unavailable=prediction.members_unavailable, feature_list_sha256=prediction.feature_list_sha256,
+        measurements=prediction.measurements, measurement_notes=prediction.measurement_notes,
         top_pathology_scores=prediction.top_pathology_scores,
     )
 

@@ -158,7 +158,7 @@ def _peek_study_id(source: StudySource, options: IngestOptions) -> str:
         import nibabel as nib
 
         try:
-            shape = tuple(nib.load(source.path).header.get_data_shape())  # header only, no voxels
+            shape: tuple[int, ...] = tuple(getattr(nib.load(source.path), "shape", ()))  # header only, no voxels
         except Exception as err:  # nibabel raises many unrelated types for corrupt files
             raise study_error(TriageErrorCode.INVALID_NIFTI, f"not a readable NIfTI file ({err})") from err
         if len([n for n in shape if n > 1]) != 3:
