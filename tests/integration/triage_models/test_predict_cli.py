@@ -80,3 +80,14 @@ def test_a_study_no_member_could_analyse_exits_1_with_no_models_available(
     assert code == 1 and record["error_code"] == "no_models_available"
     assert "astra: failed: MemoryError: simulated" in str(record["error"])
     assert "probability_of_pathology" not in record
+
+
+def test_predict_without_a_pack_prints_the_built_in_answer_for_the_real_chest_crop(shared_data: Path) -> None:
+    code, record = _predict(str(shared_data.joinpath(*CHEST_CROP)))
+    assert code == 0, record
+    response = record["response"]
+    assert record["pack_dir"] is None and response["processing_status"] == "Success"
+    assert response["probability_of_pathology"] is None and response["pathology"] is None
+    assert response["stacker_provenance"] == "none" and response["members_available"][0] == "qct"
+    assert any(m["name"] == "laa_950" and m["reference_range"] is not None for m in response["measurements"])
+    assert "Medical material" in response["top_pathologies"]
