@@ -32,9 +32,10 @@ def base_pack(tmp_path: Path) -> Path:
     return write_pack(root, {"model_version": "tiny-all", "members": members, "top_k": 2})
 
 
-def _run(arguments: list[str]) -> dict[str, object]:
+def _run(arguments: list[str], *, stderr_has: str = "") -> dict[str, object]:
     result = CliRunner().invoke(app, ["triage", *arguments])
     assert result.exit_code == 0, result.output
+    assert stderr_has in result.stderr
     return json.loads(result.stdout)
 
 
@@ -49,7 +50,8 @@ CHEST = ("ct_chest_crop_1p5mm", "image.nii.gz")
 
 def test_extract_train_predict_with_every_member(base_pack: Path, shared_data: Path, tmp_path: Path) -> None:
     image = shared_data.joinpath(*CHEST)
-    extracted = _run(["extract-features", str(image), "--pack", str(base_pack), "--out", str(tmp_path / "features")])
+    extracted = _run(["extract-features", str(image), "--pack", str(base_pack), "--out", str(tmp_path / "features")],
+                     stderr_has="1/1")  # the rich progress bar, on stderr
     assert extracted["members_available"] == ["astra", "ctclip", "supervised", "mednext"]
     assert {m["name"] for m in extracted["members_unavailable"]} == {"diffusion_anomaly", "fvlm"}
     with (tmp_path / "features" / "features.csv").open() as handle:
