@@ -53,7 +53,11 @@ def test_root_health_and_docs_answer(work_dir: Path) -> None:
     with _client(work_dir) as client:
         assert client.get("/").json()["status"] == "running"
         assert client.get("/health").json() == {"status": "healthy"}
-        assert "/predict" in client.get("/openapi.json").json()["paths"]
+        openapi = client.get("/openapi.json").json()
+        assert "/predict" in openapi["paths"]
+        description = openapi["info"]["description"]
+        assert "built-in pack" in description and '`stacker_provenance` is `"none"`' in description
+        assert "no_models_available" in description
         assert client.get("/docs").status_code == 200
 
 
