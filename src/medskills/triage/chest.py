@@ -19,7 +19,7 @@ import numpy.typing as npt
 from medskills.core.models import FrozenModel
 from medskills.dicom.errors import TriageErrorCode, study_error
 from medskills.dicom.volume import HUVolume
-from medskills.triage.lungs import LungDetection, segment_lungs
+from medskills.triage.lungs import IN_PLANE_STRUCTURE, LungDetection, LungSegmentation, segment_lungs
 
 __all__ = [
     "AIR_HU_EXPECTED_BELOW",
@@ -40,8 +40,6 @@ AIR_VOXEL_FRACTION_MIN = 0.001
 LUNG_OCCUPANCY_MIN = 0.35
 LUNG_LENGTH_MIN_MM = 145.0
 LUNG_SLICE_AREA_MIN_MM2 = 50.0
-_IN_PLANE = np.zeros((3, 3, 3), dtype=bool)
-_IN_PLANE[:, :, 1] = np.array([[0, 1, 0], [1, 1, 1], [0, 1, 0]], dtype=bool)
 
 
 class ChestRule(StrEnum):
@@ -76,7 +74,7 @@ def body_mask(volume: HUVolume) -> npt.NDArray[np.bool_]:
     sizes = np.bincount(labels.ravel())
     sizes[0] = 0
     largest = labels == int(np.argmax(sizes))
-    filled: npt.NDArray[np.bool_] = ndimage.binary_fill_holes(largest, structure=_IN_PLANE)
+    filled: npt.NDArray[np.bool_] = ndimage.binary_fill_holes(largest, structure=IN_PLANE_STRUCTURE)
     return filled
 
 
@@ -85,12 +83,14 @@ def lung_mask(volume: HUVolume) -> npt.NDArray[np.bool_]:
     return segment_lungs(volume).mask
 
 
-def measure_chest_coverage(volume: HUVolume) -> ChestCoverage:
-    """Count lung slices, measure the longest contiguous run along axis 2 and apply the coverage rules."""
-    segmentation = segment_lungs(volume)
-    lungs = segmentation.mask
+def measure_chest_coverage(volume: HUVolume, *, lungs: LungSegmentation | None = None) -> ChestCoverage:
+    """Count lung slices, measure the longest contiguous run along axis 2 and apply the coverage rules.
+
+    ``lungs`` is the study's segmentation when already computed (:func:`medskills.triage.lungs.study_lungs`).
+    """
+    segmentation = segment_lungs(volume) if lungs is None else lungs
     voxel_area_mm2 = volume.spacing_mm[0] * volume.spacing_mm[1]
-    area_per_slice = lungs.sum(axis=(0, 1)) * voxel_area_mm2
+    area_per_slice = segmentation.mask.sum(axis=(0, 1)) * voxel_area_mm2
     is_lung_slice = area_per_slice >= LUNG_SLICE_AREA_MIN_MM2
     run = _longest_run(is_lung_slice)
     slices = int(volume.shape[2])
@@ -114,24 +114,26 @@ def measure_chest_coverage(volume: HUVolume) -> ChestCoverage:
     )
 
 
-def validate_chest(volume: HUVolume) -> ChestCoverage:
+def validate_chest(volume: HUVolume, *, lungs: LungSegmentation | None = None) -> ChestCoverage:
     """Refuse a volume whose lungs are absent, cover too few slices, or are too short.
+
+    ``lungs`` is the study's segmentation when already computed (shared with the qct member).
 
     Raises:
         StudyError: ``hu_implausible``, ``lungs_not_found`` (occupancy < 0.35), ``lungs_too_short``
             (< 145 mm).
     """
     check_hu_plausible(volume)
-    coverage = measure_chest_coverage(volume)
+    coverage = measure_chest_coverage(volume, lungs=lungs)
     if coverage.decided_by is ChestRule.LUNG_OCCUPANCY:
         raise study_error(TriageErrorCode.LUNGS_NOT_FOUND,
-                          f"lungs not found (rule {ChestRule.LUNG_OCCUPANCY}): the longest run of lung slices covers {coverage.occupancy:.0%} of "
-                          f"{coverage.slice_count} slices (at least {LUNG_OCCUPANCY_MIN:.0%} needed); upload a "
-                          "chest CT.")
+                          f"lungs not found (rule {ChestRule.LUNG_OCCUPANCY}): the longest run of lung slices "
+                          f"covers {coverage.occupancy:.0%} of {coverage.slice_count} slices (at least "
+                          f"{LUNG_OCCUPANCY_MIN:.0%} needed); upload a chest CT.")
     if coverage.decided_by is ChestRule.LUNG_LENGTH:
         raise study_error(TriageErrorCode.LUNGS_TOO_SHORT,
-                          f"lungs are {coverage.lung_length_mm:.1f} mm long (rule {ChestRule.LUNG_LENGTH}), at least {LUNG_LENGTH_MIN_MM:g} mm "
-                          "needed; the scan does not cover the chest.")
+                          f"lungs are {coverage.lung_length_mm:.1f} mm long (rule {ChestRule.LUNG_LENGTH}), at "
+                          f"least {LUNG_LENGTH_MIN_MM:g} mm needed; the scan does not cover the chest.")
     return coverage
 
 

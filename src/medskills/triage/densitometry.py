@@ -37,7 +37,9 @@ class LungDensity:
 def hu_histogram(values: npt.NDArray[np.float32]) -> npt.NDArray[np.int64]:
     """Counts per integer HU from ``HISTOGRAM_HU_RANGE[0]`` (values outside are clipped to the ends)."""
     low, high = HISTOGRAM_HU_RANGE
-    bins = np.clip(np.rint(values), low, high).astype(np.int64) - low
+    bins = values.astype(np.intp)  # CT stores integer HU; fractions are truncated
+    np.clip(bins, low, high, out=bins)
+    bins -= low
     return np.bincount(bins, minlength=high - low + 1)
 
 

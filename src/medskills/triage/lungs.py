@@ -29,10 +29,11 @@ import numpy.typing as npt
 
 from medskills.core.models import FrozenModel
 from medskills.dicom import HUVolume
-from medskills.triage.preprocessing import bounding_box
+from medskills.triage.preprocessing import StudyInputs, bounding_box
 
 __all__ = [
     "AIR_HU_BELOW",
+    "IN_PLANE_STRUCTURE",
     "PARENCHYMA_HU_RANGE",
     "BorderFace",
     "ComponentRule",
@@ -40,8 +41,8 @@ __all__ = [
     "LungSegmentation",
     "analysis_strides",
     "border_faces",
-    "component_area_per_slice",
     "segment_lungs",
+    "study_lungs",
 ]
 
 AIR_HU_BELOW = -400.0
@@ -52,9 +53,11 @@ PARENCHYMA_FRACTION_MIN = 0.5
 BORDER_PARENCHYMA_FRACTION_MIN = 0.7
 AIRWAY_LENGTH_MIN_MM = 30.0
 AIRWAY_MEAN_AREA_MAX_MM2 = 1000.0
-ANALYSIS_GRID_MM = 1.4
-_IN_PLANE = np.zeros((3, 3, 3), dtype=bool)
-_IN_PLANE[:, :, 1] = np.array([[0, 1, 0], [1, 1, 1], [0, 1, 0]], dtype=bool)
+ANALYSIS_GRID_MM = 2.0
+IN_PLANE_STRUCTURE = np.zeros((3, 3, 3), dtype=bool)
+"""4-connectivity within one axial slice: labelling with it handles each slice on its own."""
+IN_PLANE_STRUCTURE[:, :, 1] = np.array([[0, 1, 0], [1, 1, 1], [0, 1, 0]], dtype=bool)
+IN_PLANE_STRUCTURE.setflags(write=False)
 
 
 class ComponentRule(StrEnum):
@@ -114,8 +117,8 @@ class LungSegmentation:
 def segment_lungs(volume: HUVolume) -> LungSegmentation:
     """Find the lungs of ``volume`` (canonical RAS+ HU) by the rules of the module docstring.
 
-    The components are decided on a grid of about 1.4 mm (every second voxel of a 0.7 mm scan;
-    coarser scans are used as they are), then the mask is brought back to full resolution and
+    The components are decided on a grid of at most 2 mm (every second voxel of a 0.7 mm scan;
+    scans coarser than 1 mm are used as they are), then the mask is brought back to full resolution and
     trimmed to the full-resolution air voxels, so densitometry sees every lung voxel.
     """
     strides = analysis_strides(volume.spacing_mm)
@@ -143,7 +146,7 @@ def _enclosed_in_plane(lungs: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
     if box is None:
         return enclosed
     inside = lungs[box]
-    labels, count = ndimage.label(~inside, structure=_IN_PLANE)
+    labels, count = ndimage.label(~inside, structure=IN_PLANE_STRUCTURE)
     touches_edge = np.zeros(count + 1, dtype=bool)
     for axis in (0, 1):
         for end in (0, -1):
@@ -151,6 +154,15 @@ def _enclosed_in_plane(lungs: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
     touches_edge[0] = True
     enclosed[box] = ~touches_edge[labels]
     return enclosed
+
+
+def study_lungs(inputs: StudyInputs) -> LungSegmentation:
+    """:func:`segment_lungs` of the study, computed once per :class:`StudyInputs` and shared.
+
+    The chest check and the qct member both need the lungs; a pipeline that passes the same
+    ``StudyInputs`` to both pays for one segmentation.
+    """
+    return inputs.derive("lung_segmentation", lambda: segment_lungs(inputs.volume))
 
 
 def analysis_strides(spacing_mm: tuple[float, float, float]) -> tuple[int, int, int]:
@@ -161,10 +173,17 @@ def analysis_strides(spacing_mm: tuple[float, float, float]) -> tuple[int, int, 
 
 def _upsample(mask: npt.NDArray[np.bool_], strides: tuple[int, int, int],
               shape: tuple[int, int, int]) -> npt.NDArray[np.bool_]:
-    for axis, step in enumerate(strides):
-        if step > 1:
-            mask = np.repeat(mask, step, axis=axis)
-    return mask[: shape[0], : shape[1], : shape[2]]
+    """Nearest-neighbour upsampling by ``strides``: copies along the contiguous axis, then in-plane rows."""
+    if strides == (1, 1, 1):
+        return mask
+    first, second, third = mask.shape
+    along = np.empty((first, second, third, strides[2]), dtype=bool)
+    for copy in range(strides[2]):
+        along[..., copy] = mask
+    rows = along.reshape(first, second, third * strides[2])
+    view = np.broadcast_to(rows[:, None, :, None, :], (first, strides[0], second, strides[1], rows.shape[2]))
+    full = view.reshape(first * strides[0], second * strides[1], rows.shape[2])
+    return full[: shape[0], : shape[1], : shape[2]]
 
 
 def _segment_on_grid(array: npt.NDArray[np.float32], spacing_mm: tuple[float, float, float]
@@ -190,14 +209,13 @@ _RULE_CODES = {ComponentRule.LUNG: 0, ComponentRule.TOO_SMALL: 1, ComponentRule.
 def _decide_components(array: npt.NDArray[np.float32], spacing_mm: tuple[float, float, float],
                        labels: npt.NDArray[np.int32], count: int) -> npt.NDArray[np.int8]:
     """One rule code per label (index 0, the background, is never lung)."""
-    flat = labels.ravel()
-    voxels = np.bincount(flat, minlength=count + 1)
+    voxels = np.bincount(labels.ravel(), minlength=count + 1)
     low, high = PARENCHYMA_HU_RANGE
-    values = array.ravel()
-    parenchyma = np.bincount(flat, weights=(values > low) & (values < high), minlength=count + 1)
+    parenchyma = np.bincount(labels[(array > low) & (array < high)], minlength=count + 1)
     fraction = parenchyma / np.maximum(voxels, 1)
     voxel_area_mm2 = spacing_mm[0] * spacing_mm[1]
-    largest_slice_mm2 = component_area_per_slice(labels, count).max(axis=1) * voxel_area_mm2
+    largest_slice_voxels = _largest_slice_voxels(labels, voxels, LUNG_COMPONENT_AREA_MIN_MM2 / voxel_area_mm2)
+    largest_slice_mm2 = largest_slice_voxels * voxel_area_mm2
     on_border = np.zeros(count + 1, dtype=bool)
     for _, axis, end in _FACES:
         on_border[np.take(labels, end, axis=axis)] = True
@@ -217,22 +235,35 @@ def _airway_mask(array: npt.NDArray[np.float32], spacing_mm: tuple[float, float,
     labels, count = ndimage.label(lungs & (array < PURE_AIR_HU_BELOW))
     if count == 0:
         return np.zeros(array.shape, dtype=bool)
-    per_slice = component_area_per_slice(labels, count)
-    slices_spanned = np.count_nonzero(per_slice, axis=1)
+    voxels = np.bincount(labels.ravel(), minlength=count + 1)
+    # a 6-connected component has voxels on every slice between its first and last
+    slices_spanned = np.zeros(count + 1, dtype=np.int64)
+    slices_spanned[1:] = [box[2].stop - box[2].start for box in ndimage.find_objects(labels)]
     length_mm = slices_spanned * spacing_mm[2]
     voxel_area_mm2 = spacing_mm[0] * spacing_mm[1]
-    mean_area_mm2 = per_slice.sum(axis=1) * voxel_area_mm2 / np.maximum(slices_spanned, 1)
+    mean_area_mm2 = voxels * voxel_area_mm2 / np.maximum(slices_spanned, 1)
     is_airway = (length_mm >= AIRWAY_LENGTH_MIN_MM) & (mean_area_mm2 <= AIRWAY_MEAN_AREA_MAX_MM2)
     is_airway[0] = False
     airway: npt.NDArray[np.bool_] = is_airway[labels]
     return airway
 
 
-def component_area_per_slice(labels: npt.NDArray[np.int32], count: int) -> npt.NDArray[np.int64]:
-    """Voxel count of each component on each axial slice ``[count + 1, slices]``, in one bincount pass."""
-    slices = labels.shape[2]
-    flat = labels.reshape(-1, slices).astype(np.int64) * slices + np.arange(slices, dtype=np.int64)
-    return np.bincount(flat.ravel(), minlength=(count + 1) * slices).reshape(count + 1, slices)
+def _largest_slice_voxels(labels: npt.NDArray[np.int32], voxels: npt.NDArray[np.int64],
+                          at_least: float) -> npt.NDArray[np.int64]:
+    """Most voxels of each component on one axial slice, counted only for components of ``at_least`` voxels.
+
+    Smaller components cannot reach that area on a slice; their value is their voxel count.
+    """
+    from scipy import ndimage
+
+    largest = voxels.copy()
+    candidates = np.flatnonzero(voxels[1:] >= at_least) + 1
+    boxes = ndimage.find_objects(labels)
+    for index in candidates:
+        box = boxes[index - 1]
+        if box is not None:
+            largest[index] = int(np.count_nonzero(labels[box] == index, axis=(0, 1)).max())
+    return largest
 
 
 def border_faces(mask: npt.NDArray[np.bool_]) -> tuple[BorderFace, ...]:

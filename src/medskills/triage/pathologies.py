@@ -1,8 +1,9 @@
 """The fixed pathology vocabulary, its anatomical groups, and the ``top_pathologies`` rule.
 
 The 55 CT-CLIP prompt names and the ten groups follow the reference service (research report §C.1
-and §C.8); the quantitative-CT member adds "Medical material" (group ``postop``). A pack may carry its own vocabulary (:class:`medskills.triage.pack.FindingSpec`); this
-module supplies the defaults and the ranking rule.
+and §C.8); the quantitative-CT member adds "Medical material" (group ``postop``). A pack may carry
+its own vocabulary (:class:`medskills.triage.pack.FindingSpec`); this module supplies the defaults
+and the ranking rule.
 
 Rule for ``top_pathologies`` (also in ``docs/triage_models.md``):
 

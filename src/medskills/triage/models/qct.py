@@ -25,7 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from medskills.triage.densitometry import LungDensity, hu_histogram, measure_density, split_sides
-from medskills.triage.lungs import LungSegmentation, segment_lungs
+from medskills.triage.lungs import LungSegmentation, study_lungs
 from medskills.triage.measurements import (
     LungSide,
     Measurement,
@@ -122,20 +122,11 @@ class QCTMember:
 
     def _report(self, measures: _StudyMeasures) -> QCTReport:
         partial = measures.lungs.detection.is_field_of_view_partial
-        measurements = [
-            Measurement(name=name, value=_finite(getattr(measures.densities[side], field)), unit=unit, side=side,
-                        feature=f"{self.name}_{name}_{side}", is_partial=partial and name == MeasurementName.LUNG_VOLUME,
-                        reference_range=LAA_950_REFERENCE if name == MeasurementName.LAA_950 else None)
-            for name, unit, field in _DENSITY_FIELDS for side in _SIDES
-        ]
         metal_ml = measures.metal.volume_ml(DenseRule.METAL)
-        measurements += [
-            Measurement(name=MeasurementName.METAL_VOLUME, value=metal_ml, unit=MeasurementUnit.MILLILITRE,
-                        side=LungSide.BODY, feature=f"{self.name}_{MeasurementName.METAL_VOLUME}", is_partial=partial),
-            Measurement(name=MeasurementName.DENSE_CONTRAST_VOLUME, value=measures.metal.volume_ml(DenseRule.DENSE_CONTRAST),
-                        unit=MeasurementUnit.MILLILITRE, side=LungSide.BODY,
-                        feature=f"{self.name}_{MeasurementName.DENSE_CONTRAST_VOLUME}", is_partial=partial),
-        ]
+        contrast_ml = measures.metal.volume_ml(DenseRule.DENSE_CONTRAST)
+        measurements = [*self._lung_measurements(measures.densities, is_partial=partial),
+                        self._body_measurement(MeasurementName.METAL_VOLUME, metal_ml, is_partial=partial),
+                        self._body_measurement(MeasurementName.DENSE_CONTRAST_VOLUME, contrast_ml, is_partial=partial)]
         laa = _finite(measures.densities[LungSide.BOTH].laa_950_percent)
         findings = (
             _finding(_EMPHYSEMA, MeasurementName.LAA_950, LungSide.BOTH, laa, EMPHYSEMA_LAA_950_PERCENT,
@@ -148,6 +139,19 @@ class QCTMember:
                  "describe only the imaged part",) if partial else ()
         return QCTReport(measurements=tuple(measurements), findings=findings, is_field_of_view_partial=partial,
                          border_faces=faces, notes=notes)
+
+    def _lung_measurements(self, densities: Mapping[LungSide, LungDensity], *, is_partial: bool) -> list[Measurement]:
+        return [
+            Measurement(name=name, value=_finite(getattr(densities[side], field)), unit=unit, side=side,
+                        feature=f"{self.name}_{name}_{side}",
+                        is_partial=is_partial and name == MeasurementName.LUNG_VOLUME,
+                        reference_range=LAA_950_REFERENCE if name == MeasurementName.LAA_950 else None)
+            for name, unit, field in _DENSITY_FIELDS for side in _SIDES
+        ]
+
+    def _body_measurement(self, name: MeasurementName, value_ml: float, *, is_partial: bool) -> Measurement:
+        return Measurement(name=name, value=value_ml, unit=MeasurementUnit.MILLILITRE, side=LungSide.BODY,
+                           feature=f"{self.name}_{name}", is_partial=is_partial)
 
 
 def _finite(value: float) -> float | None:
@@ -162,15 +166,25 @@ def _finding(name: str, measurement: MeasurementName, side: LungSide, value: flo
 
 
 def _measure_study(inputs: StudyInputs) -> _StudyMeasures:
+    """Lungs and metal on the two cores (scipy and numpy release the GIL), then the histograms."""
+    from concurrent.futures import ThreadPoolExecutor
+
     volume = inputs.volume
-    lungs = segment_lungs(volume)
-    split = split_sides(lungs.field)
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="qct") as pool:
+        metal_job = pool.submit(segment_metal, volume)
+        lungs = study_lungs(inputs)
+        split = split_sides(lungs.field)
+        left_job = pool.submit(_histogram_of, volume.array[:split], lungs.field[:split])
+        right = _histogram_of(volume.array[split:], lungs.field[split:])
+        left, metal = left_job.result(), metal_job.result()
     voxel_ml = float(np.prod(volume.spacing_mm)) / 1000.0
-    left = hu_histogram(volume.array[:split][lungs.field[:split]])
-    right = hu_histogram(volume.array[split:][lungs.field[split:]])
     densities = {LungSide.BOTH: measure_density(left + right, voxel_ml), LungSide.LEFT: measure_density(left, voxel_ml),
                  LungSide.RIGHT: measure_density(right, voxel_ml)}
-    return _StudyMeasures(lungs, segment_metal(volume), densities)
+    return _StudyMeasures(lungs, metal, densities)
+
+
+def _histogram_of(array: npt.NDArray[np.float32], field: npt.NDArray[np.bool_]) -> npt.NDArray[np.int64]:
+    return hu_histogram(array[field])
 
 
 def load_qct_member(pack: object, spec: _NamedSpec) -> QCTMember:

@@ -107,3 +107,17 @@ def test_the_abdomen_lung_bases_split_like_the_totalsegmentator_lobes(shared_dat
     assert _value(report, MeasurementName.LUNG_VOLUME, LungSide.RIGHT) == pytest.approx(right_ml, rel=0.1)
     material = next(f for f in report.findings if f.name == "Medical material")
     assert not material.is_present and material.score == 0.0
+
+
+def test_the_chest_check_and_the_member_share_one_lung_segmentation(monkeypatch: pytest.MonkeyPatch) -> None:
+    import medskills.triage.lungs as lungs_module
+    from medskills.triage.chest import validate_chest
+
+    calls = []
+    original = lungs_module.segment_lungs
+    monkeypatch.setattr(lungs_module, "segment_lungs", lambda volume: calls.append(volume) or original(volume))
+    inputs = StudyInputs(chest_phantom())
+    coverage = validate_chest(inputs.volume, lungs=lungs_module.study_lungs(inputs))
+    report = QCTMember().measure(inputs)
+    assert len(calls) == 1
+    assert _value(report, MeasurementName.LUNG_VOLUME, LungSide.BOTH) >= coverage.lung_volume_ml
