@@ -33,7 +33,7 @@ class InstantPredictor:
     members_available = ["instant"]
     members_unavailable: list[object] = []
 
-    def predict(self, volume):  # type: ignore[no-untyped-def]
+    def predict(self, volume, *, inputs=None):  # type: ignore[no-untyped-def]
         from medskills.triage.pack_manifest import FittedOn, StackerProvenance
         from medskills.triage.prediction import TriagePrediction
 

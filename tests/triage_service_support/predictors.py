@@ -8,6 +8,7 @@ import time
 from medskills.dicom.volume import HUVolume
 from medskills.triage.pack_manifest import FittedOn, StackerProvenance
 from medskills.triage.prediction import MemberUnavailable, TriagePrediction
+from medskills.triage.preprocessing import StudyInputs
 
 
 class FixedPredictor:
@@ -35,7 +36,7 @@ class FixedPredictor:
     def members_unavailable(self) -> list[MemberUnavailable]:
         return [MemberUnavailable(name="fvlm", reason="not implemented")]
 
-    def predict(self, volume: HUVolume) -> TriagePrediction:
+    def predict(self, volume: HUVolume, *, inputs: StudyInputs | None = None) -> TriagePrediction:
         self.threads.add(threading.current_thread().name)
         if self.delay_seconds:
             time.sleep(self.delay_seconds)

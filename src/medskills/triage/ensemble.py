@@ -58,9 +58,13 @@ class FeatureRow:
         return np.asarray([self.values[name] for name in names], dtype=np.float64)
 
 
-def compute_feature_row(members: Sequence[EnsembleMember], volume: HUVolume) -> FeatureRow:
-    """Run every member once on ``volume``; a failing member gives NaN and a recorded reason."""
-    inputs = StudyInputs(volume)
+def compute_feature_row(members: Sequence[EnsembleMember], volume: HUVolume, *,
+                        inputs: StudyInputs | None = None) -> FeatureRow:
+    """Run every member once on ``volume``; a failing member gives NaN and a recorded reason.
+
+    ``inputs`` are the study's already derived inputs (e.g. the chest check's lungs), reused.
+    """
+    inputs = StudyInputs(volume) if inputs is None else inputs
     values: dict[str, float] = {}
     available: list[str] = []
     reasons: dict[str, str] = {}
@@ -134,18 +138,18 @@ class EnsemblePredictor:
         """Members that could not load here, each with its reason."""
         return [MemberUnavailable(name=m.name, reason=m.reason) for m in self.members if isinstance(m, UnavailableMember)]
 
-    def features(self, volume: HUVolume) -> FeatureRow:
+    def features(self, volume: HUVolume, *, inputs: StudyInputs | None = None) -> FeatureRow:
         """Every member's features for ``volume`` (see :func:`compute_feature_row`)."""
-        return compute_feature_row(self.members, volume)
+        return compute_feature_row(self.members, volume, inputs=inputs)
 
-    def predict(self, volume: HUVolume) -> TriagePrediction:
+    def predict(self, volume: HUVolume, *, inputs: StudyInputs | None = None) -> TriagePrediction:
         """Features -> main (and thoracic) stacker -> decision -> ranked findings.
 
         Raises:
             NoModelsAvailable: no member gave features for this study.
         """
         manifest = self.pack.manifest
-        row = self.features(volume)
+        row = self.features(volume, inputs=inputs)
         if not row.members_available:
             reasons = "; ".join(f"{name}: {reason}" for name, reason in row.member_unavailable_reasons.items())
             raise NoModelsAvailable(

@@ -12,6 +12,7 @@ from medskills.core.models import FrozenModel
 from medskills.dicom.volume import HUVolume
 from medskills.triage.measurements import Measurement
 from medskills.triage.pack_manifest import FittedOn, StackerProvenance
+from medskills.triage.preprocessing import StudyInputs
 
 __all__ = [
     "FindingScore",
@@ -95,6 +96,8 @@ class Predictor(Protocol):
 
     Implementations load their models once, at construction, and must be safe to call from a
     worker thread. ``predict`` raises :class:`NoModelsAvailable` rather than answer without a model.
+    ``inputs`` carries what the pipeline already derived from ``volume`` (its lung segmentation),
+    so members reuse it instead of computing it again.
     """
 
     @property
@@ -106,4 +109,4 @@ class Predictor(Protocol):
     @property
     def members_unavailable(self) -> list[MemberUnavailable]: ...
 
-    def predict(self, volume: HUVolume) -> TriagePrediction: ...
+    def predict(self, volume: HUVolume, *, inputs: StudyInputs | None = None) -> TriagePrediction: ...

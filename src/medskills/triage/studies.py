@@ -102,7 +102,7 @@ def analyse_study(source: StudySource, *, predictor: Predictor | Callable[[], Pr
                            selection=study.selection, study_uid=volume.study_uid, series_uid=volume.series_uid)
     if not isinstance(predictor, Predictor):
         predictor = predictor()
-    prediction = predictor.predict(volume)
+    prediction = predictor.predict(volume, inputs=study.inputs)
     return InferenceResponse(
         study_uid=volume.study_uid, series_uid=volume.series_uid,
         probability_of_pathology=prediction.probability_of_pathology, pathology=prediction.pathology,
@@ -169,7 +169,7 @@ def extract_features(studies: list[Path], *, pack_dir: Path, output_dir: Path,
     rows: list[FeatureRow] = []
     for done, (source, study_id) in enumerate(sources, start=1):
         study: CheckedStudy = read_checked_study(source, options=options)
-        rows.append(compute_feature_row(members, study.volume))
+        rows.append(compute_feature_row(members, study.volume, inputs=study.inputs))
         logger.info("features extracted for %s (%s)", source.path, study_id)
         if on_progress:
             on_progress(done, len(sources))

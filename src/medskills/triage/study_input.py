@@ -18,6 +18,8 @@ from medskills.core.errors import InputError, PreflightError, StudyError
 from medskills.dicom.archive import ArchiveLimits, inspect_zip
 from medskills.dicom.assembly import read_dicom_series
 from medskills.triage.chest import ChestCoverage, validate_chest
+from medskills.triage.lungs import study_lungs
+from medskills.triage.preprocessing import StudyInputs
 from medskills.dicom.errors import StudyRefusal, TriageErrorCode, study_error
 from medskills.dicom.ingest import read_dicom_zip
 from medskills.dicom.nifti import NIFTI_SUFFIXES, nifti_study_name, read_nifti_volume
@@ -65,9 +67,13 @@ class IngestOptions:
 
 @dataclass(frozen=True)
 class CheckedStudy:
-    """A study that passed every check: its volume, lung coverage and how its series was chosen."""
+    """A study that passed every check: its volume, lung coverage and how its series was chosen.
+
+    ``inputs`` hold what the checks derived (the lung segmentation), for the members to reuse.
+    """
 
     volume: HUVolume
+    inputs: StudyInputs
     coverage: ChestCoverage
     selection: SeriesSelection | None = None
     nested_archives: tuple[str, ...] = ()
@@ -112,13 +118,14 @@ def read_checked_study(source: StudySource, *, options: IngestOptions) -> Checke
     else:
         series = read_dicom_series(source.path, study_uid=source.study_uid, min_slices=options.min_slices)
         volume, selection = series.volume, series.selection
+    inputs = StudyInputs(volume)
     try:
-        coverage = validate_chest(volume)
+        coverage = validate_chest(volume, lungs=study_lungs(inputs))
     except StudyError as err:
         raise StudyRefusal(str(err), error_code=TriageErrorCode(err.error_code), selection=selection,
                            study_uid=volume.study_uid, series_uid=volume.series_uid) from err
     logger.info("lungs %.0f mm over %d slices", coverage.lung_length_mm, coverage.longest_run_slices)
-    return CheckedStudy(volume=volume, coverage=coverage, selection=selection, nested_archives=nested)
+    return CheckedStudy(volume=volume, inputs=inputs, coverage=coverage, selection=selection, nested_archives=nested)
 
 
 def preflight_studies(paths: list[Path], *, options: IngestOptions) -> list[tuple[StudySource, str]]:

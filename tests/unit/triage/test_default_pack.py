@@ -65,3 +65,16 @@ def test_default_pack_refuses_a_study_when_qct_fails(qct_only: EnsemblePredictor
     monkeypatch.setattr(QCTMember, "compute", broken)
     with pytest.raises(NoModelsAvailable, match="qct: failed: ValueError: simulated"):
         analyse_study(study_source(shared_data.joinpath(*CHEST_CROP)), predictor=qct_only)
+
+
+def test_the_chest_check_and_qct_share_one_lung_segmentation_per_study(
+    qct_only: EnsemblePredictor, shared_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import medskills.triage.lungs as lungs
+
+    calls = []
+    original = lungs.segment_lungs
+    monkeypatch.setattr(lungs, "segment_lungs", lambda volume: calls.append(volume.shape) or original(volume))
+    response = analyse_study(study_source(shared_data.joinpath(*CHEST_CROP)), predictor=qct_only)
+    assert response.chest_check is not None and response.measurements
+    assert len(calls) == 1
