@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-from medskills.dicom._canonical import to_canonical_ras
-from medskills.dicom.errors import TriageErrorCode, study_error
+from medskills.core.image_volume import to_canonical_ras
+from medskills.dicom.errors import DicomErrorCode, dicom_error
 from medskills.dicom.volume import HUVolume
 
 __all__ = ["NIFTI_SUFFIXES", "nifti_study_name", "read_nifti_volume"]
@@ -38,31 +38,32 @@ def read_nifti_volume(path: Path) -> HUVolume:
 
     path = Path(path)
     if not path.name.lower().endswith(NIFTI_SUFFIXES):
-        raise study_error(
-            TriageErrorCode.UNSUPPORTED_FILE_TYPE,
+        raise dicom_error(
+            DicomErrorCode.UNSUPPORTED_FILE_TYPE,
             f"{path.name}: expected a NIfTI file ending in .nii or .nii.gz.",
         )
     try:
         image = nib.load(path)
         data = np.asanyarray(image.dataobj)
     except Exception as err:  # nibabel raises many unrelated types for corrupt files
-        raise study_error(
-            TriageErrorCode.INVALID_NIFTI,
+        raise dicom_error(
+            DicomErrorCode.INVALID_NIFTI,
             f"{path.name}: not a readable NIfTI file ({type(err).__name__}: {err}).",
         ) from err
     if data.ndim == 4 and data.shape[3] == 1:
         data = data[..., 0]
     if data.ndim != 3 or min(data.shape) < 1:
-        raise study_error(
-            TriageErrorCode.INVALID_NIFTI,
+        raise dicom_error(
+            DicomErrorCode.INVALID_NIFTI,
             f"{path.name}: expected one 3D volume, got array shape {tuple(data.shape)}.",
         )
-    canonical = to_canonical_ras(data, np.asarray(image.affine, dtype=np.float64))
+    array, affine = to_canonical_ras(data, np.asarray(image.affine, dtype=np.float64))
+    spacing = np.sqrt((affine[:3, :3] ** 2).sum(axis=0))
     name = nifti_study_name(path)
     return HUVolume(
-        array=canonical.array,
-        affine=canonical.affine,
-        spacing_mm=canonical.spacing_mm,
+        array=array,
+        affine=affine,
+        spacing_mm=(float(spacing[0]), float(spacing[1]), float(spacing[2])),
         study_uid=f"nifti_{name}",
         series_uid=f"nifti_{name}_series",
         source_path=path,

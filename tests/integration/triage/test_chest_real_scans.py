@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from medskills.core.errors import StudyError
-from medskills.dicom import TriageErrorCode, read_dicom_series, read_nifti_volume
+from medskills.dicom import read_dicom_series, read_nifti_volume
 from medskills.triage.chest import validate_chest
+from medskills.triage.errors import TriageErrorCode
 
 
 def test_the_real_series_is_refused_by_the_chest_rules_as_lungs_not_found(shared_data: Path) -> None:

@@ -9,8 +9,9 @@ import pytest
 
 from dicom_support.builders import chest_phantom
 from medskills.core.errors import StudyError
-from medskills.dicom import HUVolume, TriageErrorCode
+from medskills.dicom import HUVolume
 from medskills.triage.chest import body_mask, lung_mask, measure_chest_coverage, validate_chest
+from medskills.triage.errors import TriageErrorCode
 
 
 def test_a_chest_phantom_passes_with_its_lung_length() -> None:

@@ -11,8 +11,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from dicom_support.builders import chest_phantom, zip_entries, zip_folder, zip_with_symlink
-from medskills.dicom import TriageErrorCode
+from medskills.dicom import DicomErrorCode
 from medskills.triage.api import STATUS_BY_CODE, ServiceSettings, create_app
+from medskills.triage.api.errors import ServiceErrorCode
+from medskills.triage.errors import TriageErrorCode
 from triage_service_support.predictors import FixedPredictor
 from triage_service_support.studies import chest_zip
 
@@ -41,8 +43,10 @@ def _post(client: TestClient, path: Path, name: str | None = None, endpoint: str
 
 
 def test_every_error_code_has_one_status() -> None:
-    assert set(STATUS_BY_CODE) == set(TriageErrorCode)
-    assert {STATUS_BY_CODE[c] for c in TriageErrorCode} <= {400, 401, 413, 415, 422, 500, 503}
+    code_sets = [{c.value for c in codes} for codes in (DicomErrorCode, TriageErrorCode, ServiceErrorCode)]
+    assert sum(len(values) for values in code_sets) == len(set.union(*code_sets)), "the code sets overlap"
+    assert set(STATUS_BY_CODE) == {*DicomErrorCode, *TriageErrorCode, *ServiceErrorCode}
+    assert set(STATUS_BY_CODE.values()) <= {400, 401, 413, 415, 422, 500, 503}
 
 
 def test_root_health_and_docs_answer(work_dir: Path) -> None:

@@ -17,14 +17,16 @@ from pathlib import Path
 
 from medskills.core.errors import StudyError
 from medskills.triage.chest import validate_chest
-from medskills.dicom.errors import StudyRefusal, TriageErrorCode, study_error
+from medskills.dicom.errors import StudyRefusal
 from medskills.dicom.ingest import read_dicom_zip
 from medskills.dicom.nifti import read_nifti_volume
 from medskills.dicom.selection import SeriesSelection
 from medskills.dicom.volume import HUVolume
+from medskills.triage.api.errors import ServiceErrorCode, service_error
 from medskills.triage.api.schemas import InferenceResponse, ProcessingStatus
 from medskills.triage.api.settings import ServiceSettings
 from medskills.triage.prediction import Predictor
+from medskills.triage.series_policy import ChestCTSeriesPolicy
 
 __all__ = ["StudyUpload", "analyse_upload", "hashed_uid"]
 
@@ -54,17 +56,17 @@ def analyse_upload(upload: StudyUpload, *, settings: ServiceSettings, predictor:
         volume = read_nifti_volume(upload.path)  # validate_chest checks the HU scale first
     else:
         series = read_dicom_zip(upload.path, limits=settings.archive_limits, study_uid=upload.study_uid,
-                                min_slices=settings.min_slices, work_root=upload.path.parent)
+                                policy=ChestCTSeriesPolicy(min_slices=settings.min_slices), work_root=upload.path.parent)
         volume, selection, nested = series.volume, series.selection, series.nested_archives
     logger.info("study %s series %s: shape %s", hashed_uid(volume.study_uid), hashed_uid(volume.series_uid),
                 volume.shape)
     try:
         coverage = validate_chest(volume)
         if predictor is None:
-            raise study_error(TriageErrorCode.PREDICTOR_NOT_CONFIGURED, "the study is usable but no model pack is "
+            raise service_error(ServiceErrorCode.PREDICTOR_NOT_CONFIGURED, "the study is usable but no model pack is "
                               "configured; set MEDSKILLS_PACK_DIR and restart the service.")
     except StudyError as err:
-        raise StudyRefusal(str(err), error_code=TriageErrorCode(err.error_code), selection=selection,
+        raise StudyRefusal(str(err), error_code=err.error_code, selection=selection,
                            study_uid=volume.study_uid, series_uid=volume.series_uid) from err
     logger.info("series %s: lungs %.0f mm over %d slices", hashed_uid(volume.series_uid), coverage.lung_length_mm,
                 coverage.longest_run_slices)

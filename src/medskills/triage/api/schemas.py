@@ -7,8 +7,8 @@ from enum import StrEnum
 from pydantic import Field
 
 from medskills.core.models import DISCLAIMER, FrozenModel
-from medskills.dicom.errors import TriageErrorCode
 from medskills.dicom.selection import SeriesSelection
+from medskills.triage.api.errors import ErrorCode
 
 __all__ = ["HealthResponse", "InferenceResponse", "ProcessingStatus", "ReadyResponse", "ServiceInfo"]
 
@@ -40,7 +40,7 @@ class InferenceResponse(FrozenModel):
     processing_status: ProcessingStatus
     time_of_processing: float
     error: str | None = None
-    error_code: TriageErrorCode | None = None
+    error_code: ErrorCode | None = None
     series_selection: SeriesSelection | None = None
     nested_archives_ignored: list[str] = Field(default_factory=list)
     model_version: str | None = None
