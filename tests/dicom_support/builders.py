@@ -188,7 +188,8 @@ def write_nifti_as_series(folder: Path, nifti_path: Path, *, modality: str, plan
     paths = []
     for k in range(pixels.shape[0]):
         corner = np.zeros(3)
-        corner[column_axis], corner[row_axis], corner[slice_axis] = values.shape[column_axis] - 1, values.shape[row_axis] - 1, k
+        corner[column_axis], corner[row_axis] = values.shape[column_axis] - 1, values.shape[row_axis] - 1
+        corner[slice_axis] = k
         position = (affine @ np.append(corner, 1.0))[:3] * ras_to_lps
         meta = FileMetaDataset()
         sop_uid = generate_uid(entropy_srcs=[series_uid, str(k)])

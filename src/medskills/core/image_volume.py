@@ -136,8 +136,8 @@ def canonical_transform(affine: npt.NDArray[np.float64], shape: tuple[int, ...])
     )
 
 
-def to_canonical_ras(array: npt.NDArray[np.generic], affine: npt.NDArray[np.float64], *,
-                     dtype: npt.DTypeLike = np.float32) -> tuple[npt.NDArray[np.generic], npt.NDArray[np.float64]]:
-    """Permute and flip ``array`` (voxel order, RAS ``affine``) to closest-canonical RAS+: one contiguous copy."""
+def to_canonical_ras(array: npt.NDArray[np.generic],
+                     affine: npt.NDArray[np.float64]) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float64]]:
+    """Permute and flip ``array`` (voxel order, RAS ``affine``) to closest-canonical RAS+: one float32 copy."""
     transform = canonical_transform(affine, array.shape)
-    return np.ascontiguousarray(transform.apply(array), dtype=dtype), transform.canonical_affine
+    return np.ascontiguousarray(transform.apply(array), dtype=np.float32), transform.canonical_affine

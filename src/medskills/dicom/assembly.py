@@ -122,7 +122,7 @@ def _volume(array: np.ndarray, affine: np.ndarray, spacing_mm: tuple[float, floa
 
 def _require_decoders(instances: tuple[DicomInstance, ...]) -> None:
     """Refuse a transfer syntax no installed pixel decoder handles, before decoding anything."""
-    from pydicom.pixels import get_decoder
+    from pydicom.pixels.decoders.base import get_decoder
 
     syntaxes = {str(i.dataset.file_meta.get("TransferSyntaxUID", "unknown")): i for i in instances}
     for syntax, instance in syntaxes.items():

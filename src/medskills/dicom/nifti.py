@@ -44,6 +44,8 @@ def read_nifti_volume(path: Path) -> HUVolume:
         )
     try:
         image = nib.load(path)
+        if not isinstance(image, nib.Nifti1Image | nib.Nifti2Image):
+            raise TypeError(f"{type(image).__name__} is not a NIfTI image")
         data = np.asanyarray(image.dataobj)
     except Exception as err:  # nibabel raises many unrelated types for corrupt files
         raise dicom_error(

@@ -56,7 +56,9 @@ def analyse_upload(upload: StudyUpload, *, settings: ServiceSettings, predictor:
         volume = read_nifti_volume(upload.path)  # validate_chest checks the HU scale first
     else:
         series = read_dicom_zip(upload.path, limits=settings.archive_limits, study_uid=upload.study_uid,
-                                policy=ChestCTSeriesPolicy(min_slices=settings.min_slices), work_root=upload.path.parent)
+                                policy=ChestCTSeriesPolicy(min_slices=settings.min_slices),
+                                work_root=upload.path.parent)
+        assert isinstance(series.volume, HUVolume)  # the chest-CT policy admits CT only, read in HU
         volume, selection, nested = series.volume, series.selection, series.nested_archives
     logger.info("study %s series %s: shape %s", hashed_uid(volume.study_uid), hashed_uid(volume.series_uid),
                 volume.shape)
