@@ -1,6 +1,7 @@
-"""The one volume type: voxels, voxel-to-RAS affine, spacing in mm, stated orientation and units.
+"""The one volume type and the one NIfTI reader: voxels, voxel-to-RAS affine, spacing in mm, stated
+orientation and units.
 
-Every reader (NIfTI in :mod:`medskills.core.nifti`, DICOM series in :mod:`medskills.dicom`) returns an
+:func:`read_nifti` (NIfTI files) and :mod:`medskills.dicom` (DICOM series) return an
 :class:`ImageVolume`; the caller chooses on-disk or closest-canonical RAS+ orientation explicitly.
 """
 
@@ -13,12 +14,16 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from medskills.core.errors import InputError
+
 __all__ = [
     "CanonicalTransform",
     "ImageVolume",
     "VolumeOrientation",
     "VolumeUnits",
     "canonical_transform",
+    "read_nifti",
+    "spacing_from_affine",
     "to_canonical_ras",
 ]
 
@@ -70,16 +75,22 @@ class ImageVolume:
             raise ValueError(f"{name}.array must be 3D, got shape {self.array.shape}")
         if self.affine.shape != (4, 4):
             raise ValueError(f"{name}.affine must be 4x4, got {self.affine.shape}")
-        from_affine = np.sqrt((self.affine[:3, :3] ** 2).sum(axis=0))
+        from_affine = spacing_from_affine(self.affine)
         if not np.allclose(from_affine, self.spacing_mm, atol=_SPACING_TOLERANCE_MM):
             raise ValueError(f"{name}.spacing_mm {self.spacing_mm} disagrees with the affine's column lengths "
-                             f"{tuple(round(float(s), 4) for s in from_affine)}")
+                             f"{tuple(round(s, 4) for s in from_affine)}")
 
     @property
     def shape(self) -> tuple[int, int, int]:
         """Voxel counts along axes 0, 1, 2."""
         i, j, k = self.array.shape
         return (i, j, k)
+
+
+def spacing_from_affine(affine: npt.NDArray[np.float64]) -> tuple[float, float, float]:
+    """Voxel size in mm along axes 0, 1, 2: the lengths of the affine's first three columns."""
+    spacing = np.sqrt((np.asarray(affine)[:3, :3] ** 2).sum(axis=0))
+    return (float(spacing[0]), float(spacing[1]), float(spacing[2]))
 
 
 @dataclass(frozen=True)
@@ -99,8 +110,7 @@ class CanonicalTransform:
     @property
     def canonical_spacing_mm(self) -> tuple[float, float, float]:
         """Voxel size along canonical axes 0, 1, 2 in millimetres."""
-        spacing = np.sqrt((self.canonical_affine[:3, :3] ** 2).sum(axis=0))
-        return (float(spacing[0]), float(spacing[1]), float(spacing[2]))
+        return spacing_from_affine(self.canonical_affine)
 
     def source_view(self, canonical: npt.NDArray[np.generic]) -> npt.NDArray[np.generic]:
         """A view of ``canonical`` indexed in source voxel order: writing to it fills the canonical grid."""
@@ -141,3 +151,39 @@ def to_canonical_ras(array: npt.NDArray[np.generic],
     """Permute and flip ``array`` (voxel order, RAS ``affine``) to closest-canonical RAS+: one float32 copy."""
     transform = canonical_transform(affine, array.shape)
     return np.ascontiguousarray(transform.apply(array), dtype=np.float32), transform.canonical_affine
+
+
+def read_nifti(path: Path, *, orientation: VolumeOrientation, units: VolumeUnits = VolumeUnits.SIGNAL) -> ImageVolume:
+    """Read one 3D NIfTI volume (a 4th axis of length 1 is dropped), keeping its on-disk dtype.
+
+    Args:
+        path: a ``.nii`` or ``.nii.gz`` file.
+        orientation: ``ON_DISK`` returns the stored array (no copy beyond the read);
+            ``CANONICAL_RAS`` returns a contiguous copy permuted and flipped to closest-canonical RAS+.
+        units: what the values mean (the file does not say).
+
+    Raises:
+        InputError: the file is missing, not readable as NIfTI, or not one 3D volume.
+    """
+    import nibabel as nib
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path} does not exist. Check the path.")
+    try:
+        image = nib.load(str(path))
+        if not isinstance(image, nib.Nifti1Image | nib.Nifti2Image):
+            raise TypeError(f"{type(image).__name__} is not a NIfTI image")
+        array = np.asanyarray(image.dataobj)
+    except Exception as err:  # nibabel raises many unrelated types for corrupt files
+        raise InputError(f"{path} is not a readable NIfTI file ({type(err).__name__}: {err}).") from err
+    if array.ndim == 4 and array.shape[3] == 1:
+        array = array[..., 0]
+    if array.ndim != 3 or min(array.shape) < 1:
+        raise InputError(f"{path} has shape {tuple(array.shape)}; one 3D volume is required.")
+    affine = np.asarray(image.affine, dtype=np.float64)
+    if orientation is VolumeOrientation.CANONICAL_RAS:
+        transform = canonical_transform(affine, array.shape)
+        array, affine = np.ascontiguousarray(transform.apply(array)), transform.canonical_affine
+    return ImageVolume(array=array, affine=affine, spacing_mm=spacing_from_affine(affine), units=units,
+                       orientation=orientation, source_path=path)
