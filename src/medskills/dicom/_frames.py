@@ -1,7 +1,7 @@
 """Encoded pixel frames and their decoding: the part of assembly that runs in decode worker processes.
 
-Kept small and importable on its own so a forkserver can preload it (with pydicom and its
-decoder plugins) once, and each worker starts warm.
+Everything here crosses the process boundary by pickle: frames in, arrays or
+:class:`FrameDecodeError` out.
 """
 
 from __future__ import annotations
