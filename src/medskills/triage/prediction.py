@@ -7,7 +7,8 @@ from typing import Protocol, runtime_checkable
 
 from pydantic import Field
 
-from medskills.core.errors import ExitCode, StudyError
+from medskills.core.errors import ExitCode
+from medskills.dicom.errors import StudyRefusal
 from medskills.core.models import FrozenModel
 from medskills.dicom.volume import HUVolume
 from medskills.triage.measurements import Measurement
@@ -30,19 +31,18 @@ class ModelErrorCode(StrEnum):
     NO_MODELS_AVAILABLE = "no_models_available"
 
 
-class NoModelsAvailable(StudyError):
+class NoModelsAvailable(StudyRefusal):
     """Every member of the pack failed or was unavailable on a study: there is no answer to give.
 
-    A :class:`StudyError` so the service and the CLI report it like any refusal (with its
-    ``error_code``), but with exit code 1: the study may be fine, the models are not.
+    A refusal so the service and the CLI report it like any other (with its ``error_code`` and the
+    study's UIDs), but with exit code 1: the study may be fine, the models are not.
     """
 
     exit_code = ExitCode.FAILED
 
     def __init__(self, message: str, *, study_uid: str = "", series_uid: str = "") -> None:
-        super().__init__(message, error_code=ModelErrorCode.NO_MODELS_AVAILABLE)
-        self.study_uid = study_uid
-        self.series_uid = series_uid
+        super().__init__(message, error_code=ModelErrorCode.NO_MODELS_AVAILABLE, selection=None,
+                         study_uid=study_uid, series_uid=series_uid)
 
 
 class FindingScore(FrozenModel):

@@ -19,13 +19,14 @@ from pydantic import Field
 from medskills.core.errors import UsageError
 from medskills.core.io import prepare_output_dir
 from medskills.core.models import DISCLAIMER, SCHEMA_VERSION, FrozenModel
-from medskills.dicom.errors import StudyRefusal, TriageErrorCode
+from medskills.core.errors import StudyError
+from medskills.dicom.errors import StudyRefusal
 from medskills.triage.ensemble import EnsemblePredictor, FeatureRow, compute_feature_row, load_members, refuse_without_available_members
 from medskills.triage.features import FeatureTable, write_feature_table
 from medskills.triage.models import UnavailableMember
 from medskills.triage.pack import load_pack
 from medskills.triage.prediction import MemberUnavailable, Predictor
-from medskills.triage.response import InferenceResponse, ProcessingStatus
+from medskills.triage.api.schemas import InferenceResponse, ProcessingStatus
 from medskills.triage.study_input import (
     CheckedStudy,
     IngestOptions,
@@ -81,27 +82,28 @@ class FeatureExtractionRecord(FrozenModel):
     disclaimer: str = DISCLAIMER
 
 
-def analyse_study(source: StudySource, *, predictor: Predictor | Callable[[], Predictor] | None,
+def analyse_study(source: StudySource, *, predictor: Predictor | Callable[[], Predictor],
                   options: IngestOptions | None = None) -> InferenceResponse:
     """Read and check the study, predict, and answer: the one pipeline of the service and the CLI.
 
     The checks run before the predictor is needed, so an unusable study is refused with its own
-    code even when no predictor is configured. ``predictor`` may be a loader, called only once the
-    study has passed (the CLI loads no model for a refused study).
+    code even when no predictor can be had. ``predictor`` may be a loader, called only once the
+    study has passed (the CLI loads no model for a refused study; the service's loader refuses with
+    ``predictor_not_configured`` when it has none).
 
     Raises:
-        StudyRefusal: an unusable study (exit 2), or ``predictor_not_configured``.
+        StudyRefusal: an unusable study (exit 2), or a loader's refusal, with the study's UIDs.
         NoModelsAvailable: no member gave features for the study (exit 1).
     """
     started = time.perf_counter()
     study = read_checked_study(source, options=options or IngestOptions())
     volume = study.volume
-    if predictor is None:
-        raise StudyRefusal("the study is usable but no model pack is configured; set MEDSKILLS_PACK_DIR and restart "
-                           "the service.", error_code=TriageErrorCode.PREDICTOR_NOT_CONFIGURED,
-                           selection=study.selection, study_uid=volume.study_uid, series_uid=volume.series_uid)
     if not isinstance(predictor, Predictor):
-        predictor = predictor()
+        try:
+            predictor = predictor()
+        except StudyError as err:
+            raise StudyRefusal(str(err), error_code=err.error_code, selection=study.selection,
+                               study_uid=volume.study_uid, series_uid=volume.series_uid) from err
     prediction = predictor.predict(volume, inputs=study.inputs)
     return InferenceResponse(
         study_uid=volume.study_uid, series_uid=volume.series_uid,

@@ -20,10 +20,11 @@ from medskills.dicom.assembly import read_dicom_series
 from medskills.triage.chest import ChestCoverage, validate_chest
 from medskills.triage.lungs import study_lungs
 from medskills.triage.preprocessing import StudyInputs
-from medskills.dicom.errors import StudyRefusal, TriageErrorCode, study_error
+from medskills.triage.series_policy import DEFAULT_MIN_SLICES, ChestCTSeriesPolicy
+from medskills.dicom.errors import DicomErrorCode, StudyRefusal, dicom_error
 from medskills.dicom.ingest import read_dicom_zip
 from medskills.dicom.nifti import NIFTI_SUFFIXES, nifti_study_name, read_nifti_volume
-from medskills.dicom.selection import DEFAULT_MIN_SLICES, SeriesSelection
+from medskills.dicom.selection import SeriesSelection
 from medskills.dicom.volume import HUVolume
 
 __all__ = [
@@ -96,7 +97,7 @@ def study_source(path: Path, *, study_uid: str | None = None) -> StudySource:
         return StudySource(path, StudyFormat.DICOM_ZIP, study_uid)
     if name.endswith(NIFTI_SUFFIXES):
         return StudySource(path, StudyFormat.NIFTI, study_uid)
-    raise study_error(TriageErrorCode.UNSUPPORTED_FILE_TYPE, f"{path}: expected a .zip of DICOM files, a folder of "
+    raise dicom_error(DicomErrorCode.UNSUPPORTED_FILE_TYPE, f"{path}: expected a .zip of DICOM files, a folder of "
                       "DICOM files, or a NIfTI file ending in .nii or .nii.gz.")
 
 
@@ -111,18 +112,20 @@ def read_checked_study(source: StudySource, *, options: IngestOptions) -> Checke
     nested: tuple[str, ...] = ()
     if source.format is StudyFormat.NIFTI:
         volume = read_nifti_volume(source.path)  # validate_chest checks the HU scale first
-    elif source.format is StudyFormat.DICOM_ZIP:
-        series = read_dicom_zip(source.path, limits=options.archive_limits, study_uid=source.study_uid,
-                                min_slices=options.min_slices, work_root=options.work_root or source.path.parent)
-        volume, selection, nested = series.volume, series.selection, series.nested_archives
     else:
-        series = read_dicom_series(source.path, study_uid=source.study_uid, min_slices=options.min_slices)
-        volume, selection = series.volume, series.selection
+        policy = ChestCTSeriesPolicy(min_slices=options.min_slices)
+        if source.format is StudyFormat.DICOM_ZIP:
+            series = read_dicom_zip(source.path, limits=options.archive_limits, study_uid=source.study_uid,
+                                    policy=policy, work_root=options.work_root or source.path.parent)
+        else:
+            series = read_dicom_series(source.path, study_uid=source.study_uid, policy=policy)
+        assert isinstance(series.volume, HUVolume)  # the chest-CT policy admits CT only, read in HU
+        volume, selection, nested = series.volume, series.selection, series.nested_archives
     inputs = StudyInputs(volume)
     try:
         coverage = validate_chest(volume, lungs=study_lungs(inputs))
     except StudyError as err:
-        raise StudyRefusal(str(err), error_code=TriageErrorCode(err.error_code), selection=selection,
+        raise StudyRefusal(str(err), error_code=err.error_code, selection=selection,
                            study_uid=volume.study_uid, series_uid=volume.series_uid) from err
     logger.info("lungs %.0f mm over %d slices", coverage.lung_length_mm, coverage.longest_run_slices)
     return CheckedStudy(volume=volume, inputs=inputs, coverage=coverage, selection=selection, nested_archives=nested)
@@ -167,9 +170,9 @@ def _peek_study_id(source: StudySource, options: IngestOptions) -> str:
         try:
             shape: tuple[int, ...] = tuple(getattr(nib.load(source.path), "shape", ()))  # header only, no voxels
         except Exception as err:  # nibabel raises many unrelated types for corrupt files
-            raise study_error(TriageErrorCode.INVALID_NIFTI, f"not a readable NIfTI file ({err})") from err
+            raise dicom_error(DicomErrorCode.INVALID_NIFTI, f"not a readable NIfTI file ({err})") from err
         if len([n for n in shape if n > 1]) != 3:
-            raise study_error(TriageErrorCode.INVALID_NIFTI, f"expected one 3D volume, got shape {tuple(shape)}")
+            raise dicom_error(DicomErrorCode.INVALID_NIFTI, f"expected one 3D volume, got shape {tuple(shape)}")
         return f"nifti_{nifti_study_name(source.path)}"
     if source.format is StudyFormat.DICOM_ZIP:
         inventory = inspect_zip(source.path, options.archive_limits)
@@ -185,7 +188,7 @@ def _peek_study_id(source: StudySource, options: IngestOptions) -> str:
                 uid = _study_uid_of(handle)
             if uid:
                 return uid
-    raise study_error(TriageErrorCode.NO_DICOM_SERIES, "no DICOM file with a StudyInstanceUID was found")
+    raise dicom_error(DicomErrorCode.NO_DICOM_SERIES, "no DICOM file with a StudyInstanceUID was found")
 
 
 def _study_uid_of(handle: object) -> str | None:

@@ -11,8 +11,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from dicom_support.builders import chest_phantom, zip_entries, zip_folder, zip_with_symlink
-from medskills.dicom import TriageErrorCode
+from medskills.dicom import DicomErrorCode
 from medskills.triage.api import STATUS_BY_CODE, ServiceSettings, create_app
+from medskills.triage.api.errors import ServiceErrorCode
+from medskills.triage.errors import TriageErrorCode
 from medskills.triage.prediction import ModelErrorCode, NoModelsAvailable
 from triage_service_support.predictors import FixedPredictor
 from triage_service_support.studies import chest_zip
@@ -44,7 +46,10 @@ def _post(client: TestClient, path: Path, name: str | None = None, endpoint: str
 
 
 def test_every_error_code_has_one_status() -> None:
-    assert set(STATUS_BY_CODE) == set(TriageErrorCode) | set(ModelErrorCode)
+    all_sets = (DicomErrorCode, TriageErrorCode, ModelErrorCode, ServiceErrorCode)
+    code_sets = [{c.value for c in codes} for codes in all_sets]
+    assert sum(len(values) for values in code_sets) == len(set.union(*code_sets)), "the code sets overlap"
+    assert set(STATUS_BY_CODE) == {*DicomErrorCode, *TriageErrorCode, *ModelErrorCode, *ServiceErrorCode}
     assert set(STATUS_BY_CODE.values()) <= {400, 401, 413, 415, 422, 500, 503}
     assert STATUS_BY_CODE[ModelErrorCode.NO_MODELS_AVAILABLE] == 503
 

@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from medskills.triage.api.errors import ServiceErrorCode, service_error
 from medskills.triage.api.settings import ServiceSettings
 from medskills.triage.prediction import Predictor
-from medskills.triage.response import InferenceResponse
+from medskills.triage.api.schemas import InferenceResponse
 from medskills.triage.studies import analyse_study
 from medskills.triage.study_input import IngestOptions, StudyFormat, StudySource
 
@@ -45,11 +46,16 @@ def analyse_upload(upload: StudyUpload, *, settings: ServiceSettings, predictor:
                          upload.study_uid)
     options = IngestOptions(archive_limits=settings.archive_limits, min_slices=settings.min_slices,
                             work_root=upload.path.parent)
-    response = analyse_study(source, predictor=predictor, options=options)
+    response = analyse_study(source, predictor=predictor or _not_configured, options=options)
     logger.info("study %s series %s answered", hashed_uid(response.study_uid), hashed_uid(response.series_uid))
     if settings.archive_dir is not None and not upload.is_nifti:
         _archive(upload.path, response.study_uid, settings.archive_dir)
     return response
+
+
+def _not_configured() -> Predictor:
+    raise service_error(ServiceErrorCode.PREDICTOR_NOT_CONFIGURED, "the study is usable but no model pack is "
+                        "configured; set MEDSKILLS_PACK_DIR (or MEDSKILLS_BUILTIN_PACK=true) and restart the service.")
 
 
 def _archive(upload: Path, study_uid: str, archive_dir: Path) -> None:

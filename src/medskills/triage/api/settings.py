@@ -8,7 +8,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from medskills.dicom.archive import GIB, ArchiveLimits
-from medskills.dicom.selection import DEFAULT_MIN_SLICES
+from medskills.triage.series_policy import DEFAULT_MIN_SLICES
 
 __all__ = ["ServiceSettings"]
 
