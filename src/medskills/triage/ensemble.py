@@ -136,7 +136,8 @@ class EnsemblePredictor:
     @property
     def members_unavailable(self) -> list[MemberUnavailable]:
         """Members that could not load here, each with its reason."""
-        return [MemberUnavailable(name=m.name, reason=m.reason) for m in self.members if isinstance(m, UnavailableMember)]
+        return [MemberUnavailable(name=m.name, reason=m.reason)
+                for m in self.members if isinstance(m, UnavailableMember)]
 
     def features(self, volume: HUVolume, *, inputs: StudyInputs | None = None) -> FeatureRow:
         """Every member's features for ``volume`` (see :func:`compute_feature_row`)."""

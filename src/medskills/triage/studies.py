@@ -21,7 +21,13 @@ from medskills.core.io import prepare_output_dir
 from medskills.core.models import DISCLAIMER, SCHEMA_VERSION, FrozenModel
 from medskills.core.errors import StudyError
 from medskills.dicom.errors import StudyRefusal
-from medskills.triage.ensemble import EnsemblePredictor, FeatureRow, compute_feature_row, load_members, refuse_without_available_members
+from medskills.triage.ensemble import (
+    EnsemblePredictor,
+    FeatureRow,
+    compute_feature_row,
+    load_members,
+    refuse_without_available_members,
+)
 from medskills.triage.features import FeatureTable, write_feature_table
 from medskills.triage.models import UnavailableMember
 from medskills.triage.pack import load_pack
@@ -112,7 +118,8 @@ def analyse_study(source: StudySource, *, predictor: Predictor | Callable[[], Pr
         probability_of_pathology_thoracic=prediction.probability_of_pathology_thoracic,
         pathology_thoracic=prediction.pathology_thoracic, processing_status=ProcessingStatus.SUCCESS,
         time_of_processing=time.perf_counter() - started, series_selection=study.selection,
-        nested_archives_ignored=list(study.nested_archives), chest_check=study.coverage, model_version=prediction.model_version,
+        nested_archives_ignored=list(study.nested_archives), chest_check=study.coverage,
+        model_version=prediction.model_version,
         stacker_provenance=prediction.stacker_provenance, fitted_on=prediction.fitted_on,
         threshold=prediction.threshold, members_available=prediction.members_available,
         members_unavailable=prediction.members_unavailable, feature_list_sha256=prediction.feature_list_sha256,

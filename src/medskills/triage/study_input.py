@@ -196,7 +196,8 @@ def _study_uid_of(handle: object) -> str | None:
     from pydicom.errors import InvalidDicomError
 
     try:
-        dataset = pydicom.dcmread(handle, stop_before_pixels=True, specific_tags=["StudyInstanceUID"])  # type: ignore[arg-type]
+        dataset = pydicom.dcmread(handle, stop_before_pixels=True,  # type: ignore[arg-type]
+                                  specific_tags=["StudyInstanceUID"])
     except (InvalidDicomError, EOFError, OSError, ValueError):
         return None
     uid = dataset.get("StudyInstanceUID")

@@ -54,8 +54,9 @@ def test_the_real_chest_crop_as_nifti_dicom_folder_and_zip_gives_one_answer(
     tiny_pack: Path, shared_data: Path, tmp_path: Path
 ) -> None:
     answers = {}
-    for name, path in (("nifti", shared_data.joinpath(*CHEST_CROP)), ("folder", chest_crop_series(tmp_path, shared_data)),
-                       ("zip", chest_crop_zip(tmp_path, shared_data))):
+    inputs = (("nifti", shared_data.joinpath(*CHEST_CROP)), ("folder", chest_crop_series(tmp_path, shared_data)),
+              ("zip", chest_crop_zip(tmp_path, shared_data)))
+    for name, path in inputs:
         code, record = _predict(str(path), "--pack", str(tiny_pack))
         assert code == 0, record
         answers[name] = record["response"]

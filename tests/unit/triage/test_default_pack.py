@@ -1,4 +1,4 @@
-"""The built-in pack: qct (and Astra when installed), no stacker, measurements and rule-based findings, no probability."""
+"""The built-in pack: qct (and Astra when installed), no stacker: measurements and rule-based findings only."""
 
 from __future__ import annotations
 
