@@ -37,7 +37,7 @@ def main() -> None:
     aspect = volume.spacing_mm[2] / volume.spacing_mm[0]
 
     row = int(np.argmax(lungs.mask.sum(axis=(0, 2))))  # the coronal slice holding the most lung
-    figure, axis = plt.subplots(figsize=(4.2, 4.6), dpi=90)
+    figure, axis = plt.subplots(figsize=(3.6, 4.0), dpi=80)
     axis.imshow(volume.array[:, row, :].T, cmap="gray", vmin=-1000, vmax=400, origin="lower", aspect=aspect)
     overlay = np.where(lungs.mask[:, row, :], 1, np.where(lungs.field[:, row, :], 2, 0)).T
     axis.imshow(np.ma.masked_equal(overlay, 0), cmap=ListedColormap(["#1f77ff", "#ffbf00"]), vmin=1, vmax=2,
@@ -54,7 +54,7 @@ def main() -> None:
     colours = {DenseRule.METAL: "#ff2020", DenseRule.DENSE_CONTRAST: "#20d020", DenseRule.OUTSIDE_BODY: "#3080ff",
                DenseRule.TOO_SMALL: "#b0b0b0"}
     cmap = ListedColormap([colours[rule] for rule in DenseRule])
-    figure, axes = plt.subplots(1, 2, figsize=(7.6, 4.2), dpi=90)
+    figure, axes = plt.subplots(1, 2, figsize=(6.8, 3.8), dpi=80)
     for axis, project, title, ratio in ((axes[0], 1, "coronal MIP", aspect), (axes[1], 2, "axial MIP", 1.0)):
         axis.imshow(volume.array.max(axis=project).T, cmap="gray", vmin=-200, vmax=1500, origin="lower", aspect=ratio)
         labels = metal.labels.max(axis=project).T.astype(float)

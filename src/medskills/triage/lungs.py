@@ -7,8 +7,9 @@ refused by one rule, recorded in :class:`LungDetection`:
 2. ``pure_air``: fewer than half of its voxels are aerated parenchyma (-950 to -600 HU). Outside
    air and bowel gas are pure air (about -1000 HU); parenchyma is not.
 3. ``border_air``: it touches the image border and fewer than 70 % of its voxels are parenchyma.
-   Outside air at the border mixes with partial-volume tissue (the table, blankets): 53 % on
-   ``ct_abdomen_3mm``, while lungs cut by the field of view stay near 90 %.
+   Outside air at the border mixes with partial-volume tissue (the table, blankets): the air
+   under the table of ``ct_abdomen_3mm`` is 53 % parenchyma-like (there rule 1 already refuses
+   it), while the lungs cut by the field of view of the chest crop are 92 %.
 4. ``lung``: otherwise. No body outline is needed, so a lung that touches the image border
    (a narrow field of view) is found; the old slice-by-slice body fill called it outside air.
 

@@ -121,3 +121,18 @@ def test_the_chest_check_and_the_member_share_one_lung_segmentation(monkeypatch:
     report = QCTMember().measure(inputs)
     assert len(calls) == 1
     assert _value(report, MeasurementName.LUNG_VOLUME, LungSide.BOTH) >= coverage.lung_volume_ml
+
+
+def test_a_volume_without_lungs_gives_no_lung_values_rather_than_zeros() -> None:
+    array = np.full((40, 40, 30), -1000.0, dtype=np.float32)
+    array[5:35, 5:35, :] = 40.0  # a body without lungs: the MR or abdomen case
+    volume = HUVolume(array=array, affine=np.eye(4), spacing_mm=(3.0, 3.0, 3.0), study_uid="s", series_uid="s.1")
+    member = QCTMember()
+    report = member.measure(StudyInputs(volume))
+    assert _value(report, MeasurementName.MEAN_LUNG_DENSITY, LungSide.BOTH) is None
+    assert _value(report, MeasurementName.LUNG_VOLUME, LungSide.BOTH) == 0.0
+    emphysema = next(f for f in report.findings if f.name == "Pulmonary emphysema")
+    assert emphysema.score is None and not emphysema.is_present
+    row = dict(zip(member.feature_names, member.compute(StudyInputs(volume)), strict=True))
+    assert np.isnan(row["qct_perc15_both"]) and np.isnan(row["qct_emphysema_score"])
+    assert row["qct_metal_volume"] == 0.0 and row["qct_field_of_view_partial"] == 0.0
