@@ -29,10 +29,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+from segmentation_dicom_read import DEFAULT_SERIES, Volume, _canonical, read_simpleitk
 
-DEFAULT_SERIES = Path(__file__).resolve().parents[2] / "shared" / "data" / "ct_dicom_series"
 RESULTS = Path(__file__).resolve().parent / "results" / "dicom_zip_ingest.json"
-Volume = tuple[np.ndarray, np.ndarray]  # (float32 array in closest-canonical RAS, RAS affine)
 
 
 def _zip(series: Path, target: Path) -> Path:
@@ -42,33 +41,11 @@ def _zip(series: Path, target: Path) -> Path:
     return target
 
 
-def _canonical(array: np.ndarray, affine: np.ndarray) -> Volume:
-    import nibabel as nib
-
-    image = nib.as_closest_canonical(nib.Nifti1Image(array, affine))
-    return np.asarray(image.dataobj, dtype=np.float32), image.affine
-
-
 def ingest_medskills(archive: Path) -> Volume:
     from medskills.dicom import read_dicom_zip
 
     volume = read_dicom_zip(archive).volume
     return np.asarray(volume.array), volume.affine
-
-
-def read_simpleitk(folder: Path) -> Volume:
-    import SimpleITK as sitk
-
-    reader = sitk.ImageSeriesReader()
-    [series_id] = reader.GetGDCMSeriesIDs(str(folder))
-    reader.SetFileNames(reader.GetGDCMSeriesFileNames(str(folder), series_id))
-    image = reader.Execute()
-    array = sitk.GetArrayFromImage(image).transpose(2, 1, 0)
-    direction = np.asarray(image.GetDirection()).reshape(3, 3)
-    affine = np.eye(4)
-    affine[:3, :3] = direction * np.asarray(image.GetSpacing())
-    affine[:3, 3] = image.GetOrigin()
-    return _canonical(array, np.diag([-1.0, -1.0, 1.0, 1.0]) @ affine)
 
 
 def read_dicom2nifti(folder: Path) -> Volume:
