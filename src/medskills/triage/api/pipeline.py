@@ -17,7 +17,7 @@ from pathlib import Path
 
 from medskills.core.errors import StudyError
 from medskills.triage.chest import validate_chest
-from medskills.dicom.errors import StudyRefusal
+from medskills.dicom.selection import StudyRefusal
 from medskills.dicom.ingest import read_dicom_zip
 from medskills.dicom.nifti import read_nifti_volume
 from medskills.dicom.selection import SeriesSelection
