@@ -9,7 +9,7 @@ medskills runs ``read_dicom_zip`` (safe inspection, headers once, selection, dec
 HU, RAS); SimpleITK runs ``ImageSeriesReader`` (GDCM); dicom2nifti runs
 ``dicom_series_to_nifti(folder, None, reorient_nifti=False)`` (in memory; we reorient); raw pydicom
 reads and decodes each file with no checks, no sorting and no orientation (a single-core floor). Each side runs once to warm
-imports, plugins, the forkserver and the page cache; then the sides take turns, ``--repeats``
+imports, decoder plugins and the page cache; then the sides take turns, ``--repeats``
 rounds, so machine load falls on all of them alike. The script checks that every side gives the
 same voxels on the same grid, prints median seconds and ratios (other / medskills) from this one
 run as JSON and writes them to ``benchmarks/results/dicom_zip_ingest.json``.
