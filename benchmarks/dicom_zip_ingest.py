@@ -88,6 +88,7 @@ def main() -> None:
     parser.add_argument("--series", type=Path, default=DEFAULT_SERIES)
     parser.add_argument("--repeats", type=int, default=7)
     arguments = parser.parse_args()
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as scratch:
         archive = _zip(arguments.series, Path(scratch) / "study.zip")
         sides: dict[str, Callable[[Path], Volume]] = {
@@ -103,7 +104,8 @@ def main() -> None:
     seconds = {name: statistics.median(values) for name, values in times.items()}
     report = {
         "series": str(arguments.series), "shape": list(volumes["medskills"][0].shape), "repeats": arguments.repeats,
-        "cores": len(os.sched_getaffinity(0)), "load_average_1min_after": round(os.getloadavg()[0], 2),
+        "cores": len(os.sched_getaffinity(0)),
+        "load_average_1min": {"before": round(load_before, 2), "after": round(os.getloadavg()[0], 2)},
         "python": platform.python_version(),
         "median_seconds": {k: round(v, 4) for k, v in seconds.items()},
         "ratio_other_over_medskills": {k: round(v / seconds["medskills"], 2) for k, v in seconds.items()
