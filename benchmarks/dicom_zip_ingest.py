@@ -9,7 +9,7 @@ medskills runs ``read_dicom_zip`` (safe inspection, headers once, selection, dec
 HU, RAS); SimpleITK runs ``ImageSeriesReader`` (GDCM); dicom2nifti runs
 ``dicom_series_to_nifti(folder, None, reorient_nifti=False)`` (in memory; we reorient); raw pydicom
 reads and decodes each file with no checks, no sorting and no orientation (a single-core floor). Each side runs once to warm
-imports, plugins, the forkserver and the page cache; then the sides take turns, ``--repeats``
+imports, decoder plugins and the page cache; then the sides take turns, ``--repeats``
 rounds, so machine load falls on all of them alike. The script checks that every side gives the
 same voxels on the same grid, prints median seconds and ratios (other / medskills) from this one
 run as JSON and writes them to ``benchmarks/results/dicom_zip_ingest.json``.
@@ -29,10 +29,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+from segmentation_dicom_read import DEFAULT_SERIES, Volume, _canonical, read_simpleitk
 
-DEFAULT_SERIES = Path(__file__).resolve().parents[2] / "shared" / "data" / "ct_dicom_series"
 RESULTS = Path(__file__).resolve().parent / "results" / "dicom_zip_ingest.json"
-Volume = tuple[np.ndarray, np.ndarray]  # (float32 array in closest-canonical RAS, RAS affine)
 
 
 def _zip(series: Path, target: Path) -> Path:
@@ -42,33 +41,11 @@ def _zip(series: Path, target: Path) -> Path:
     return target
 
 
-def _canonical(array: np.ndarray, affine: np.ndarray) -> Volume:
-    import nibabel as nib
-
-    image = nib.as_closest_canonical(nib.Nifti1Image(array, affine))
-    return np.asarray(image.dataobj, dtype=np.float32), image.affine
-
-
 def ingest_medskills(archive: Path) -> Volume:
     from medskills.dicom import read_dicom_zip
 
     volume = read_dicom_zip(archive).volume
     return np.asarray(volume.array), volume.affine
-
-
-def read_simpleitk(folder: Path) -> Volume:
-    import SimpleITK as sitk
-
-    reader = sitk.ImageSeriesReader()
-    [series_id] = reader.GetGDCMSeriesIDs(str(folder))
-    reader.SetFileNames(reader.GetGDCMSeriesFileNames(str(folder), series_id))
-    image = reader.Execute()
-    array = sitk.GetArrayFromImage(image).transpose(2, 1, 0)
-    direction = np.asarray(image.GetDirection()).reshape(3, 3)
-    affine = np.eye(4)
-    affine[:3, :3] = direction * np.asarray(image.GetSpacing())
-    affine[:3, 3] = image.GetOrigin()
-    return _canonical(array, np.diag([-1.0, -1.0, 1.0, 1.0]) @ affine)
 
 
 def read_dicom2nifti(folder: Path) -> Volume:
@@ -111,6 +88,7 @@ def main() -> None:
     parser.add_argument("--series", type=Path, default=DEFAULT_SERIES)
     parser.add_argument("--repeats", type=int, default=7)
     arguments = parser.parse_args()
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as scratch:
         archive = _zip(arguments.series, Path(scratch) / "study.zip")
         sides: dict[str, Callable[[Path], Volume]] = {
@@ -126,7 +104,8 @@ def main() -> None:
     seconds = {name: statistics.median(values) for name, values in times.items()}
     report = {
         "series": str(arguments.series), "shape": list(volumes["medskills"][0].shape), "repeats": arguments.repeats,
-        "cores": len(os.sched_getaffinity(0)), "load_average_1min_after": round(os.getloadavg()[0], 2),
+        "cores": len(os.sched_getaffinity(0)),
+        "load_average_1min": {"before": round(load_before, 2), "after": round(os.getloadavg()[0], 2)},
         "python": platform.python_version(),
         "median_seconds": {k: round(v, 4) for k, v in seconds.items()},
         "ratio_other_over_medskills": {k: round(v / seconds["medskills"], 2) for k, v in seconds.items()

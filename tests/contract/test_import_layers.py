@@ -113,3 +113,45 @@ def test_the_private_import_check_fires_on_a_foreign_private_module() -> None:
         "medskills.dicom._frames.decode_frame", "medskills.dicom.assembly._place_slice"]
     assert _importer_package(SRC / "dicom" / "__init__.py") == "medskills.dicom"
     assert _importer_package(SRC / "dicom" / "assembly.py") == "medskills.dicom"
+
+
+def _dicom_import_graph() -> dict[str, set[str]]:
+    """Module -> the medskills.dicom modules it imports anywhere (functions and TYPE_CHECKING included)."""
+    package = SRC / "dicom"
+    modules = {f"medskills.dicom.{p.stem}" for p in package.glob("*.py") if p.stem != "__init__"}
+    graph: dict[str, set[str]] = {}
+    for name in modules:
+        imported = _raw_imports(package / f"{name.rpartition('.')[2]}.py")
+        graph[name] = {target for target in imported if target in modules}
+    return graph
+
+
+def _cycle(graph: dict[str, set[str]]) -> list[str]:
+    """One import cycle of ``graph`` (as a path that returns to its start), or [] when it has none."""
+    state: dict[str, int] = {}
+    path: list[str] = []
+
+    def visit(node: str) -> list[str]:
+        state[node] = 1
+        path.append(node)
+        for target in sorted(graph.get(node, ())):
+            if state.get(target) == 1:
+                return [*path[path.index(target):], target]
+            if target not in state and (found := visit(target)):
+                return found
+        state[node] = 2
+        path.pop()
+        return []
+
+    for node in sorted(graph):
+        if node not in state and (found := visit(node)):
+            return found
+    return []
+
+
+def test_no_import_cycle_inside_dicom() -> None:
+    assert _cycle(_dicom_import_graph()) == []
+
+
+def test_the_cycle_check_finds_a_cycle() -> None:
+    assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": set()}) == ["a", "b", "c", "a"]

@@ -6,6 +6,7 @@ import stat
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -124,22 +125,13 @@ def write_volume_series(folder: Path, volume: HUVolume, *, series_uid: str = "1.
                         study_uid: str = "1.2.826.0.1.77", kernel: str = "B70f") -> list[Path]:
     """Write a RAS HUVolume with a diagonal affine as one axial DICOM slice per axis-2 index."""
     import pydicom
-    from pydicom.dataset import Dataset, FileMetaDataset
-    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
     sx, sy, sz = volume.spacing_mm
     origin = volume.affine[:3, 3]
     columns, rows, slices = volume.shape
     paths = []
     for k in range(slices):
-        meta = FileMetaDataset()
-        sop_uid = generate_uid(entropy_srcs=[series_uid, str(k)])
-        meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID = CT_IMAGE_STORAGE, sop_uid
-        meta.TransferSyntaxUID = ExplicitVRLittleEndian
-        ds = Dataset()
-        ds.file_meta = meta
-        ds.SOPClassUID, ds.SOPInstanceUID = CT_IMAGE_STORAGE, sop_uid
-        ds.StudyInstanceUID, ds.SeriesInstanceUID = study_uid, series_uid
+        ds = _slice_dataset(CT_IMAGE_STORAGE, study_uid=study_uid, series_uid=series_uid, index=k)
         ds.Modality, ds.ImageType, ds.ConvolutionKernel = "CT", ["ORIGINAL", "PRIMARY", "AXIAL"], kernel
         ds.PatientName, ds.PatientID = "Doe^Jane", "PHI-98765"
         # RAS axis 0 runs to patient right = LPS -x; axis 1 anterior = LPS -y
@@ -170,8 +162,6 @@ def write_nifti_as_series(folder: Path, nifti_path: Path, *, modality: str, plan
     """
     import nibabel as nib
     import pydicom
-    from pydicom.dataset import Dataset, FileMetaDataset
-    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
     image = nib.as_closest_canonical(nib.load(nifti_path))
     values = np.asarray(image.dataobj)
@@ -191,14 +181,7 @@ def write_nifti_as_series(folder: Path, nifti_path: Path, *, modality: str, plan
         corner[column_axis], corner[row_axis] = values.shape[column_axis] - 1, values.shape[row_axis] - 1
         corner[slice_axis] = k
         position = (affine @ np.append(corner, 1.0))[:3] * ras_to_lps
-        meta = FileMetaDataset()
-        sop_uid = generate_uid(entropy_srcs=[series_uid, str(k)])
-        meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID = sop_class, sop_uid
-        meta.TransferSyntaxUID = ExplicitVRLittleEndian
-        ds = Dataset()
-        ds.file_meta = meta
-        ds.SOPClassUID, ds.SOPInstanceUID = sop_class, sop_uid
-        ds.StudyInstanceUID, ds.SeriesInstanceUID = study_uid, series_uid
+        ds = _slice_dataset(sop_class, study_uid=study_uid, series_uid=series_uid, index=k)
         ds.Modality, ds.ImageType = modality, ["ORIGINAL", "PRIMARY", plane.upper()]
         ds.PatientName, ds.PatientID = "Doe^John", "PHI-24680"
         ds.ImageOrientationPatient = [float(v) for v in (*row_direction, *column_direction)]
@@ -215,3 +198,19 @@ def write_nifti_as_series(folder: Path, nifti_path: Path, *, modality: str, plan
         pydicom.dcmwrite(path, ds, enforce_file_format=True)
         paths.append(path)
     return paths
+
+
+def _slice_dataset(sop_class: str, *, study_uid: str, series_uid: str, index: int) -> Any:
+    """An uncompressed (explicit VR little endian) instance with its UIDs; the caller adds the image."""
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+
+    meta = FileMetaDataset()
+    sop_uid = generate_uid(entropy_srcs=[series_uid, str(index)])
+    meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID = sop_class, sop_uid
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    dataset = Dataset()
+    dataset.file_meta = meta
+    dataset.SOPClassUID, dataset.SOPInstanceUID = sop_class, sop_uid
+    dataset.StudyInstanceUID, dataset.SeriesInstanceUID = study_uid, series_uid
+    return dataset

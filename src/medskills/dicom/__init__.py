@@ -7,7 +7,7 @@ lives in :mod:`medskills.triage.series_policy`).
 
 from medskills.dicom.archive import ArchiveLimits, copy_stream_capped, extract_zip, inspect_zip, work_directory
 from medskills.dicom.assembly import DicomSeries, read_dicom_files, read_dicom_series
-from medskills.dicom.errors import DicomErrorCode, SeriesSelectionError, StudyRefusal, dicom_error
+from medskills.dicom.errors import DicomErrorCode, dicom_error
 from medskills.dicom.geometry import AcquisitionPlane
 from medskills.dicom.ingest import read_dicom_zip
 from medskills.dicom.nifti import read_nifti_volume
@@ -18,6 +18,8 @@ from medskills.dicom.selection import (
     SeriesFacts,
     SeriesPolicy,
     SeriesSelection,
+    SeriesSelectionError,
+    StudyRefusal,
 )
 from medskills.dicom.volume import HUVolume
 

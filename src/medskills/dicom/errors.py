@@ -7,14 +7,10 @@ every code travels as :attr:`medskills.core.errors.StudyError.error_code`.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import TYPE_CHECKING
 
 from medskills.core.errors import StudyError
 
-if TYPE_CHECKING:
-    from medskills.dicom.selection import SeriesSelection
-
-__all__ = ["DicomErrorCode", "SeriesSelectionError", "StudyRefusal", "dicom_error"]
+__all__ = ["DicomErrorCode", "dicom_error"]
 
 
 class DicomErrorCode(StrEnum):
@@ -53,19 +49,3 @@ def dicom_error(code: DicomErrorCode, message: str) -> StudyError:
     """Build the :class:`StudyError` for ``code``; callers ``raise dicom_error(...)``."""
     return StudyError(message, error_code=code)
 
-
-class StudyRefusal(StudyError):
-    """A refused study that still reports its series selection (``None`` when there was none) and,
-    once a volume was read, its UIDs. ``error_code`` may come from the DICOM layer or from the
-    capability's policy."""
-
-    def __init__(self, message: str, *, error_code: str, selection: SeriesSelection | None,
-                 study_uid: str = "", series_uid: str = "") -> None:
-        super().__init__(message, error_code=error_code)
-        self.selection = selection
-        self.study_uid = study_uid
-        self.series_uid = series_uid
-
-
-class SeriesSelectionError(StudyRefusal):
-    """No series of the study is usable; ``selection`` lists every candidate and why it was refused."""

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from medskills.core.models import FrozenModel
-from medskills.dicom.errors import DicomErrorCode, SeriesSelectionError
+from medskills.core.errors import StudyError
+from medskills.dicom.errors import DicomErrorCode
 from medskills.dicom.geometry import AcquisitionPlane, GeometryRefusal, plane_of, stack_slices
 from medskills.dicom.headers import DicomInstance, SeriesGroup
 
@@ -25,6 +26,8 @@ __all__ = [
     "SeriesFacts",
     "SeriesPolicy",
     "SeriesSelection",
+    "SeriesSelectionError",
+    "StudyRefusal",
     "facts_of",
     "select_series",
 ]
@@ -104,6 +107,23 @@ class SeriesSelection(FrozenModel):
 
     chosen_series_uid: str | None
     candidates: list[SeriesCandidate]
+
+
+class StudyRefusal(StudyError):
+    """A refused study that still reports its series selection (``None`` when there was none) and,
+    once a volume was read, its UIDs. ``error_code`` may come from the DICOM layer or from the
+    capability's policy."""
+
+    def __init__(self, message: str, *, error_code: str, selection: SeriesSelection | None,
+                 study_uid: str = "", series_uid: str = "") -> None:
+        super().__init__(message, error_code=error_code)
+        self.selection = selection
+        self.study_uid = study_uid
+        self.series_uid = series_uid
+
+
+class SeriesSelectionError(StudyRefusal):
+    """No series of the study is usable; ``selection`` lists every candidate and why it was refused."""
 
 
 @dataclass(frozen=True)

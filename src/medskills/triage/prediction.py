@@ -8,7 +8,7 @@ from typing import Protocol, runtime_checkable
 from pydantic import Field
 
 from medskills.core.errors import ExitCode
-from medskills.dicom.errors import StudyRefusal
+from medskills.dicom.selection import StudyRefusal
 from medskills.core.models import FrozenModel
 from medskills.dicom.volume import HUVolume
 from medskills.triage.measurements import Measurement

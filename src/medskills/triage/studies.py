@@ -20,7 +20,7 @@ from medskills.core.errors import UsageError
 from medskills.core.io import prepare_output_dir
 from medskills.core.models import DISCLAIMER, SCHEMA_VERSION, FrozenModel
 from medskills.core.errors import StudyError
-from medskills.dicom.errors import StudyRefusal
+from medskills.dicom.selection import StudyRefusal
 from medskills.triage.ensemble import (
     EnsemblePredictor,
     FeatureRow,

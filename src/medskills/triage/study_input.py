@@ -21,10 +21,10 @@ from medskills.triage.chest import ChestCoverage, validate_chest
 from medskills.triage.lungs import study_lungs
 from medskills.triage.preprocessing import StudyInputs
 from medskills.triage.series_policy import DEFAULT_MIN_SLICES, ChestCTSeriesPolicy
-from medskills.dicom.errors import DicomErrorCode, StudyRefusal, dicom_error
+from medskills.dicom.errors import DicomErrorCode, dicom_error
 from medskills.dicom.ingest import read_dicom_zip
 from medskills.dicom.nifti import NIFTI_SUFFIXES, nifti_study_name, read_nifti_volume
-from medskills.dicom.selection import SeriesSelection
+from medskills.dicom.selection import SeriesSelection, StudyRefusal
 from medskills.dicom.volume import HUVolume
 
 __all__ = [

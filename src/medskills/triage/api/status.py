@@ -10,7 +10,7 @@ import time
 from typing import TYPE_CHECKING
 
 from medskills.core.errors import MedskillsError, StudyError
-from medskills.dicom.errors import DicomErrorCode, StudyRefusal
+from medskills.dicom import DicomErrorCode, StudyRefusal
 from medskills.triage.api.errors import ErrorCode, ServiceErrorCode, parse_error_code
 from medskills.triage.api.schemas import InferenceResponse, ProcessingStatus
 from medskills.triage.errors import TriageErrorCode
