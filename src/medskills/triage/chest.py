@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from medskills.core.models import FrozenModel
-from medskills.dicom.errors import TriageErrorCode, study_error
+from medskills.triage.errors import TriageErrorCode, study_error
 from medskills.dicom.volume import HUVolume
 from medskills.triage.lungs import IN_PLANE_STRUCTURE, LungDetection, LungSegmentation, segment_lungs
 

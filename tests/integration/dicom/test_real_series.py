@@ -10,7 +10,7 @@ import pytest
 
 from dicom_support.builders import zip_folder
 from medskills.core.errors import StudyError
-from medskills.dicom import TriageErrorCode, read_dicom_series, read_dicom_zip
+from medskills.dicom import DicomErrorCode, read_dicom_series, read_dicom_zip
 
 
 def _reference(shared_data: Path) -> nib.Nifti1Image:
@@ -64,5 +64,5 @@ def test_a_transfer_syntax_without_a_decoder_is_refused_with_its_code(shared_dat
         dataset.save_as(folder / path.name, enforce_file_format=True)
     with pytest.raises(StudyError) as caught:
         read_dicom_series(folder)
-    assert caught.value.error_code == TriageErrorCode.UNSUPPORTED_TRANSFER_SYNTAX
+    assert caught.value.error_code == DicomErrorCode.UNSUPPORTED_TRANSFER_SYNTAX
     assert "1.2.840.10008.1.2.4.102" in str(caught.value)

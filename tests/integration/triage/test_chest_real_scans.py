@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from medskills.core.errors import StudyError
-from medskills.dicom import TriageErrorCode, read_dicom_series, read_nifti_volume
+from medskills.dicom import read_dicom_series, read_nifti_volume
 from medskills.triage.chest import ChestRule, lung_mask, validate_chest
+from medskills.triage.errors import TriageErrorCode
 from medskills.triage.lungs import BorderFace, ComponentRule
 
 

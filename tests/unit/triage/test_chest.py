@@ -9,8 +9,9 @@ import pytest
 
 from dicom_support.builders import chest_phantom
 from medskills.core.errors import StudyError
-from medskills.dicom import HUVolume, TriageErrorCode
+from medskills.dicom import HUVolume
 from medskills.triage.chest import ChestRule, body_mask, lung_mask, measure_chest_coverage, validate_chest
+from medskills.triage.errors import TriageErrorCode
 from medskills.triage.lungs import BorderFace, ComponentRule, analysis_strides, segment_lungs
 
 
@@ -132,7 +133,7 @@ def test_a_thin_scan_is_decided_on_a_coarser_grid_and_trimmed_to_full_resolution
     assert analysis_strides((3.0, 3.0, 3.0)) == (1, 1, 1)
     phantom = chest_phantom()
     fine = np.repeat(np.repeat(phantom.array, 2, axis=0), 2, axis=1)
-    thin = HUVolume(array=fine, affine=np.diag([1.5, 1.5, 3.0, 1.0]), spacing_mm=(0.7, 0.7, 3.0),
+    thin = HUVolume(array=fine, affine=np.diag([0.7, 0.7, 3.0, 1.0]), spacing_mm=(0.7, 0.7, 3.0),
                     study_uid="s", series_uid="s.1")
     mask = segment_lungs(thin).mask
     expected = np.repeat(np.repeat(segment_lungs(phantom).mask, 2, axis=0), 2, axis=1)

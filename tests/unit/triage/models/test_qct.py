@@ -126,7 +126,7 @@ def test_the_chest_check_and_the_member_share_one_lung_segmentation(monkeypatch:
 def test_a_volume_without_lungs_gives_no_lung_values_rather_than_zeros() -> None:
     array = np.full((40, 40, 30), -1000.0, dtype=np.float32)
     array[5:35, 5:35, :] = 40.0  # a body without lungs: the MR or abdomen case
-    volume = HUVolume(array=array, affine=np.eye(4), spacing_mm=(3.0, 3.0, 3.0), study_uid="s", series_uid="s.1")
+    volume = HUVolume(array=array, affine=np.diag([3.0, 3.0, 3.0, 1.0]), spacing_mm=(3.0, 3.0, 3.0), study_uid="s", series_uid="s.1")
     member = QCTMember()
     report = member.measure(StudyInputs(volume))
     assert _value(report, MeasurementName.MEAN_LUNG_DENSITY, LungSide.BOTH) is None
