@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -40,7 +42,7 @@ def batch_command(
                            is_confirmed=yes, infrastructure_retries=retries, grace_seconds=grace_seconds,
                            check_arguments=_argument_checker())
     control = BatchControl()
-    with _interrupts_to(control, grace_seconds), _progress_display() as on_progress:
+    with _stdout_kept_for_the_record(), _interrupts_to(control, grace_seconds), _progress_display() as on_progress:
         report = run_guarded(lambda: run_batch(request, control=control, on_progress=on_progress))
     emit(report, exit_code=report.exit_code)
 
@@ -71,6 +73,24 @@ def _argument_checker() -> Callable[[PlannedJob], str | None]:
         return None
 
     return check
+
+
+@contextmanager
+def _stdout_kept_for_the_record() -> Iterator[None]:
+    """Send everything written to stdout while the batch runs to stderr, at the file-descriptor level.
+
+    Ray's driver prints worker and node failures on the process's stdout; stdout must carry only
+    the one JSON report, which is written after this block.
+    """
+    sys.stdout.flush()
+    kept = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(kept, 1)
+        os.close(kept)
 
 
 @contextmanager

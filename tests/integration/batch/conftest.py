@@ -34,11 +34,12 @@ def build_standin(folder: Path, shared_data: Path, monkeypatch: pytest.MonkeyPat
 
 
 @pytest.fixture(scope="session")
-def batch_tiny_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The tiny real NV-Segment-CTMR bundle of the segmentation tests, built once."""
+def batch_tiny_bundle(tmp_path_factory: pytest.TempPathFactory, real_ctmr_bundle: Path) -> Path:
+    """The segmentation tests' shrunken real NV-Segment-CTMR bundle (real configs and scripts), built once."""
     from integration.segmentation.conftest import write_tiny_bundle
 
-    return write_tiny_bundle(tmp_path_factory.mktemp("batch-bundle") / "NV-Segment-CTMR")
+    return write_tiny_bundle(tmp_path_factory.mktemp("batch-bundle") / "NV-Segment-CTMR",
+                             real_bundle=real_ctmr_bundle)
 
 
 def write_manifest(folder: Path, text: str) -> Path:
