@@ -1,4 +1,4 @@
-"""Imports point one way: cli/service -> capabilities -> dicom -> core; capabilities never import each other."""
+"""Imports point one way: cli/service -> capabilities -> dicom, pretrained -> core; capabilities never import each other."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import pytest
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "medskills"
 CAPABILITIES = {"synthesis", "segmentation", "verification", "triage", "setup"}
-LAYER = {"core": 0, "dicom": 1, "synthesis": 2, "segmentation": 2, "verification": 2, "triage": 2, "setup": 2, "cli": 3}
+LAYER = {"core": 0, "dicom": 1, "pretrained": 1, "synthesis": 2, "segmentation": 2, "verification": 2, "triage": 2,
+         "setup": 2, "cli": 3}
 
 
 def _package_of(path: Path) -> str:
