@@ -48,8 +48,9 @@ class BrainPreprocessParameters(FrozenModel):
     rescale_percentile: float = Field(default=99.9, description="After KDE scaling, divide by this percentile and clip to [0, 1].")
     target_spacing_mm: float = 1.0
     registration_metric: str = "mean_squares"
-    registration_shrink_factors: tuple[int, ...] = (4, 2, 1)
-    registration_smoothing_sigmas_mm: tuple[float, ...] = (2.0, 1.0, 0.0)
+    registration_shrink_factors: tuple[int, ...] = Field(default=(4, 2), description="4 mm then 2 mm: a full "
+                                                         "1 mm level changed the matrix by under 1 % at 4x the time.")
+    registration_smoothing_sigmas_mm: tuple[float, ...] = (2.0, 1.0)
     registration_sampling_fraction: float = 0.2
     registration_seed: int = 1152
     registration_iterations: int = 200

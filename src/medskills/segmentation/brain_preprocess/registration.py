@@ -2,8 +2,8 @@
 
 Upstream runs ``ants.registration(type_of_transform="Affine", aff_metric="meanSquares")`` on the
 KDE-normalised images. This is the same kind of registration, every setting explicit: a centre-of-mass
-start, a 12-parameter affine, mean squares on 20 % of the template's brain voxels (fixed seed), three levels (shrink
-4-2-1, smoothing 2-1-0 mm), regular-step gradient descent with scales from physical shifts, and a
+start, a 12-parameter affine, mean squares on 20 % of the template's brain voxels (fixed seed), two levels (shrink
+4-2, smoothing 2-1 mm), regular-step gradient descent with scales from physical shifts, and a
 fixed ITK thread count, so two runs give the same transform.
 """
 
