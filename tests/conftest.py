@@ -9,6 +9,8 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("MEDSKILLS_SHARED_DATA", REPO_ROOT.parent / "shared" / "data")).resolve()
+SHARED_UPSTREAMS = REPO_ROOT.parent / "shared" / "upstreams"
+REAL_CTMR_BUNDLE = SHARED_UPSTREAMS / "NV-Segment-CTMR" / "NV-Segment-CTMR"
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
@@ -20,6 +22,15 @@ def shared_data() -> Path:
         pytest.skip(f"real scans not found at {SHARED_DATA}; put ../shared/data beside the checkout "
                     "or set MEDSKILLS_SHARED_DATA")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def real_ctmr_bundle() -> Path:
+    """The unmodified NV-Segment-CTMR bundle root of ../shared/upstreams (read only; copy it to change it)."""
+    if not (REAL_CTMR_BUNDLE / "configs" / "inference.json").is_file():
+        pytest.skip(f"real NV-Segment-CTMR snapshot not found at {REAL_CTMR_BUNDLE}; put ../shared beside the "
+                    "checkout")
+    return REAL_CTMR_BUNDLE
 
 
 @pytest.fixture(autouse=True)

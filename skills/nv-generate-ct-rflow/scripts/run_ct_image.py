@@ -4,7 +4,12 @@ Usage: python run_ct_image.py CONFIG.json|default --output-dir OUT --version rfl
        [--preflight-only] [--yes]
 """
 
-from medskills.cli.synth import ct_image_script
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "src"))  # this checkout's package, installed or not
+
+from medskills._bootstrap import run_script  # noqa: E402 - after the path is set
 
 if __name__ == "__main__":
-    ct_image_script()
+    run_script("medskills.cli.synth:ct_image_script")

@@ -4,7 +4,12 @@ Usage: python run_rflow_ct.py CONFIG.json|default --output-dir OUT --random-seed
        [--preflight-only] [--yes] [--no-summary-card] [--timeout-seconds N]
 """
 
-from medskills.cli.synth import run_ct_script
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "src"))  # this checkout's package, installed or not
+
+from medskills._bootstrap import run_script  # noqa: E402 - after the path is set
 
 if __name__ == "__main__":
-    run_ct_script()
+    run_script("medskills.cli.synth:run_ct_script")

@@ -4,7 +4,12 @@
         --modality mri_t1 --random-seed 1234 [--yes] [--preflight-only]
 """
 
-from medskills.cli.synth import mr_brain_script
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "src"))  # this checkout's package, installed or not
+
+from medskills._bootstrap import run_script  # noqa: E402 - after the path is set
 
 if __name__ == "__main__":
-    mr_brain_script()
+    run_script("medskills.cli.synth:mr_brain_script")

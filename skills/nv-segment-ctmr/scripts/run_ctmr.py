@@ -5,7 +5,12 @@
         [--device cpu|cuda:N] [--yes] [--preflight-only] [--output-type nifti|dicom-seg|both]
 """
 
-from medskills.cli.segment import run_ctmr_script
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "src"))  # this checkout's package, installed or not
+
+from medskills._bootstrap import run_script  # noqa: E402 - after the path is set
 
 if __name__ == "__main__":
-    run_ctmr_script()
+    run_script("medskills.cli.segment:run_ctmr_script")

@@ -31,10 +31,10 @@ __all__ = [
 ]
 
 CONFIG_FILE = "configs/inference.json"
+# What a bundle run reads; configs/label_dict.json is not among them (names come from metadata.json).
 BUNDLE_LAYOUT = (
     CONFIG_FILE,
     "configs/metadata.json",
-    "configs/label_dict.json",
     "configs/label_mappings.json",
     "scripts/evaluator.py",
     "scripts/inferer.py",

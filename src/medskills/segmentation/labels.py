@@ -64,11 +64,16 @@ def load_label_sets() -> LabelSets:
 
 @dataclass(frozen=True)
 class SegmentationLabels:
-    """The label dictionary in use: id -> name and id -> training modalities, and where it came from."""
+    """The label dictionary in use: id -> name and id -> training modalities, and where it came from.
+
+    ``is_label_dict_missing`` is True when a bundle was read but has no ``configs/label_dict.json``:
+    names then come from its ``metadata.json`` and training modalities from our packaged dictionary.
+    """
 
     names: dict[int, str]
     datasets: dict[int, tuple[str, ...]]
     source: str
+    is_label_dict_missing: bool = False
 
     def name_of(self, label_id: int) -> str:
         """Dictionary name of ``label_id`` (``label_id_<n>`` when unknown, ``background`` for 0)."""
@@ -90,31 +95,41 @@ class SegmentationLabels:
 
 
 def load_segmentation_labels(bundle_root: Path | None) -> SegmentationLabels:
-    """Read the bundle's own ``configs/label_dict.json`` (and ``metadata.json`` names) when present.
+    """The bundle's own names (``metadata.json`` ``channel_def``, what the bundle itself resolves) when present.
 
-    Falls back to the packaged VISTA3D dictionary. A bundle file that exists but cannot be parsed
-    raises, because silently using another dictionary would mislabel classes.
+    The bundle run reads only ``metadata.json`` and ``label_mappings.json``; ``configs/label_dict.json``
+    (names with training datasets) is optional. Without it, training datasets come from the packaged
+    VISTA3D dictionary. Without a bundle, everything comes from the packaged dictionary. A bundle
+    label file that exists but cannot be parsed raises, because silently using another dictionary
+    would mislabel classes.
 
     Raises:
         InputError: a bundle label file is present but not valid JSON of the expected shape.
     """
-    label_dict_path = bundle_root / "configs" / "label_dict.json" if bundle_root else None
-    if bundle_root is None or label_dict_path is None or not label_dict_path.is_file():
-        dictionary = load_label_dictionary(LABEL_SPACE)
-        return SegmentationLabels(
-            names={entry.id: entry.name for entry in dictionary.entries},
-            datasets={entry.id: entry.modalities for entry in dictionary.entries},
-            source=f"medskills package data ({LABEL_SPACE.value}.json, {dictionary.source.repository}"
-            f"@{(dictionary.source.commit or '')[:7]})",
-        )
+    dictionary = load_label_dictionary(LABEL_SPACE)
+    package_source = (f"medskills package data ({LABEL_SPACE.value}.json, {dictionary.source.repository}"
+                      f"@{(dictionary.source.commit or '')[:7]})")
+    names = {entry.id: entry.name for entry in dictionary.entries}
+    datasets = {entry.id: entry.modalities for entry in dictionary.entries}
+    if bundle_root is None:
+        return SegmentationLabels(names=names, datasets=datasets, source=package_source)
+    label_dict_path = bundle_root / "configs" / "label_dict.json"
+    metadata_path = bundle_root / "configs" / "metadata.json"
+    channel_names = _channel_def_names(metadata_path)
+    if not label_dict_path.is_file():
+        names = channel_names or names
+        name_source = f"{metadata_path} channel_def" if channel_names else package_source
+        return SegmentationLabels(names=names, datasets=datasets, is_label_dict_missing=True,
+                                  source=f"names: {name_source}; training datasets: {package_source}")
     try:
         document = json.loads(label_dict_path.read_text(encoding="utf-8"))
         names = {int(item["index"]): str(name) for name, item in document.items()}
         datasets = {int(item["index"]): tuple(item.get("datasets", ())) for item in document.values()}
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
         raise InputError(f"{label_dict_path} is not a label dictionary of the NV-Segment-CTMR shape "
-                         f"({{name: {{index, datasets}}}}): {err}. Restore the file from the upstream clone.") from err
-    names.update(_channel_def_names(bundle_root / "configs" / "metadata.json"))
+                         f"({{name: {{index, datasets}}}}): {err}. Restore the file from the upstream clone, "
+                         "or delete it to use metadata.json names.") from err
+    names.update(channel_names)
     return SegmentationLabels(names=names, datasets=datasets, source=str(label_dict_path))
 
 
@@ -124,7 +139,7 @@ def _channel_def_names(metadata_path: Path) -> dict[int, str]:
         document = json.loads(metadata_path.read_text(encoding="utf-8"))
         channel_def = document["network_data_format"]["outputs"]["pred"]["channel_def"]
         return {int(key): str(value) for key, value in channel_def.items() if int(key) != BACKGROUND_ID}
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return {}
 
 

@@ -21,9 +21,11 @@ from medskills.core.assets import AssetKind, SkillId, assets_for
 from medskills.core.models import CostEstimate, PreflightReport
 from medskills.core.preflight import PreflightCollector, suggestion_text
 from medskills.core.provenance import DeviceInfo, weight_inventory
+from medskills.core.requirements import missing_packages, pip_install_command
 from medskills.core.settings import Settings
 from medskills.segmentation import bundle as bundle_files
 from medskills.segmentation._brain import check_brain_preprocessed
+from medskills.segmentation._bundle_imports import bundle_imports
 from medskills.segmentation._input import LoadedInput, check_input_values, load_input
 from medskills.segmentation.labels import (
     SegmentationLabels,
@@ -105,7 +107,12 @@ def preflight_segmentation(
     modality = _check_modality(request.modality, collector)
     root = bundle_files.resolve_bundle_root(settings)
     is_layout_complete = _check_bundle(root, collector)
+    _check_bundle_packages(root, collector)
     labels = load_segmentation_labels(root if is_layout_complete else None)
+    if labels.is_label_dict_missing:
+        collector.warning("label_dict_missing", f"{root / 'configs' / 'label_dict.json'} is absent (the bundle run "
+                          f"does not read it). Using {labels.source}. The run records label ids either way.",
+                          field="NV_SEGMENT_CTMR_ROOT")
     prompts = resolve_prompts(request.prompts, modality=modality, labels=labels, label_sets=load_label_sets(),
                               collector=collector)
     loaded = load_input(request.image_path, collector)
@@ -181,6 +188,19 @@ def _check_bundle(root: Path, collector: PreflightCollector) -> bool:
                     fix=f"run `{SETUP_HINT}`, or set NV_SEGMENT_CTMR_ROOT to <clone>/NV-Segment-CTMR",
                     blocks_request=False)
     return False
+
+
+def _check_bundle_packages(root: Path, collector: PreflightCollector) -> None:
+    """Every package the bundle run imports must be importable here, or the run dies inside the bundle."""
+    needed = bundle_imports(root)
+    missing = missing_packages(item.requirement for item in needed)
+    if not missing:
+        return
+    where = {item.requirement: item.imported_by for item in needed}
+    names = ", ".join(f"{r.import_name} (pip: {r.pip_requirement}; imported by {where[r]})" for r in missing)
+    collector.error("bundle_packages_missing", f"the NV-Segment-CTMR bundle run imports packages this Python cannot "
+                    f"import: {names}.", field="python packages", fix=pip_install_command(missing),
+                    blocks_request=False)
 
 
 def _check_weights(model_path: Path, *, settings: Settings, collector: PreflightCollector) -> None:

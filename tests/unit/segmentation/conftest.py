@@ -1,8 +1,8 @@
-"""Fixtures for segmentation unit tests: a bundle layout with a placeholder checkpoint, settings, volumes."""
+"""Fixtures for segmentation unit tests: the real bundle's files with a placeholder checkpoint, settings, volumes."""
 
 from __future__ import annotations
 
-import json
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -10,23 +10,14 @@ import nibabel as nib
 import numpy as np
 import pytest
 
-from medskills.core.label_spaces import load_label_dictionary
 from medskills.core.settings import Settings, load_settings
-from medskills.segmentation.bundle import BUNDLE_LAYOUT
-
-
 
 @pytest.fixture()
-def bundle_layout(tmp_path: Path) -> Path:
-    """Every file the layout check wants, the real label dictionary, and a small placeholder model.pt."""
+def bundle_layout(tmp_path: Path, real_ctmr_bundle: Path) -> Path:
+    """A copy of the real bundle's ``configs`` and ``scripts`` with a small placeholder ``models/model.pt``."""
     root = tmp_path / "clone" / "NV-Segment-CTMR"
-    for name in BUNDLE_LAYOUT:
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_text("{}")
-    dictionary = load_label_dictionary("vista3d")
-    (root / "configs" / "label_dict.json").write_text(json.dumps(
-        {e.name: {"index": e.id, "datasets": list(e.modalities)} for e in dictionary.entries}))
-    (root / "configs" / "metadata.json").write_text(json.dumps({"version": "0.0.1s"}))
+    for folder in ("configs", "scripts"):
+        shutil.copytree(real_ctmr_bundle / folder, root / folder)
     (root / "models").mkdir()
     (root / "models" / "model.pt").write_bytes(b"\0" * 1024)
     return root

@@ -133,3 +133,18 @@ def test_listing_filters_by_modality_and_name() -> None:
     listing = list_labels(load_segmentation_labels(None), modality=SegmentationModality.CT_BODY, name_filter="kidney")
     assert {row.label_id for row in listing.labels} == {5, 14, 116, 117}
     assert all(SegmentationModality.CT_BODY in row.in_everything_sets for row in listing.labels)
+
+
+def test_without_label_dict_names_come_from_metadata_channel_def_and_datasets_from_the_package(
+    bundle_layout: Path,
+) -> None:
+    (bundle_layout / "configs" / "label_dict.json").unlink()
+    metadata_path = bundle_layout / "configs" / "metadata.json"
+    metadata = json.loads(metadata_path.read_text())
+    metadata["network_data_format"]["outputs"]["pred"]["channel_def"]["3"] = "spleen (bundle name)"
+    metadata_path.write_text(json.dumps(metadata))
+    labels = load_segmentation_labels(bundle_layout)
+    assert labels.is_label_dict_missing and str(metadata_path) in labels.source
+    assert labels.name_of(3) == "spleen (bundle name)" and labels.id_for_name("liver") == 1
+    packaged = load_segmentation_labels(None)
+    assert labels.datasets == packaged.datasets and labels.is_trained(3, {})

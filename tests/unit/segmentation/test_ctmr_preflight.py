@@ -236,3 +236,27 @@ def test_a_folder_without_dicom_is_refused(ready: Settings, tmp_path: Path) -> N
     (tmp_path / "empty").mkdir()
     (tmp_path / "empty" / "notes.txt").write_text("no images here")
     assert _errors(_preflight(ready, tmp_path / "empty")) == ["input_unreadable"]
+
+
+def test_a_package_the_bundle_imports_but_python_cannot_find_is_a_readiness_error_naming_pip(
+    ready: Settings, write_volume: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "ignite", None)  # how Python marks a module as not importable
+    outcome = _preflight(ready, write_volume("ct.nii.gz", ct_like()), prompts="spleen")
+    [check] = [c for c in outcome.report.errors if c.code == "bundle_packages_missing"]
+    assert outcome.report.request_valid and not outcome.report.environment_ready
+    assert "ignite (pip: pytorch-ignite; imported by scripts/evaluator.py)" in check.message
+    assert check.fix is not None and check.fix.endswith("-m pip install pytorch-ignite")
+
+
+def test_a_bundle_without_label_dict_is_complete_and_warns(
+    bundle_layout: Path, settings_for: Callable[..., Settings], write_volume: Callable[..., Path]
+) -> None:
+    (bundle_layout / "configs" / "label_dict.json").unlink()
+    outcome = _preflight(settings_for(bundle_layout), write_volume("ct.nii.gz", ct_like()), prompts="spleen")
+    assert _errors(outcome) == [] and outcome.report.environment_ready
+    assert outcome.plan.bundle.is_layout_complete and "label_dict_missing" in _warnings(outcome)
+    assert outcome.plan.prompts is not None and outcome.plan.prompts.requested_ids == [3]
+    assert "metadata.json channel_def" in outcome.plan.bundle.label_dictionary_source

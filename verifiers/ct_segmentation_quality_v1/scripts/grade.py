@@ -6,7 +6,12 @@
         [--prediction-labels ...] [--ground-truth GT.nii.gz] [--reference-labels ...]
 """
 
-from medskills.cli.verify import grade_script
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "src"))  # this checkout's package, installed or not
+
+from medskills._bootstrap import run_script  # noqa: E402 - after the path is set
 
 if __name__ == "__main__":
-    grade_script("ct_segmentation_quality_v1")
+    run_script("medskills.cli.verify:grade_script", "ct_segmentation_quality_v1")
