@@ -17,11 +17,11 @@ __all__ = ["mask_outline", "write_preprocess_card"]
 
 
 def mask_outline(mask: npt.NDArray[np.bool_]) -> npt.NDArray[np.uint8]:
-    """The mask's boundary voxels (the mask minus its erosion), drawn as an outline on the card."""
+    """A band about three voxels wide across the mask's boundary, wide enough to see on the card."""
     from scipy import ndimage
 
     solid = np.asarray(mask, dtype=bool)
-    return (solid & ~ndimage.binary_erosion(solid)).astype(np.uint8)
+    return (ndimage.binary_dilation(solid) & ~ndimage.binary_erosion(solid, iterations=2)).astype(np.uint8)
 
 
 def write_preprocess_card(path: Path, result: BrainPreprocessResult, *, status: str) -> tuple[Path | None, str | None]:

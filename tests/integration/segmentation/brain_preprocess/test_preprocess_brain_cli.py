@@ -61,8 +61,12 @@ def test_preprocessed_image_is_on_the_template_grid_in_unit_range(first_run: tup
     data = np.asarray(image.dataobj)
     assert data.min() >= 0.0 and data.max() <= 1.0
     mask = np.asarray(nib.load(output_dir / "brain_mask.nii.gz").dataobj) > 0
-    # skull stripped: nothing bright outside the brain mask
-    assert np.percentile(data[~mask], 99.9) < 0.05 and np.median(data[mask]) > 0.3
+    # skull stripped: beyond the partial-volume rim of the two linear resamplings only faint traces remain
+    # (the input voxels are 1.28 template voxels along z, the 1 mm and template resamplings each spread one)
+    from scipy import ndimage
+
+    assert data[~ndimage.binary_dilation(mask, iterations=3)].max() < 0.05
+    assert np.median(data[mask]) > 0.3
 
 
 def test_brain_volume_is_adult_and_the_mask_is_one_component(
