@@ -18,7 +18,16 @@ from medskills.segmentation.brain_preprocess.pipeline import run_brain_preproces
 from medskills.segmentation.brain_preprocess.revert import read_revert_metadata, revert_to_input_grid
 from medskills.segmentation.brain_preprocess.template import load_template
 
-__all__ = ["PreparedBrainInput", "check_brain_preprocessing_ready", "prepare_brain_input", "revert_label_file"]
+__all__ = [
+    "REQUIRED_MODULES",
+    "PreparedBrainInput",
+    "check_brain_preprocessing_ready",
+    "missing_modules",
+    "prepare_brain_input",
+    "revert_label_file",
+]
+
+REQUIRED_MODULES = ("SimpleITK", "statsmodels", "google.protobuf", "torch")
 
 
 @dataclass(frozen=True)
@@ -58,18 +67,23 @@ def revert_label_file(source: Path, metadata: RevertMetadata, target: Path) -> P
     return write_nifti(target, reverted, np.asarray(metadata.input_affine, dtype=np.float64))
 
 
+def missing_modules() -> list[str]:
+    """The libraries of the ``brain`` extra that cannot be imported."""
+    import importlib.util
+
+    return [name for name in REQUIRED_MODULES if importlib.util.find_spec(name.split(".")[0]) is None
+            or importlib.util.find_spec(name) is None]
+
+
 def check_brain_preprocessing_ready(collector: PreflightCollector) -> None:
     """Record (as environment errors) a missing library, deepbrain's weights or the template, without running."""
     from medskills.core.errors import MedskillsError
     from medskills.pretrained import DEEPBRAIN_WEIGHTS, locate_packaged_weights
     from medskills.segmentation.brain_preprocess.template import MNI152_TEMPLATE
 
-    for module in ("SimpleITK", "statsmodels", "google.protobuf"):
-        try:
-            __import__(module)
-        except ImportError:
-            collector.error("brain_preprocessing_library_missing", f"--preprocess needs {module}.", field="--preprocess",
-                            fix="pip install 'medskills[brain]'", blocks_request=False)
+    for module in missing_modules():
+        collector.error("brain_preprocessing_library_missing", f"--preprocess needs {module}.", field="--preprocess",
+                        fix="pip install 'medskills[brain]'", blocks_request=False)
     for spec in (DEEPBRAIN_WEIGHTS, MNI152_TEMPLATE):
         try:
             locate_packaged_weights(spec)

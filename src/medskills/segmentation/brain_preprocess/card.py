@@ -21,7 +21,8 @@ def mask_outline(mask: npt.NDArray[np.bool_]) -> npt.NDArray[np.uint8]:
     from scipy import ndimage
 
     solid = np.asarray(mask, dtype=bool)
-    return (ndimage.binary_dilation(solid) & ~ndimage.binary_erosion(solid, iterations=2)).astype(np.uint8)
+    band = ndimage.binary_dilation(solid) & ~ndimage.binary_erosion(solid, iterations=2)
+    return np.asarray(band, dtype=np.uint8)
 
 
 def write_preprocess_card(path: Path, result: BrainPreprocessResult, *, status: str) -> tuple[Path | None, str | None]:

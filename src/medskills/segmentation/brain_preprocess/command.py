@@ -14,6 +14,7 @@ from medskills.core.preflight import PreflightCollector
 from medskills.core.records import finish_run
 from medskills.core.volumes import LoadedVolume, read_volume
 from medskills.pretrained import DEEPBRAIN_WEIGHTS, DeepbrainModel, load_deepbrain
+from medskills.segmentation.brain_preprocess.bundle_input import missing_modules
 from medskills.segmentation.brain_preprocess.card import write_preprocess_card
 from medskills.segmentation.brain_preprocess.mask import ADULT_BRAIN_MASK_RANGE_ML
 from medskills.segmentation.brain_preprocess.models import (
@@ -49,11 +50,9 @@ def _check_output_dir(path: Path) -> None:
 def _check_libraries() -> None:
     from medskills.core.errors import EnvironmentProblem
 
-    for module in ("SimpleITK", "statsmodels", "google.protobuf", "torch"):
-        try:
-            __import__(module)
-        except ImportError as err:
-            raise EnvironmentProblem(f"brain preprocessing needs {module}: pip install 'medskills[brain]'") from err
+    missing = missing_modules()
+    if missing:
+        raise EnvironmentProblem(f"brain preprocessing needs {', '.join(missing)}: pip install 'medskills[brain]'")
 
 
 def _preflight(request: BrainPreprocessRequest) -> tuple[LoadedVolume, DeepbrainModel, LoadedTemplate, PreflightCollector]:

@@ -51,17 +51,16 @@ def load_template() -> LoadedTemplate:
     Raises:
         EnvironmentProblem: nilearn is missing or another version, or the file differs.
     """
-    import nibabel as nib
-
     from medskills.core.io import sha256_file
+    from medskills.core.volumes import read_volume
 
     path = locate_packaged_weights(MNI152_TEMPLATE)
-    image = nib.load(str(path))
-    array = np.asarray(image.dataobj, dtype=np.float32)
+    image = read_volume(path)
+    array = np.asarray(image.array, dtype=np.float32)
     peak = float(array.max())
     if not peak > 0:
         raise EnvironmentProblem(f"{path} is empty. Reinstall: {MNI152_TEMPLATE.install_command}")
-    affine = np.asarray(image.affine, dtype=np.float64)
+    affine = image.affine
     identity = TemplateIdentity(
         name=TEMPLATE_NAME, source_package=MNI152_TEMPLATE.distribution, source_version=_installed_version(),
         file_path=Path(path), sha256=sha256_file(Path(path)), shape=(array.shape[0], array.shape[1], array.shape[2]),
