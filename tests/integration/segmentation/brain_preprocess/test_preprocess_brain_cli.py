@@ -110,8 +110,10 @@ def test_revert_round_trip_puts_the_mask_back_within_one_voxel(
     reverted = np.asarray(back.dataobj) > 0
     native = np.asarray(nib.load(output_dir / "brain_mask_native.nii.gz").dataobj) > 0
     differing = reverted ^ native
-    near_boundary = ndimage.binary_dilation(native, iterations=1) & ~ndimage.binary_erosion(native, iterations=1)
-    assert differing.sum() < 0.02 * native.sum()
+    # one voxel = a face, edge or corner neighbour (two nearest-neighbour resamplings, 1 mm and 0.88 mm grids)
+    neighbours = ndimage.generate_binary_structure(3, 3)
+    near_boundary = ndimage.binary_dilation(native, neighbours) & ~ndimage.binary_erosion(native, neighbours)
+    assert differing.sum() < 0.01 * native.sum()
     # every voxel that changed lies within one voxel of the original mask's boundary
     assert not (differing & ~near_boundary).any()
 
