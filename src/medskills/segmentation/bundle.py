@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from medskills.core.assets import AssetKind, SkillId, assets_for
+from medskills.core.io import write_text_atomic
 from medskills.core.settings import Settings
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "read_bundle_version",
     "resolve_bundle_root",
     "window_count",
+    "write_logging_file",
 ]
 
 CONFIG_FILE = "configs/inference.json"
@@ -49,6 +51,32 @@ MODEL_LOAD_SECONDS = 120.0
 TIMEOUT_SAFETY_FACTOR = 3.0
 MINIMUM_TIMEOUT_SECONDS = 300.0
 ALLOC_CONF = "max_split_size_mb:128,expandable_segments:True"
+LOGGING_FILE_NAME = "bundle_logging.conf"
+# The bundle's configs/logging.conf also has a FileHandler writing training.log into the working
+# directory, which is the user's upstream clone. This is the same console handler, level and format
+# without that file (the runner captures stdout into OUT/logs).
+_CONSOLE_ONLY_LOGGING = """[loggers]
+keys=root
+
+[handlers]
+keys=consoleHandler
+
+[formatters]
+keys=fullFormatter
+
+[logger_root]
+level=INFO
+handlers=consoleHandler
+
+[handler_consoleHandler]
+class=StreamHandler
+level=INFO
+formatter=fullFormatter
+args=(sys.stdout,)
+
+[formatter_fullFormatter]
+format=%(asctime)s - %(name)s - %(levelname)s - %(message)s
+"""
 
 
 @dataclass(frozen=True)
@@ -135,8 +163,14 @@ def expected_output_path(bundle_output_dir: Path, image_path: Path) -> Path:
     return bundle_output_dir / stem / f"{stem}_{OUTPUT_POSTFIX}.nii.gz"
 
 
+def write_logging_file(log_dir: Path) -> Path:
+    """Write the console-only logging config the run uses, so the bundle writes nothing into its root."""
+    return write_text_atomic(Path(log_dir) / LOGGING_FILE_NAME, _CONSOLE_ONLY_LOGGING)
+
+
 def build_bundle_argv(
     *, image_path: Path, label_prompt: list[int] | None, modality: str, bundle_output_dir: Path, device: str,
+    logging_file: Path,
 ) -> list[str]:
     """The exact ``monai.bundle run`` argv; absolute paths, ids as ints, ``--modality`` always passed."""
     input_dict: dict[str, object] = {"image": str(Path(image_path).absolute())}
@@ -145,6 +179,7 @@ def build_bundle_argv(
     return [
         sys.executable, "-m", "monai.bundle", "run",
         "--config_file", CONFIG_FILE,
+        "--logging_file", str(Path(logging_file).absolute()),
         "--input_dict", repr(input_dict),
         "--modality", modality,
         "--output_dir", str(Path(bundle_output_dir).absolute()),

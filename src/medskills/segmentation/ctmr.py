@@ -122,7 +122,8 @@ def _run(
     command = UpstreamCommand(
         argv=bundle_files.build_bundle_argv(
             image_path=bundle_input, modality=plan.modality.value, bundle_output_dir=bundle_output_dir,
-            label_prompt=None if plan.prompts.is_everything else plan.prompts.expanded_ids, device=plan.device),
+            label_prompt=None if plan.prompts.is_everything else plan.prompts.expanded_ids, device=plan.device,
+            logging_file=bundle_files.write_logging_file(output_dir / "logs")),
         cwd=plan.bundle.root, env=build_environment({"PYTORCH_CUDA_ALLOC_CONF": bundle_files.ALLOC_CONF}),
         timeout_seconds=plan.timeout_seconds, log_dir=output_dir / "logs", log_name="monai_bundle",
     )

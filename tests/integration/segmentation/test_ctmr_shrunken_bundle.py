@@ -33,9 +33,14 @@ def _segment(image: Path, output_dir: Path, **fields: object):
 
 
 @pytest.mark.usefixtures("bundle_env")
-def test_shrunken_bundle_everything_mode_stays_within_the_modality_set(shared_data: Path, tmp_path: Path) -> None:
+def test_shrunken_bundle_everything_mode_stays_within_the_modality_set(
+    shared_data: Path, tmp_path: Path, tiny_bundle: Path
+) -> None:
     image = shared_data / "mr_body_3mm" / "image.nii.gz"
+    before = sorted(p.name for p in tiny_bundle.iterdir())
     record = _segment(image, tmp_path / "out", modality="MRI_BODY")
+    # the bundle's logging.conf would add training.log to the upstream clone; ours keeps it out
+    assert sorted(p.name for p in tiny_bundle.iterdir()) == before and not (tiny_bundle / "training.log").exists()
     argv = record.invocation.argv
     assert "label_prompt" not in argv[argv.index("--input_dict") + 1] and "MRI_BODY" in argv
     mri_body = set(load_label_sets().everything[SegmentationModality.MRI_BODY])

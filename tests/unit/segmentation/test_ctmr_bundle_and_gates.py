@@ -23,16 +23,17 @@ from medskills.segmentation.postchecks import PostRunContext, centroid_x_ras, ev
 
 def test_argv_always_passes_input_dict_modality_output_dir_and_device() -> None:
     argv = build_bundle_argv(image_path=Path("/data/ct.nii.gz"), label_prompt=[3, 14], modality="CT_BODY",
-                             bundle_output_dir=Path("/out/bundle_output"), device="cuda:1")
+                             bundle_output_dir=Path("/out/bundle_output"), device="cuda:1",
+                             logging_file=Path("/out/logs/bundle_logging.conf"))
     assert argv == [sys.executable, "-m", "monai.bundle", "run", "--config_file", "configs/inference.json",
-                    "--input_dict", "{'image': '/data/ct.nii.gz', 'label_prompt': [3, 14]}",
+                    "--logging_file", "/out/logs/bundle_logging.conf", "--input_dict", "{'image': '/data/ct.nii.gz', 'label_prompt': [3, 14]}",
                     "--modality", "CT_BODY", "--output_dir", "/out/bundle_output",
                     "--device", "$torch.device('cuda:1')"]
 
 
 def test_everything_mode_sends_no_label_prompt() -> None:
     argv = build_bundle_argv(image_path=Path("/d/x.nii"), label_prompt=None, modality="MRI_BODY",
-                             bundle_output_dir=Path("/o"), device="cpu")
+                             bundle_output_dir=Path("/o"), device="cpu", logging_file=Path("/o/l.conf"))
     assert argv[argv.index("--input_dict") + 1] == "{'image': '/d/x.nii'}"
 
 
