@@ -17,6 +17,7 @@ import pytest
 from integration.segmentation.test_ctmr_real_upstream import full_bundle  # noqa: F401 - seg11's fixture
 from pretrained_support import needs_brain_extra
 
+from medskills.core.models import Status
 from medskills.core.provenance import DeviceInfo
 from medskills.core.settings import load_settings
 from medskills.segmentation import SegmentationRequest, segment_ctmr
@@ -45,3 +46,6 @@ def test_full_bundle_preprocess_run_writes_labels_on_the_input_grid(
     source, labels = nib.load(t1), nib.load(record.output.mask_path)
     assert labels.shape == source.shape and np.allclose(labels.affine, source.affine, atol=1e-4)
     assert set(np.unique(np.asarray(labels.dataobj)).tolist()) <= {0, 214, 215}
+    gates = {gate.gate: gate.status for gate in record.gates}
+    assert gates["geometry_matches_input"] == Status.PASSED
+    assert not any(w.code == "mri_brain_not_preprocessed" for w in record.preflight.warnings)
