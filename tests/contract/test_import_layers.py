@@ -1,4 +1,4 @@
-"""Imports point one way (cli/service -> capabilities -> dicom -> core), and no package imports another's privates."""
+"""Imports point one way (cli/service -> capabilities -> dicom, pretrained -> core), and no package imports another's privates."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "medskills"
 CAPABILITIES = {"synthesis", "segmentation", "verification", "triage", "setup", "batch"}
-LAYER = {"core": 0, "dicom": 1, "synthesis": 2, "segmentation": 2, "verification": 2, "triage": 2, "setup": 2, "batch": 2,
-         "cli": 3}
+LAYER = {"core": 0, "dicom": 1, "pretrained": 1, "synthesis": 2, "segmentation": 2, "verification": 2, "triage": 2,
+         "setup": 2, "batch": 2, "cli": 3}
 
 
 def _package_of(path: Path) -> str:

@@ -6,6 +6,7 @@ import typer
 
 from medskills.cli._common import configure_logging, run_app
 from medskills.cli.batch import batch_command
+from medskills.cli.preprocess import preprocess_app
 from medskills.cli.segment import segment_app
 from medskills.cli.setup import doctor_command, setup_command
 from medskills.cli.synth import anatomy_app, synth_app
@@ -23,6 +24,7 @@ app = typer.Typer(
 app.add_typer(synth_app, name="synth", help="Synthetic CT and brain MRI through NV-Generate-CTMR.")
 app.add_typer(anatomy_app, name="anatomy", help="The MAISI anatomy dictionary.")
 app.add_typer(segment_app, name="segment", help="CT/MRI segmentation through NV-Segment-CTMR.")
+app.add_typer(preprocess_app, name="preprocess", help="Input preprocessing the upstream models expect (brain T1).")
 app.add_typer(verify_app, name="verify", help="Re-read a run's files and grade them.")
 app.add_typer(triage_app, name="triage", help="Chest-CT triage service, prediction and batch client.")
 app.command("setup")(setup_command)

@@ -29,6 +29,8 @@ def ctmr_command(
     yes: bool = typer.Option(False, "--yes", "-y", help="Run even when the memory estimate exceeds free memory."),
     preflight_only: PreflightOnlyOption = False,
     timeout_seconds: float | None = typer.Option(None, "--timeout-seconds", help="Default: from the window count."),
+    preprocess: bool = typer.Option(False, "--preprocess", help="MRI_BRAIN: run `preprocess brain` first and put the "
+                                    "labels back on the input grid."),
 ) -> None:
     """Segment one CT or MR volume with NV-Segment-CTMR."""
     from medskills.core.settings import load_settings
@@ -37,7 +39,7 @@ def ctmr_command(
     request = run_guarded(lambda: SegmentationRequest.from_cli(
         image_path=image, modality=modality.value, output_dir=output_dir, prompts=label_prompts,
         ground_truth_path=ground_truth, device=device, output_type=output_type, is_confirmed=yes,
-        is_preflight_only=preflight_only, timeout_seconds=timeout_seconds))
+        is_preflight_only=preflight_only, timeout_seconds=timeout_seconds, is_brain_preprocessing=preprocess))
     emit_run(run_guarded(lambda: segment_ctmr(request, settings=load_settings(), runner=progress_runner())),
              is_preflight_only=preflight_only, success_hint=f"medskills verify segmentation {output_dir}")
 

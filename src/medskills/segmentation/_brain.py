@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -44,7 +45,8 @@ def check_brain_preprocessed(
             "mri_brain_not_preprocessed",
             f"the input does not look preprocessed for MRI_BRAIN ({listing}); parcellation of a raw T1 is unreliable.",
             field="--modality",
-            fix=f"run the upstream pipeline first (skull strip with SynthStrip, then "
+            fix="add --preprocess (runs `medskills preprocess brain` first and reverts the labels), or "
+            f"run the upstream pipeline first (skull strip with SynthStrip, then "
             f"{bundle_root / 'brain_t1_preprocess' / 'preprocess.py'} against the LUMIR template; see "
             f"{bundle_root / 'brain_t1_preprocess' / 'README.md'}) and segment its output",
         )
@@ -66,16 +68,37 @@ def _meta_json(path: Path) -> BrainHeuristic:
 
 
 def _template_grid(loaded: LoadedInput, template_path: Path) -> BrainHeuristic:
-    if not template_path.is_file():
-        return BrainHeuristic(name="template_grid", is_passed=True,
-                              observed=f"skipped: template {template_path} not present")
+    """On upstream's LUMIR grid, or on the MNI ICBM152 grid `medskills preprocess brain` writes."""
     import nibabel as nib
 
-    template = nib.load(str(template_path))
-    is_same = tuple(template.shape[:3]) == tuple(loaded.geometry.shape[:3]) and bool(
-        np.abs(np.asarray(template.affine) - loaded.affine).max() <= AFFINE_TOLERANCE_MM)
-    return BrainHeuristic(name="template_grid", is_passed=is_same,
-                          observed=f"shape {loaded.geometry.shape} vs template {tuple(template.shape[:3])}")
+    grids = [(template_path.name, nib.load(str(template_path)))] if template_path.is_file() else []
+    mni = _mni_grid()
+    if mni is not None:
+        grids.append(mni)
+    if not grids:
+        return BrainHeuristic(name="template_grid", is_passed=True, observed=f"skipped: template {template_path} "
+                              "not present and the MNI152 template not installed (pip install 'medskills[brain]')")
+    for name, template in grids:
+        if tuple(template.shape[:3]) == tuple(loaded.geometry.shape[:3]) and bool(
+                np.abs(np.asarray(template.affine) - loaded.affine).max() <= AFFINE_TOLERANCE_MM):
+            return BrainHeuristic(name="template_grid", is_passed=True, observed=f"on the {name} grid")
+    shapes = ", ".join(f"{name} {tuple(template.shape[:3])}" for name, template in grids)
+    return BrainHeuristic(name="template_grid", is_passed=False,
+                          observed=f"shape {loaded.geometry.shape} is on no template grid ({shapes})")
+
+
+def _mni_grid() -> tuple[str, Any] | None:
+    from medskills.core.errors import MedskillsError
+    from medskills.pretrained import locate_packaged_weights
+    from medskills.segmentation.brain_preprocess.template import MNI152_TEMPLATE
+
+    try:
+        path = locate_packaged_weights(MNI152_TEMPLATE)
+    except MedskillsError:
+        return None
+    import nibabel as nib
+
+    return "MNI ICBM152 2009a (medskills preprocess brain)", nib.load(str(path))
 
 
 def _isotropic_1mm(loaded: LoadedInput) -> BrainHeuristic:

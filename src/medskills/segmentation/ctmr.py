@@ -22,9 +22,22 @@ from medskills.core.records import file_artifact
 from medskills.core.run import PreparedRun, RunOptions, run_command
 from medskills.core.settings import Settings
 from medskills.core.upstream import Runner, UpstreamCommand, build_environment, run_upstream
-from medskills.core.volumes import as_label_map, compare_geometry, label_statistics, read_volume, write_nifti
+from medskills.core.volumes import (
+    LoadedVolume,
+    as_label_map,
+    compare_geometry,
+    label_statistics,
+    read_volume,
+    write_nifti,
+)
 from medskills.segmentation import bundle as bundle_files
 from medskills.segmentation._evidence import build_output, render_card
+from medskills.segmentation._input import LoadedInput
+from medskills.segmentation.brain_preprocess.bundle_input import (
+    PreparedBrainInput,
+    prepare_brain_input,
+    revert_label_file,
+)
 from medskills.segmentation.dicom_seg import read_seg_sources, write_dicom_seg
 from medskills.segmentation.models import (
     DicomSegSummary,
@@ -117,17 +130,25 @@ def _run(
     if loaded.kind is InputKind.DICOM_SERIES:
         write_nifti(plan.input.bundle_input_path, loaded.array, loaded.affine)
     conversion_seconds = round(time.monotonic() - conversion_start, 3)
+    bundle_input, brain = plan.input.bundle_input_path, None
+    if record.request.is_brain_preprocessing:  # a MedskillsError here is recorded by core.run with its exit code
+        brain = _prepare_brain(loaded, bundle_input, output_dir)
+        bundle_input = brain.preprocessed_path
+        record = record.with_updates(brain_preprocessing=brain.output)
+        assert isinstance(record, SegmentationRunRecord)
     bundle_output_dir = output_dir / "bundle_output"
     command = UpstreamCommand(
         argv=bundle_files.build_bundle_argv(
-            image_path=plan.input.bundle_input_path, modality=plan.modality.value, bundle_output_dir=bundle_output_dir,
+            image_path=bundle_input, modality=plan.modality.value, bundle_output_dir=bundle_output_dir,
             label_prompt=None if plan.prompts.is_everything else plan.prompts.expanded_ids, device=plan.device,
             logging_file=bundle_files.write_logging_file(output_dir / "logs")),
         cwd=plan.bundle.root, env=build_environment({"PYTORCH_CUDA_ALLOC_CONF": bundle_files.ALLOC_CONF}),
         timeout_seconds=plan.timeout_seconds, log_dir=output_dir / "logs", log_name="monai_bundle",
     )
     invocation = runner(command)
-    expected = bundle_files.expected_output_path(bundle_output_dir, plan.input.bundle_input_path)
+    expected = bundle_files.expected_output_path(bundle_output_dir, bundle_input)
+    if brain is not None and expected.is_file():  # labels of the template-grid image go back to the input grid
+        expected = revert_label_file(expected, brain.metadata, output_dir / "bundle_output_input_grid.nii.gz")
     postprocess_start = time.monotonic()
     label_map = _read_bundle_output(expected, invocation=invocation, record=record)
     gates = evaluate_gates(label_map.context)
@@ -148,6 +169,11 @@ def _run(
     card_path, card_error = render_card(record, loaded=loaded, labels=label_map.labels)
     record = record.with_updates(card_path=card_path, card_error=card_error)
     return _close(record, invocation)
+
+
+def _prepare_brain(loaded: LoadedInput, path: Path, output_dir: Path) -> PreparedBrainInput:
+    volume = LoadedVolume(path=path, array=loaded.array, affine=loaded.affine, geometry=loaded.geometry)
+    return prepare_brain_input(volume, output_dir / "brain_preprocess")
 
 
 def _close(record: SegmentationRunRecord, invocation: Invocation) -> SegmentationRunRecord:

@@ -13,6 +13,7 @@ from medskills.core.errors import UsageError
 from medskills.core.preflight import suggestion_text
 from medskills.core.models import FrozenModel, RunRecord
 from medskills.core.volumes import Geometry, GeometryComparison, IntensitySummary
+from medskills.segmentation.brain_preprocess.models import BrainPreprocessOutput
 from medskills.segmentation.labels import PromptResolution, SegmentationModality
 
 __all__ = [
@@ -63,6 +64,8 @@ class SegmentationRequest(FrozenModel):
     is_confirmed: bool = Field(default=False, description="--yes: run even when the memory estimate is too high.")
     is_preflight_only: bool = False
     timeout_seconds: float | None = Field(default=None, gt=0, description="None: derived from the window count.")
+    is_brain_preprocessing: bool = Field(default=False, description="--preprocess (MRI_BRAIN): run `preprocess "
+                                         "brain` first and revert the label map to the input grid.")
 
     @classmethod
     def from_cli(cls, *, output_type: str | None, **fields: Any) -> SegmentationRequest:
@@ -201,3 +204,5 @@ class SegmentationRunRecord(RunRecord):
     request: SegmentationRequest
     plan: SegmentationPlan | None = None
     output: SegmentationOutput | None = None
+    brain_preprocessing: BrainPreprocessOutput | None = Field(default=None, description="--preprocess: what the "
+                                                              "recipe wrote and measured before the bundle ran.")

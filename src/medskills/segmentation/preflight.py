@@ -25,6 +25,7 @@ from medskills.core.requirements import missing_packages, pip_install_command
 from medskills.core.settings import Settings
 from medskills.segmentation import bundle as bundle_files
 from medskills.segmentation._brain import check_brain_preprocessed
+from medskills.segmentation.brain_preprocess.bundle_input import check_brain_preprocessing_ready
 from medskills.segmentation._bundle_imports import bundle_imports
 from medskills.segmentation._input import LoadedInput, check_input_values, load_input
 from medskills.segmentation.labels import (
@@ -98,6 +99,18 @@ def estimate_memory(
     )
 
 
+def _check_preprocess_flag(
+    request: SegmentationRequest, modality: SegmentationModality | None, collector: PreflightCollector
+) -> None:
+    if not request.is_brain_preprocessing:
+        return
+    if modality is not None and modality is not SegmentationModality.MRI_BRAIN:
+        collector.error("preprocess_needs_mri_brain", f"--preprocess is the brain T1 recipe; it does not apply to "
+                        f"{modality.value}.", field="--preprocess", fix="drop --preprocess or use --modality MRI_BRAIN")
+    else:
+        check_brain_preprocessing_ready(collector)
+
+
 def preflight_segmentation(
     request: SegmentationRequest, *, settings: Settings, device_info: DeviceInfo,
     memory_probe: MemoryProbe = probe_available_memory,
@@ -121,8 +134,9 @@ def preflight_segmentation(
     brain: list[BrainHeuristic] = []
     if loaded is not None:
         check_input_values(loaded, modality=modality, collector=collector)
-        if modality is SegmentationModality.MRI_BRAIN:
+        if modality is SegmentationModality.MRI_BRAIN and not request.is_brain_preprocessing:
             brain = check_brain_preprocessed(loaded, bundle_root=root, collector=collector)
+    _check_preprocess_flag(request, modality, collector)
     device = _check_device(request.device, settings=settings, device_info=device_info, collector=collector)
     model_path = bundle_files.model_weight_path(root)
     _check_weights(model_path, settings=settings, collector=collector)

@@ -138,13 +138,27 @@ def test_a_raw_t1_for_mri_brain_warns_with_a_pointer_to_preprocessing(ready: Set
 
 
 def test_a_preprocessed_looking_brain_passes_the_heuristics(ready: Settings, write_volume: Callable[..., Path]) -> None:
-    brain = np.zeros((120, 120, 120), np.float32)
-    brain[10:110, 10:110, 10:120] = 0.7  # 1.1 L of skull-stripped, normalised "brain" at 1 mm
-    path = write_volume("brain_pre.nii.gz", brain, np.eye(4))
+    # on the MNI ICBM152 grid `medskills preprocess brain` writes (the template_grid heuristic knows it)
+    brain = np.zeros((197, 233, 189), np.float32)
+    brain[40:140, 60:160, 40:150] = 0.7  # 1.1 L of skull-stripped, normalised "brain" at 1 mm
+    mni_affine = np.array([[1.0, 0, 0, -98], [0, 1, 0, -134], [0, 0, 1, -72], [0, 0, 0, 1]])
+    path = write_volume("brain_pre.nii.gz", brain, mni_affine)
     (path.parent / "brain_pre.preprocess.json").write_text(f'{{"output_path": "{path}"}}')
     outcome = _preflight(ready, path, modality="MRI_BRAIN")
     assert "mri_brain_not_preprocessed" not in _warnings(outcome)
     assert all(h.is_passed for h in outcome.plan.brain_heuristics)
+
+
+def test_a_preprocessed_looking_brain_off_the_template_grid_warns(ready: Settings,
+                                                                  write_volume: Callable[..., Path]) -> None:
+    pytest.importorskip("nilearn", reason="the MNI152 grid comes from nilearn: pip install 'medskills[brain]'")
+    brain = np.zeros((120, 120, 120), np.float32)
+    brain[10:110, 10:110, 10:120] = 0.7
+    path = write_volume("brain_off.nii.gz", brain, np.eye(4))
+    outcome = _preflight(ready, path, modality="MRI_BRAIN")
+    assert "mri_brain_not_preprocessed" in _warnings(outcome)
+    assert [h.name for h in outcome.plan.brain_heuristics if not h.is_passed] == ["preprocess_meta_json",
+                                                                                  "template_grid"]
 
 
 def test_missing_bundle_and_weights_are_readiness_errors_naming_the_setup_command(
