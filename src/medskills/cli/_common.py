@@ -50,8 +50,9 @@ def exit_with(error: MedskillsError) -> NoReturn:
     }
     if isinstance(error, PreflightError):
         payload["problems"] = error.problems
-    if isinstance(error, StudyError):
-        payload["error_code"] = error.error_code
+    error_code = error.error_code if isinstance(error, StudyError) else getattr(error, "error_code", None)
+    if error_code is not None:  # StudyError and the DICOMweb errors carry a machine-readable code
+        payload["error_code"] = str(error_code)
     logging.getLogger("medskills").error("%s", error)
     sys.stdout.write(json.dumps(payload, indent=2) + "\n")
     sys.stdout.flush()

@@ -23,9 +23,10 @@ from medskills.dicom.web.retrieval import (
     RetrievedStudy,
     find_series,
     retrieve_series,
+    retrieved_series_set,
     retrieved_study,
 )
-from medskills.dicom.web.settings import DicomWebSettings
+from medskills.dicom.web.settings import DicomWebSettings, load_dicomweb_settings
 
 __all__ = [
     "DicomWebAuthFailed",
@@ -44,6 +45,8 @@ __all__ = [
     "RetrievedSeries",
     "RetrievedStudy",
     "find_series",
+    "load_dicomweb_settings",
     "retrieve_series",
+    "retrieved_series_set",
     "retrieved_study",
 ]

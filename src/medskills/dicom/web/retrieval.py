@@ -26,7 +26,8 @@ from medskills.dicom.web.errors import (
     DicomWebPartialRetrieval,
 )
 
-__all__ = ["RemoteSeries", "RetrievedSeries", "RetrievedStudy", "find_series", "retrieve_series", "retrieved_study"]
+__all__ = ["RemoteSeries", "RetrievedSeries", "RetrievedStudy", "find_series", "retrieve_series",
+           "retrieved_series_set", "retrieved_study"]
 
 logger = logging.getLogger(__name__)
 
@@ -134,6 +135,15 @@ def retrieved_study(server: DicomWebServer, *, study_uid: str, series_uid: str |
     With ``keep_in`` (a new or empty folder the caller owns) the files stay there instead.
     """
     wanted = find_series(server, study_uid=study_uid, series_uid=series_uid, modality=modality)
+    with retrieved_series_set(server, wanted, keep_in=keep_in) as study:
+        yield study
+
+
+@contextmanager
+def retrieved_series_set(server: DicomWebServer, wanted: list[RemoteSeries], *,
+                         keep_in: Path | None = None) -> Iterator[RetrievedStudy]:
+    """Retrieve series already found with :func:`find_series` (all of one study), each complete or not at all."""
+    study_uid = wanted[0].study_instance_uid
     if keep_in is not None:
         keep_in.mkdir(parents=True, exist_ok=True)
         yield _retrieve_all(server, study_uid, wanted, keep_in)

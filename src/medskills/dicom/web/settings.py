@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["DicomWebSettings"]
+from medskills.core.errors import UsageError
+
+__all__ = ["DicomWebSettings", "load_dicomweb_settings"]
 
 
 class DicomWebSettings(BaseSettings):
@@ -40,3 +42,18 @@ class DicomWebSettings(BaseSettings):
     @property
     def is_configured(self) -> bool:
         return bool(self.url)
+
+
+def load_dicomweb_settings(url: str | None = None) -> DicomWebSettings:
+    """Read ``MEDSKILLS_DICOMWEB_*`` once at the edge; ``url`` (``--dicomweb``) overrides the variable.
+
+    Raises:
+        UsageError: a value is invalid (the message names the variable, never the password).
+    """
+    try:
+        settings = DicomWebSettings()
+        return DicomWebSettings.model_validate({**dict(settings), "url": url}) if url is not None else settings
+    except ValidationError as err:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in err.errors())
+        raise UsageError(f"DICOMweb settings are invalid ({problems}); fix --dicomweb or the "
+                         "MEDSKILLS_DICOMWEB_* variables") from err
