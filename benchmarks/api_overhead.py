@@ -30,12 +30,16 @@ class InstantPredictor:
     """Answers at once, so the timings hold no model time."""
 
     model_version = "benchmark"
-    members_available: tuple[str, ...] = ()
+    members_available = ["instant"]
+    members_unavailable: list[object] = []
 
-    def predict(self, volume):  # type: ignore[no-untyped-def]
+    def predict(self, volume, *, inputs=None):  # type: ignore[no-untyped-def]
+        from medskills.triage.pack_manifest import FittedOn, StackerProvenance
         from medskills.triage.prediction import TriagePrediction
 
-        return TriagePrediction(probability_of_pathology=0.5, pathology=0, threshold=0.6, model_version="benchmark")
+        return TriagePrediction(probability_of_pathology=0.5, pathology=0, threshold=0.6, model_version="benchmark",
+                                stacker_provenance=StackerProvenance.SYNTHETIC, members_available=["instant"],
+                                fitted_on=FittedOn(description="a fixed benchmark answer, generated", study_count=1))
 
 
 def _chest_zip(folder: Path) -> Path:
@@ -75,7 +79,8 @@ def _chest_zip(folder: Path) -> Path:
 
 
 def _direct_seconds(archive: Path, requests: int) -> float:
-    from medskills.dicom import read_dicom_zip, validate_chest
+    from medskills.dicom import read_dicom_zip
+    from medskills.triage.chest import validate_chest
 
     times = []
     for _ in range(requests):

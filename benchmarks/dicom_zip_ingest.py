@@ -1,20 +1,26 @@
-"""Uploaded DICOM ZIP -> HU volume on the real series: medskills vs dicom2nifti, SimpleITK and raw pydicom.
+"""Uploaded DICOM ZIP -> HU volume in memory on the real series: medskills vs SimpleITK, dicom2nifti and raw pydicom.
 
     /work/venv/bin/pip install SimpleITK dicom2nifti    # benchmark only, not a project dependency
-    /work/venv/bin/python benchmarks/dicom_zip_ingest.py [--series DIR] [--repeats 5]
+    /work/venv/bin/python benchmarks/dicom_zip_ingest.py [--series DIR] [--repeats 7]
 
-Every side starts from the same ZIP and extracts it into a fresh folder (the service's path):
-medskills runs ``read_dicom_zip`` (safe inspection, headers once, selection, decode, HU, RAS);
-SimpleITK and dicom2nifti read the extracted folder (their readers are shared with
-``segmentation_dicom_read.py``); raw pydicom reads each file and decodes its pixels with no
-checks, no sorting and no orientation: the floor. Prints median seconds and ratios (other /
-medskills) from the same run as JSON and writes them to ``benchmarks/results/dicom_zip_ingest.json``.
+Every side starts from the same ZIP, extracts it into a fresh folder and ends with the same thing:
+a float32 HU array in closest-canonical RAS and its affine, in memory (nothing written back).
+medskills runs ``read_dicom_zip`` (safe inspection, headers once, selection, decode on every core,
+HU, RAS); SimpleITK runs ``ImageSeriesReader`` (GDCM); dicom2nifti runs
+``dicom_series_to_nifti(folder, None, reorient_nifti=False)`` (in memory; we reorient); raw pydicom
+reads and decodes each file with no checks, no sorting and no orientation (a single-core floor). Each side runs once to warm
+imports, plugins, the forkserver and the page cache; then the sides take turns, ``--repeats``
+rounds, so machine load falls on all of them alike. The script checks that every side gives the
+same voxels on the same grid, prints median seconds and ratios (other / medskills) from this one
+run as JSON and writes them to ``benchmarks/results/dicom_zip_ingest.json``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import platform
 import statistics
 import tempfile
 import time
@@ -23,9 +29,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from segmentation_dicom_read import DEFAULT_SERIES, read_dicom2nifti, read_simpleitk
 
+DEFAULT_SERIES = Path(__file__).resolve().parents[2] / "shared" / "data" / "ct_dicom_series"
 RESULTS = Path(__file__).resolve().parent / "results" / "dicom_zip_ingest.json"
+Volume = tuple[np.ndarray, np.ndarray]  # (float32 array in closest-canonical RAS, RAS affine)
 
 
 def _zip(series: Path, target: Path) -> Path:
@@ -35,53 +42,96 @@ def _zip(series: Path, target: Path) -> Path:
     return target
 
 
-def ingest_medskills(archive: Path) -> tuple[int, ...]:
+def _canonical(array: np.ndarray, affine: np.ndarray) -> Volume:
+    import nibabel as nib
+
+    image = nib.as_closest_canonical(nib.Nifti1Image(array, affine))
+    return np.asarray(image.dataobj, dtype=np.float32), image.affine
+
+
+def ingest_medskills(archive: Path) -> Volume:
     from medskills.dicom import read_dicom_zip
 
-    return read_dicom_zip(archive).volume.shape
+    volume = read_dicom_zip(archive).volume
+    return np.asarray(volume.array), volume.affine
 
 
-def _extracted(reader: Callable[[Path], tuple[np.ndarray, np.ndarray]]) -> Callable[[Path], tuple[int, ...]]:
-    def run(archive: Path) -> tuple[int, ...]:
+def read_simpleitk(folder: Path) -> Volume:
+    import SimpleITK as sitk
+
+    reader = sitk.ImageSeriesReader()
+    [series_id] = reader.GetGDCMSeriesIDs(str(folder))
+    reader.SetFileNames(reader.GetGDCMSeriesFileNames(str(folder), series_id))
+    image = reader.Execute()
+    array = sitk.GetArrayFromImage(image).transpose(2, 1, 0)
+    direction = np.asarray(image.GetDirection()).reshape(3, 3)
+    affine = np.eye(4)
+    affine[:3, :3] = direction * np.asarray(image.GetSpacing())
+    affine[:3, 3] = image.GetOrigin()
+    return _canonical(array, np.diag([-1.0, -1.0, 1.0, 1.0]) @ affine)
+
+
+def read_dicom2nifti(folder: Path) -> Volume:
+    import dicom2nifti
+
+    # in memory: reorient_nifti=True would write the reoriented image to output_file (None crashes in 2.6)
+    image = dicom2nifti.dicom_series_to_nifti(str(folder), None, reorient_nifti=False)["NII"]
+    return _canonical(np.asanyarray(image.dataobj), image.affine)
+
+
+def read_pydicom_floor(folder: Path) -> Volume:
+    import pydicom
+
+    slices = [pydicom.dcmread(path).pixel_array for path in sorted(folder.iterdir())]
+    return np.stack(slices, axis=-1).astype(np.float32), np.eye(4)
+
+
+def _extracted(reader: Callable[[Path], Volume]) -> Callable[[Path], Volume]:
+    def run(archive: Path) -> Volume:
         with tempfile.TemporaryDirectory() as folder, zipfile.ZipFile(archive) as handle:
             handle.extractall(folder)
-            return reader(Path(folder))[0].shape
+            return reader(Path(folder))
 
     return run
 
 
-def _pydicom_floor(folder: Path) -> tuple[np.ndarray, np.ndarray]:
-    import pydicom
-
-    slices = [pydicom.dcmread(path).pixel_array for path in sorted(folder.iterdir())]
-    return np.stack(slices, axis=-1), np.eye(4)
-
-
-def _median_seconds(run: Callable[[Path], tuple[int, ...]], archive: Path, repeats: int) -> float:
-    run(archive)  # warm imports and plugin discovery
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run(archive)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+def _agreement(volumes: dict[str, Volume]) -> dict[str, dict[str, object]]:
+    ours_array, ours_affine = volumes["medskills"]
+    report: dict[str, dict[str, object]] = {}
+    for name in ("simpleitk", "dicom2nifti"):
+        array, affine = volumes[name]
+        is_same_grid = array.shape == ours_array.shape and bool(np.allclose(affine, ours_affine, atol=1e-3))
+        report[name] = {"same_grid": is_same_grid,
+                        "max_abs_hu_diff": float(np.abs(array - ours_array).max()) if is_same_grid else None}
+    return report
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--series", type=Path, default=DEFAULT_SERIES)
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=7)
     arguments = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         archive = _zip(arguments.series, Path(scratch) / "study.zip")
-        sides = {"medskills": ingest_medskills, "pydicom_floor": _extracted(_pydicom_floor),
-                 "simpleitk": _extracted(read_simpleitk), "dicom2nifti": _extracted(read_dicom2nifti)}
-        seconds = {name: _median_seconds(run, archive, arguments.repeats) for name, run in sides.items()}
+        sides: dict[str, Callable[[Path], Volume]] = {
+            "medskills": ingest_medskills, "simpleitk": _extracted(read_simpleitk),
+            "dicom2nifti": _extracted(read_dicom2nifti), "pydicom_floor": _extracted(read_pydicom_floor)}
+        volumes = {name: run(archive) for name, run in sides.items()}  # warm-up, and the outputs compared
+        times: dict[str, list[float]] = {name: [] for name in sides}
+        for _ in range(arguments.repeats):
+            for name, run in sides.items():
+                start = time.perf_counter()
+                run(archive)
+                times[name].append(time.perf_counter() - start)
+    seconds = {name: statistics.median(values) for name, values in times.items()}
     report = {
-        "series": str(arguments.series), "repeats": arguments.repeats,
+        "series": str(arguments.series), "shape": list(volumes["medskills"][0].shape), "repeats": arguments.repeats,
+        "cores": len(os.sched_getaffinity(0)), "load_average_1min_after": round(os.getloadavg()[0], 2),
+        "python": platform.python_version(),
         "median_seconds": {k: round(v, 4) for k, v in seconds.items()},
         "ratio_other_over_medskills": {k: round(v / seconds["medskills"], 2) for k, v in seconds.items()
                                        if k != "medskills"},
+        "agreement": _agreement(volumes),
     }
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps(report, indent=2) + "\n")

@@ -1,4 +1,4 @@
-"""Imports point one way: cli/service -> capabilities -> dicom -> core; capabilities never import each other."""
+"""Imports point one way (cli/service -> capabilities -> dicom -> core), and no package imports another's privates."""
 
 from __future__ import annotations
 
@@ -60,3 +60,56 @@ def _raw_imports(path: Path) -> set[str]:
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             names.add(node.module)
     return names
+
+
+
+def _importer_package(path: Path) -> str:
+    """The package a module belongs to (a package's ``__init__`` belongs to the package itself)."""
+    parts = ("medskills", *path.relative_to(SRC).with_suffix("").parts)
+    return ".".join(parts[:-1])
+
+
+def _foreign_private_imports(source: str, importer: str) -> list[str]:
+    """Private modules or names from medskills that ``source`` (in package ``importer``) may not import.
+
+    A ``_module`` or ``_name`` inside package P (directly or in one of its modules) is private to P
+    and its subpackages.
+    """
+    found: list[str] = []
+    for node in ast.walk(ast.parse(source)):
+        dotted: list[str] = []
+        if isinstance(node, ast.Import):
+            dotted = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            dotted = [f"{node.module}.{alias.name}" for alias in node.names]
+        for name in dotted:
+            parts = name.split(".")
+            private = [k for k, part in enumerate(parts) if part.startswith("_") and not part.startswith("__")]
+            if parts[0] != "medskills" or not private:
+                continue
+            owner_parts = parts[:private[0]]
+            if SRC.joinpath(*owner_parts[1:]).with_suffix(".py").is_file():  # a private name in a module
+                owner_parts = owner_parts[:-1]
+            owner = ".".join(owner_parts)
+            if importer != owner and not importer.startswith(f"{owner}."):
+                found.append(name)
+    return found
+
+
+@pytest.mark.parametrize("module", sorted(SRC.rglob("*.py")), ids=lambda p: str(p.relative_to(SRC)))
+def test_no_module_imports_another_packages_private_modules(module: Path) -> None:
+    offenders = _foreign_private_imports(module.read_text(encoding="utf-8"), _importer_package(module))
+    assert not offenders, f"{module.relative_to(SRC)} imports private names of another package: {offenders}"
+
+
+def test_the_private_import_check_fires_on_a_foreign_private_module() -> None:
+    source = ("from medskills.dicom._frames import decode_frame\nfrom medskills.dicom.assembly import _place_slice\n"
+              "import medskills.core.label_spaces._mapping\nfrom medskills.dicom.errors import DicomErrorCode\n")
+    assert _foreign_private_imports(source, "medskills.segmentation") == [
+        "medskills.dicom._frames.decode_frame", "medskills.dicom.assembly._place_slice",
+        "medskills.core.label_spaces._mapping"]
+    assert _foreign_private_imports(source, "medskills.dicom") == ["medskills.core.label_spaces._mapping"]
+    assert _foreign_private_imports(source, "medskills.core.label_spaces") == [
+        "medskills.dicom._frames.decode_frame", "medskills.dicom.assembly._place_slice"]
+    assert _importer_package(SRC / "dicom" / "__init__.py") == "medskills.dicom"
+    assert _importer_package(SRC / "dicom" / "assembly.py") == "medskills.dicom"

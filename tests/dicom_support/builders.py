@@ -12,6 +12,10 @@ import numpy as np
 from medskills.dicom.volume import HUVolume
 
 CT_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.2"
+MR_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.4"
+_SOP_CLASS_BY_MODALITY = {"CT": CT_IMAGE_STORAGE, "MR": MR_IMAGE_STORAGE}
+# (column axis, row axis, slice axis) of the canonical RAS array; columns and rows run towards L and P / I
+PLANE_AXES = {"axial": (0, 1, 2), "sagittal": (1, 2, 0), "coronal": (0, 2, 1)}
 
 
 def write_series(
@@ -149,6 +153,65 @@ def write_volume_series(folder: Path, volume: HUVolume, *, series_uid: str = "1.
         stored = np.round(volume.array[:, :, k].T + 1024).astype(np.int16)
         ds.PixelData = stored.tobytes()
         path = Path(folder) / f"ct_{k:04d}.dcm"
+        pydicom.dcmwrite(path, ds, enforce_file_format=True)
+        paths.append(path)
+    return paths
+
+
+def write_nifti_as_series(folder: Path, nifti_path: Path, *, modality: str, plane: str = "axial",
+                          series_uid: str = "1.2.826.0.1.88.1", study_uid: str = "1.2.826.0.1.88") -> list[Path]:
+    """Write a real NIfTI scan as one DICOM slice per plane of ``plane``, as a scanner would store it.
+
+    The scan is taken in closest-canonical RAS; each slice is a 2D cut across ``PLANE_AXES[plane]``,
+    with columns running towards patient Left (or Posterior) and rows towards Posterior (or
+    Inferior), the usual DICOM display orientation. Integral values are stored as int16 with slope 1
+    (CT keeps its HU); the NIfTI must hold integral values in the int16 range. Simpler than a scanner:
+    uncompressed, no private tags, one ImageType.
+    """
+    import nibabel as nib
+    import pydicom
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+
+    image = nib.as_closest_canonical(nib.load(nifti_path))
+    values = np.asarray(image.dataobj)
+    if not np.array_equal(values, np.round(values)) or values.min() < -32768 or values.max() > 32767:
+        raise ValueError(f"{nifti_path} does not hold int16-range integers")
+    column_axis, row_axis, slice_axis = PLANE_AXES[plane]
+    pixels = values.transpose(slice_axis, row_axis, column_axis)[:, ::-1, ::-1].astype(np.int16)
+    affine = image.affine
+    spacing = np.sqrt((affine[:3, :3] ** 2).sum(axis=0))
+    ras_to_lps = np.array([-1.0, -1.0, 1.0])
+    row_direction = -affine[:3, column_axis] / spacing[column_axis] * ras_to_lps
+    column_direction = -affine[:3, row_axis] / spacing[row_axis] * ras_to_lps
+    sop_class = _SOP_CLASS_BY_MODALITY[modality]
+    paths = []
+    for k in range(pixels.shape[0]):
+        corner = np.zeros(3)
+        corner[column_axis], corner[row_axis] = values.shape[column_axis] - 1, values.shape[row_axis] - 1
+        corner[slice_axis] = k
+        position = (affine @ np.append(corner, 1.0))[:3] * ras_to_lps
+        meta = FileMetaDataset()
+        sop_uid = generate_uid(entropy_srcs=[series_uid, str(k)])
+        meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID = sop_class, sop_uid
+        meta.TransferSyntaxUID = ExplicitVRLittleEndian
+        ds = Dataset()
+        ds.file_meta = meta
+        ds.SOPClassUID, ds.SOPInstanceUID = sop_class, sop_uid
+        ds.StudyInstanceUID, ds.SeriesInstanceUID = study_uid, series_uid
+        ds.Modality, ds.ImageType = modality, ["ORIGINAL", "PRIMARY", plane.upper()]
+        ds.PatientName, ds.PatientID = "Doe^John", "PHI-24680"
+        ds.ImageOrientationPatient = [float(v) for v in (*row_direction, *column_direction)]
+        ds.ImagePositionPatient = [float(v) for v in position]
+        ds.PixelSpacing = [float(spacing[row_axis]), float(spacing[column_axis])]
+        ds.SliceThickness = float(spacing[slice_axis])
+        ds.Rows, ds.Columns = pixels.shape[1], pixels.shape[2]
+        ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+        ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 1
+        if modality == "CT":
+            ds.RescaleSlope, ds.RescaleIntercept = 1, 0
+        ds.PixelData = np.ascontiguousarray(pixels[k]).tobytes()
+        path = Path(folder) / f"{plane}_{k:04d}.dcm"
         pydicom.dcmwrite(path, ds, enforce_file_format=True)
         paths.append(path)
     return paths

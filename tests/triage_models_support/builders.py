@@ -121,6 +121,7 @@ def trained_pack(
     **manifest: object,
 ) -> Path:
     """A members-only base pack plus a stacker trained on a generated table: returns the full pack dir."""
+    from medskills.triage.pack_manifest import StackerProvenance
     from medskills.triage.training import TrainStackerRequest, train_stacker
 
     base = write_pack(tmp_path / "base", {"model_version": "base", "members": members, **manifest})
@@ -136,6 +137,7 @@ def trained_pack(
         base_pack=base,
         folds=3,
         boosting_rounds=20,
+        provenance=StackerProvenance.SYNTHETIC,
     )
     return train_stacker(request).pack_dir
 

@@ -6,18 +6,21 @@ import threading
 import time
 
 from medskills.dicom.volume import HUVolume
-from medskills.triage.prediction import TriagePrediction
+from medskills.triage.pack_manifest import FittedOn, StackerProvenance
+from medskills.triage.prediction import MemberUnavailable, TriagePrediction
+from medskills.triage.preprocessing import StudyInputs
 
 
 class FixedPredictor:
     """Answers a fixed probability after ``delay_seconds``; records the volumes it saw."""
 
     def __init__(self, *, probability: float = 0.87, delay_seconds: float = 0.0, error: Exception | None = None,
-                 thoracic: float | None = 0.92) -> None:
+                 thoracic: float | None = 0.92, members: list[str] | None = None) -> None:
         self.probability = probability
         self.delay_seconds = delay_seconds
         self.error = error
         self.thoracic = thoracic
+        self.members = ["astra_head", "tiny_mednext"] if members is None else members
         self.seen: list[tuple[str, tuple[int, int, int]]] = []
         self.threads: set[str] = set()
 
@@ -27,9 +30,13 @@ class FixedPredictor:
 
     @property
     def members_available(self) -> list[str]:
-        return ["astra_head", "tiny_mednext"]
+        return list(self.members)
 
-    def predict(self, volume: HUVolume) -> TriagePrediction:
+    @property
+    def members_unavailable(self) -> list[MemberUnavailable]:
+        return [MemberUnavailable(name="fvlm", reason="not implemented")]
+
+    def predict(self, volume: HUVolume, *, inputs: StudyInputs | None = None) -> TriagePrediction:
         self.threads.add(threading.current_thread().name)
         if self.delay_seconds:
             time.sleep(self.delay_seconds)
@@ -43,5 +50,8 @@ class FixedPredictor:
             probability_of_pathology_thoracic=self.thoracic,
             pathology_thoracic=None if self.thoracic is None else int(self.thoracic >= 0.5),
             threshold_thoracic=None if self.thoracic is None else 0.5, model_version=self.model_version,
-            members_available=self.members_available,
+            stacker_provenance=StackerProvenance.SYNTHETIC,
+            fitted_on=FittedOn(description="a fixed test answer, generated", study_count=1),
+            members_available=self.members_available, members_unavailable=self.members_unavailable,
+            feature_list_sha256="0" * 64,
         )

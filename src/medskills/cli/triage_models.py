@@ -7,17 +7,23 @@ from typing import Annotated
 
 import typer
 
-from medskills.cli._common import emit, run_guarded
+from medskills.cli._common import configure_logging, emit, run_guarded
+from medskills.cli.triage_progress import with_progress
+from medskills.triage.pack_manifest import StackerProvenance
 from medskills.triage.training import ThresholdRule
+
+StudyArgument = Annotated[Path, typer.Argument(help="A ZIP of DICOM files, a DICOM folder, or a .nii/.nii.gz CT.")]
 
 
 def predict_command(
-    image: Annotated[Path, typer.Argument(help="CT volume (.nii or .nii.gz).")],
-    pack: Annotated[Path, typer.Option("--pack", help="Model pack directory (holds pack.yaml).")],
+    image: StudyArgument,
+    pack: Annotated[Path | None, typer.Option("--pack", help="Model pack directory (holds pack.yaml); "
+                                              "default: the built-in pack (measurements, no probability).")] = None,
 ) -> None:
-    """Predict P(pathology), the decision and the top pathologies for one study."""
+    """Answer for one study as the service would; refusals exit 2 (the study) or 1 (no model)."""
     from medskills.triage.studies import predict_study
 
+    configure_logging()
     emit(run_guarded(lambda: predict_study(image, pack_dir=pack)))
 
 
@@ -33,6 +39,10 @@ def train_stacker_command(
     seed: Annotated[int, typer.Option("--seed")] = 0,
     threshold_rule: Annotated[ThresholdRule, typer.Option("--threshold-rule")] = ThresholdRule.YOUDEN,
     target_sensitivity: Annotated[float, typer.Option("--target-sensitivity", min=0.01, max=1.0)] = 0.9,
+    provenance: Annotated[StackerProvenance, typer.Option(
+        "--provenance", help="fitted: real labelled studies; synthetic: generated features (a pipeline check).")
+    ] = StackerProvenance.FITTED,
+    fitted_on: Annotated[str | None, typer.Option("--fitted-on", help="What the labelled studies are.")] = None,
 ) -> None:
     """Train the main (and thoracic) LightGBM stackers with stratified CV and write a model pack."""
     from medskills.triage.training import TrainStackerRequest, train_stacker
@@ -47,19 +57,23 @@ def train_stacker_command(
         seed=seed,
         threshold_rule=threshold_rule,
         target_sensitivity=target_sensitivity,
+        provenance=provenance,
+        fitted_on=fitted_on,
     )
     emit(run_guarded(lambda: train_stacker(request)))
 
 
 def extract_features_command(
-    studies: Annotated[list[Path], typer.Argument(help="CT volumes (.nii or .nii.gz).")],
+    studies: Annotated[list[Path], typer.Argument(help="Studies: DICOM ZIPs, DICOM folders or .nii/.nii.gz CTs.")],
     pack: Annotated[Path, typer.Option("--pack", help="Model pack directory (a stacker is not needed).")],
     output_dir: Annotated[Path, typer.Option("--out", help="New directory for features.csv.")],
 ) -> None:
-    """Run every member of a pack on each study and write the feature table."""
+    """Check every study first, then run every member of a pack on each and write the feature table."""
     from medskills.triage.studies import extract_features
 
-    emit(run_guarded(lambda: extract_features(studies, pack_dir=pack, output_dir=output_dir)))
+    configure_logging()
+    emit(run_guarded(lambda: with_progress(
+        lambda progress: extract_features(studies, pack_dir=pack, output_dir=output_dir, on_progress=progress))))
 
 
 def register(app: typer.Typer) -> None:

@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 import typer
 
 from medskills.cli._common import configure_logging, emit, run_guarded
-
-T = TypeVar("T")
+from medskills.cli.triage_progress import with_progress
 
 
 def serve_command(
     host: Annotated[str | None, typer.Option("--host", help="Bind address [MEDSKILLS_HOST, 127.0.0.1].")] = None,
     port: Annotated[int | None, typer.Option("--port", help="Port [MEDSKILLS_PORT, 8000].")] = None,
-    pack_dir: Annotated[Path | None, typer.Option("--pack-dir", help="Model pack [MEDSKILLS_PACK_DIR].")] = None,
+    pack_dir: Annotated[Path | None, typer.Option(
+        "--pack-dir", help="Model pack [MEDSKILLS_PACK_DIR]; default: the built-in pack (measurements, no probability)."
+    )] = None,
 ) -> None:
     """Run the triage REST API (uvicorn, one process). Other settings come from MEDSKILLS_* variables."""
     import uvicorn
@@ -45,19 +45,8 @@ def batch_command(
     configure_logging()
     request = BatchRequest(input_dir=input_dir, output=output, api_url=api_url, concurrency=concurrency,
                            resume=resume, api_key=api_key)
-    summary = run_guarded(lambda: _with_progress(lambda progress: run_batch(request, on_progress=progress)))
+    summary = run_guarded(lambda: with_progress(lambda progress: run_batch(request, on_progress=progress)))
     emit(summary, exit_code=summary.exit_code)
-
-
-def _with_progress(action: Callable[[Callable[[int, int], None]], T]) -> T:
-    """Run ``action(on_progress)`` under a rich progress bar on stderr."""
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    with Progress(TextColumn("studies"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=Console(stderr=True)) as bar:
-        task = bar.add_task("studies", total=None)
-        return action(lambda done, total: bar.update(task, completed=done, total=total))
 
 
 def register(app: typer.Typer) -> None:

@@ -137,30 +137,16 @@ def geometry_of(shape: tuple[int, ...], affine: npt.NDArray[np.float64], dtype: 
 
 
 def read_volume(path: Path) -> LoadedVolume:
-    """Read a NIfTI file once, keeping its on-disk dtype (no float64 copy).
+    """Read a NIfTI file once, on-disk orientation and dtype (no float64 copy); see :func:`read_nifti`.
 
     Raises:
         InputError: the file is missing or not readable as NIfTI, or is not 3D.
     """
-    import nibabel as nib
+    from medskills.core.image_volume import VolumeOrientation, read_nifti
 
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path} does not exist. Check the path.")
-    try:
-        image = nib.load(str(path))
-        if not isinstance(image, nib.Nifti1Image | nib.Nifti2Image):
-            raise TypeError(f"{type(image).__name__} is not a NIfTI image")
-        array = np.asanyarray(image.dataobj)
-    except Exception as err:  # nibabel raises many types for corrupt files
-        raise InputError(f"{path} is not a readable NIfTI file: {err}") from err
-    if array.ndim == 4 and array.shape[3] == 1:
-        array = array[..., 0]
-    if array.ndim != 3:
-        raise InputError(f"{path} has shape {array.shape}; a 3D volume is required.")
-    affine = np.asarray(image.affine, dtype=np.float64)
-    return LoadedVolume(path=path, array=array, affine=affine,
-                        geometry=geometry_of(array.shape, affine, str(array.dtype)))
+    volume = read_nifti(Path(path), orientation=VolumeOrientation.ON_DISK)
+    return LoadedVolume(path=Path(path), array=volume.array, affine=volume.affine,
+                        geometry=geometry_of(volume.array.shape, volume.affine, str(volume.array.dtype)))
 
 
 def write_nifti(path: Path, array: npt.NDArray[np.generic], affine: npt.NDArray[np.float64]) -> Path:

@@ -1,8 +1,10 @@
-"""Decode the chosen series into one canonical RAS+ :class:`HUVolume`.
+"""Decode the chosen series into one canonical RAS+ volume, for any modality and plane.
 
-Pixels are decoded by pydicom 3 (compressed syntaxes through the installed pylibjpeg plugins),
-rescaled to HU with each slice's slope/intercept, stacked in slice-normal order, and reoriented
-to RAS+ once.
+Headers are parsed once (:mod:`medskills.dicom.headers`); the selection policy is a parameter
+(:mod:`medskills.dicom.selection`); compressed pixels are decoded on every core
+(:mod:`medskills.dicom.decoding`). Each decoded slice is rescaled with its own slope and
+intercept and written straight into its place in the canonical grid: no second copy of the volume.
+CT comes out in HU as :class:`HUVolume`; other modalities as an :class:`ImageVolume` in scanner units.
 """
 
 from __future__ import annotations
@@ -13,129 +15,123 @@ from pathlib import Path
 
 import numpy as np
 
-from medskills.dicom._canonical import to_canonical_ras
-from medskills.dicom.errors import TriageErrorCode, study_error
+from medskills.core.image_volume import ImageVolume, VolumeOrientation, VolumeUnits, canonical_transform
+from medskills.dicom._frames import FrameDecodeError, encoded_frame
+from medskills.dicom.decoding import decode_frames
+from medskills.dicom.errors import DicomErrorCode, dicom_error
+from medskills.dicom.geometry import voxel_to_ras_affine
 from medskills.dicom.headers import DicomInstance, group_series, scan_headers
-from medskills.dicom.selection import SelectedSeries, SeriesSelection, select_series
+from medskills.dicom.selection import SelectedSeries, SeriesPolicy, SeriesSelection, select_series
 from medskills.dicom.volume import HUVolume
 
 __all__ = ["DicomSeries", "assemble_volume", "read_dicom_files", "read_dicom_series"]
-
-_LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
 
 
 @dataclass(frozen=True)
 class DicomSeries:
     """A decoded series: the volume, its source files in volume slice order (axis 2), the selection.
 
-    ``skipped_files`` were not DICOM images; ``nested_archives`` were archives inside the upload,
-    ignored.
+    ``volume`` is an :class:`HUVolume` for CT. ``skipped_files`` were not DICOM images;
+    ``nested_archives`` were archives inside the upload, ignored.
     """
 
-    volume: HUVolume
+    volume: ImageVolume
     source_paths: tuple[Path, ...]
     selection: SeriesSelection
     skipped_files: tuple[str, ...] = ()
     nested_archives: tuple[str, ...] = ()
 
 
-def read_dicom_series(directory: Path, *, study_uid: str | None = None, min_slices: int = 2) -> DicomSeries:
-    """Read every file under ``directory`` (recursively), choose the best series and decode it.
+def read_dicom_series(directory: Path, *, policy: SeriesPolicy | None = None, study_uid: str | None = None,
+                      decode_workers: int | None = None) -> DicomSeries:
+    """Read every file under ``directory`` (recursively), choose a series under ``policy`` and decode it.
+
+    Args:
+        directory: a folder of DICOM files (other files are skipped and listed).
+        policy: which series are acceptable and preferred (default: any modality and plane).
+        study_uid: the study to read when the folder holds several.
+        decode_workers: processes decoding compressed pixels, this one included (default: every core).
 
     Raises:
-        StudyError: nothing usable (see :class:`medskills.dicom.TriageErrorCode` for the codes).
+        StudyError: nothing usable (see :class:`medskills.dicom.DicomErrorCode` and the policy's codes).
     """
     directory = Path(directory)
     if not directory.is_dir():
-        raise study_error(TriageErrorCode.NO_DICOM_SERIES, f"{directory} is not a folder of DICOM files.")
+        raise dicom_error(DicomErrorCode.NO_DICOM_SERIES, f"{directory} is not a folder of DICOM files.")
     paths = [p for p in directory.rglob("*") if p.is_file() and not p.is_symlink()]
-    return read_dicom_files(paths, study_uid=study_uid, min_slices=min_slices, source=directory)
+    return read_dicom_files(paths, policy=policy, study_uid=study_uid, source=directory, decode_workers=decode_workers)
 
 
-def read_dicom_files(paths: Sequence[Path], *, study_uid: str | None = None, min_slices: int = 2,
-                     source: Path | None = None) -> DicomSeries:
+def read_dicom_files(paths: Sequence[Path], *, policy: SeriesPolicy | None = None, study_uid: str | None = None,
+                     source: Path | None = None, decode_workers: int | None = None) -> DicomSeries:
     """Headers once -> group -> select -> decode; the shared pipeline of every DICOM reader."""
     scan = scan_headers(paths)
-    selected = select_series(group_series(scan, study_uid=study_uid), min_slices=min_slices)
-    return assemble_volume(selected, source=source, skipped_files=scan.skipped_files)
+    selected = select_series(group_series(scan, study_uid=study_uid), policy=policy)
+    return assemble_volume(selected, source=source, skipped_files=scan.skipped_files, decode_workers=decode_workers)
 
 
-def assemble_volume(selected: SelectedSeries, *, source: Path | None = None,
-                    skipped_files: tuple[str, ...] = ()) -> DicomSeries:
-    """Decode, rescale to HU, stack along the normal and reorient to RAS+."""
+def assemble_volume(selected: SelectedSeries, *, source: Path | None = None, skipped_files: tuple[str, ...] = (),
+                    decode_workers: int | None = None) -> DicomSeries:
+    """Decode, rescale and place every slice of ``selected`` in a canonical RAS+ float32 grid."""
     instances = selected.instances
     first = instances[0]
-    volume = np.empty((first.columns, first.rows, len(instances)), dtype=np.float32)
-    for k, instance in enumerate(instances):
-        volume[:, :, k] = _hu_slice(instance).T
-    canonical = to_canonical_ras(volume, _lps_affine(instances))
+    transform = canonical_transform(voxel_to_ras_affine(instances), (first.columns, first.rows, len(instances)))
+    # slice-major memory: each source slice lands in one contiguous block for axial series
+    canonical = np.empty(transform.canonical_shape[::-1], dtype=np.float32).transpose(2, 1, 0)
+    by_source_index = transform.source_view(canonical)  # [column, row, slice]
+    _require_decoders(instances)
+    try:
+        frames = [encoded_frame(k, i.path.name, i.dataset) for k, i in enumerate(instances)]
+        for k, stored in decode_frames(frames, workers=decode_workers):
+            _place_slice(by_source_index[:, :, k], stored, instances[k])
+    except FrameDecodeError as err:
+        raise dicom_error(DicomErrorCode.TRUNCATED_FILE, f"{err.file_name}: pixel data could not be decoded "
+                          f"({err.detail}); the file is truncated or corrupt, re-export the series.") from err
     slice_order = list(range(len(instances)))
-    if canonical.is_flipped[2]:
+    if transform.is_flipped[transform.source_axis_for.index(2)]:
         slice_order.reverse()
     ordered = [instances[k] for k in slice_order]
-    study_uid, series_uid = selected.group.study_uid, selected.group.series_uid
-    hu = HUVolume(
-        array=canonical.array, affine=canonical.affine, spacing_mm=canonical.spacing_mm, study_uid=study_uid,
-        series_uid=series_uid, sop_instance_uids=tuple(i.sop_instance_uid for i in ordered), source_path=source,
-    )
-    return DicomSeries(volume=hu, source_paths=tuple(i.path for i in ordered), selection=selected.selection,
+    volume = _volume(canonical, transform.canonical_affine, transform.canonical_spacing_mm, selected, ordered, source)
+    return DicomSeries(volume=volume, source_paths=tuple(i.path for i in ordered), selection=selected.selection,
                        skipped_files=skipped_files)
 
 
-def _require_decoder(instance: DicomInstance) -> None:
-    """Refuse a transfer syntax no installed pixel decoder handles, before trying to decode."""
-    from pydicom.pixels import get_decoder
-
-    syntax = instance.dataset.file_meta.get("TransferSyntaxUID", "unknown")
-    try:
-        is_available = get_decoder(syntax).is_available
-    except NotImplementedError:
-        is_available = False
-    if not is_available:
-        raise study_error(TriageErrorCode.UNSUPPORTED_TRANSFER_SYNTAX,
-                          f"{instance.path.name}: transfer syntax {syntax} cannot be decoded here; install the "
-                          "pylibjpeg plugins (pip install 'medskills[dicom]') or re-export the series uncompressed.")
-
-
-def _hu_slice(instance: DicomInstance) -> np.ndarray:
+def _place_slice(target: np.ndarray, stored: np.ndarray, instance: DicomInstance) -> None:
+    """``target[column, row] = stored[row, column] * slope + intercept`` in float32, in place."""
     dataset = instance.dataset
-    _require_decoder(instance)
-    try:
-        pixels = dataset.pixel_array
-    except (NotImplementedError, RuntimeError) as err:
-        raise _truncated(instance, err) from err
-    except (ValueError, EOFError, OSError, AttributeError, KeyError) as err:
-        raise _truncated(instance, err) from err
-    if pixels.shape != (instance.rows, instance.columns):
-        raise _truncated(instance, ValueError(f"decoded shape {pixels.shape}"))
-    slope = float(dataset.get("RescaleSlope", 1.0) or 1.0)
-    intercept = float(dataset.get("RescaleIntercept", 0.0) or 0.0)
-    return pixels.astype(np.float32) * np.float32(slope) + np.float32(intercept)
-
-
-def _truncated(instance: DicomInstance, err: Exception):
-    return study_error(TriageErrorCode.TRUNCATED_FILE,
-                       f"{instance.path.name}: pixel data could not be decoded ({type(err).__name__}: {err}); the "
-                       "file is truncated or corrupt, re-export the series.")
-
-
-def _lps_affine(instances: tuple[DicomInstance, ...]) -> np.ndarray:
-    """Voxel (column, row, slice) -> RAS mm, from the first slice and the slice-to-slice step."""
-    first = instances[0]
-    assert first.orientation is not None and first.position_mm is not None and first.pixel_spacing_mm is not None
-    row_direction = np.asarray(first.orientation[:3])
-    column_direction = np.asarray(first.orientation[3:])
-    row_spacing, column_spacing = first.pixel_spacing_mm
-    origin = np.asarray(first.position_mm)
-    last = instances[-1].position_mm
-    assert last is not None
-    if len(instances) > 1:
-        slice_step = (np.asarray(last) - origin) / (len(instances) - 1)
+    slope = np.float32(float(dataset.get("RescaleSlope", 1.0) or 1.0))
+    intercept = np.float32(float(dataset.get("RescaleIntercept", 0.0) or 0.0))
+    if slope == 1.0:
+        np.add(stored.T, intercept, out=target, casting="unsafe")
     else:
-        slice_step = np.cross(row_direction, column_direction) * (first.slice_thickness_mm or 1.0)
-    affine = np.eye(4)
-    affine[:3, 0] = row_direction * column_spacing
-    affine[:3, 1] = column_direction * row_spacing
-    affine[:3, 2] = slice_step
-    affine[:3, 3] = origin
-    return _LPS_TO_RAS @ affine
+        np.multiply(stored.T, slope, out=target, casting="unsafe")
+        target += intercept
+
+
+def _volume(array: np.ndarray, affine: np.ndarray, spacing_mm: tuple[float, float, float], selected: SelectedSeries,
+            ordered: list[DicomInstance], source: Path | None) -> ImageVolume:
+    study_uid, series_uid = selected.group.study_uid, selected.group.series_uid
+    sop_instance_uids = tuple(i.sop_instance_uid for i in ordered)
+    if {i.modality for i in ordered} == {"CT"}:
+        return HUVolume(array=array, affine=affine, spacing_mm=spacing_mm, study_uid=study_uid, series_uid=series_uid,
+                        sop_instance_uids=sop_instance_uids, source_path=source)
+    return ImageVolume(array=array, affine=affine, spacing_mm=spacing_mm, units=VolumeUnits.SIGNAL,
+                       orientation=VolumeOrientation.CANONICAL_RAS, study_uid=study_uid, series_uid=series_uid,
+                       sop_instance_uids=sop_instance_uids, source_path=source)
+
+
+def _require_decoders(instances: tuple[DicomInstance, ...]) -> None:
+    """Refuse a transfer syntax no installed pixel decoder handles, before decoding anything."""
+    from pydicom.pixels.decoders.base import get_decoder
+
+    syntaxes = {str(i.dataset.file_meta.get("TransferSyntaxUID", "unknown")): i for i in instances}
+    for syntax, instance in syntaxes.items():
+        try:
+            is_available = get_decoder(syntax).is_available
+        except NotImplementedError:
+            is_available = False
+        if not is_available:
+            raise dicom_error(DicomErrorCode.UNSUPPORTED_TRANSFER_SYNTAX,
+                              f"{instance.path.name}: transfer syntax {syntax} cannot be decoded here; install the "
+                              "pylibjpeg plugins (pip install 'medskills[dicom]') or re-export the series "
+                              "uncompressed.")

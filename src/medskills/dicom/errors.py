@@ -1,4 +1,8 @@
-"""The closed set of machine-readable reasons a study is refused, shared by the library and the API."""
+"""Machine-readable reasons the DICOM layer cannot read a study, whatever the capability asks of it.
+
+Capabilities add their own policy codes (for example ``medskills.triage.errors.TriageErrorCode``);
+every code travels as :attr:`medskills.core.errors.StudyError.error_code`.
+"""
 
 from __future__ import annotations
 
@@ -10,21 +14,15 @@ from medskills.core.errors import StudyError
 if TYPE_CHECKING:
     from medskills.dicom.selection import SeriesSelection
 
-__all__ = ["SeriesSelectionError", "StudyRefusal", "TriageErrorCode", "study_error"]
+__all__ = ["DicomErrorCode", "SeriesSelectionError", "StudyRefusal", "dicom_error"]
 
 
-class TriageErrorCode(StrEnum):
-    """Why an upload or study could not be analysed. The API maps each member to one HTTP status."""
+class DicomErrorCode(StrEnum):
+    """Why an upload, archive or series could not be turned into a volume."""
 
-    # request level
-    BAD_REQUEST = "bad_request"
-    UNAUTHORIZED = "unauthorized"
+    # uploads and archives
     UNSUPPORTED_FILE_TYPE = "unsupported_file_type"
     UPLOAD_TOO_LARGE = "upload_too_large"
-    QUEUE_FULL = "queue_full"
-    PREDICTOR_NOT_CONFIGURED = "predictor_not_configured"
-    INTERNAL_ERROR = "internal_error"
-    # archive safety
     ZIP_INVALID = "zip_invalid"
     ZIP_TOO_MANY_ENTRIES = "zip_too_many_entries"
     ZIP_TOO_LARGE = "zip_too_large"
@@ -33,7 +31,7 @@ class TriageErrorCode(StrEnum):
     ZIP_SYMLINK = "zip_symlink"
     ZIP_ENCRYPTED = "zip_encrypted"
     ZIP_DUPLICATE_NAMES = "zip_duplicate_names"
-    # study content
+    # studies and series
     NO_DICOM_SERIES = "no_dicom_series"
     MULTIPLE_STUDIES = "multiple_studies"
     STUDY_NOT_FOUND = "study_not_found"
@@ -43,30 +41,25 @@ class TriageErrorCode(StrEnum):
     IRREGULAR_SLICE_SPACING = "irregular_slice_spacing"
     MIXED_ORIENTATION = "mixed_orientation"
     INCONSISTENT_GEOMETRY = "inconsistent_geometry"
-    NOT_AXIAL = "not_axial"
-    NOT_ORIGINAL_IMAGE = "not_original_image"
     MULTIFRAME_UNSUPPORTED = "multiframe_unsupported"
     GANTRY_TILT = "gantry_tilt"
+    # pixel data and files
     UNSUPPORTED_TRANSFER_SYNTAX = "unsupported_transfer_syntax"
     TRUNCATED_FILE = "truncated_file"
     INVALID_NIFTI = "invalid_nifti"
-    # chest validation
-    NOT_CT = "not_ct"
-    HU_IMPLAUSIBLE = "hu_implausible"
-    LUNGS_NOT_FOUND = "lungs_not_found"
-    LUNGS_TOO_SHORT = "lungs_too_short"
 
 
-def study_error(code: TriageErrorCode, message: str) -> StudyError:
-    """Build the :class:`StudyError` for ``code``; callers ``raise study_error(...)``."""
+def dicom_error(code: DicomErrorCode, message: str) -> StudyError:
+    """Build the :class:`StudyError` for ``code``; callers ``raise dicom_error(...)``."""
     return StudyError(message, error_code=code)
 
 
 class StudyRefusal(StudyError):
     """A refused study that still reports its series selection (``None`` when there was none) and,
-    once a volume was read, its UIDs."""
+    once a volume was read, its UIDs. ``error_code`` may come from the DICOM layer or from the
+    capability's policy."""
 
-    def __init__(self, message: str, *, error_code: TriageErrorCode, selection: SeriesSelection | None,
+    def __init__(self, message: str, *, error_code: str, selection: SeriesSelection | None,
                  study_uid: str = "", series_uid: str = "") -> None:
         super().__init__(message, error_code=error_code)
         self.selection = selection

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from medskills.dicom.errors import TriageErrorCode, study_error
+from medskills.dicom.errors import DicomErrorCode, dicom_error
 
 __all__ = ["DicomInstance", "HeaderScan", "SeriesGroup", "group_series", "scan_headers"]
 
@@ -42,7 +42,7 @@ class DicomInstance:
     kernel: str
     gantry_tilt_deg: float
     number_of_frames: int
-    dataset: Any
+    dataset: Any  # pydicom.Dataset, pixel data deferred (pydicom is imported only when used)
 
 
 @dataclass(frozen=True)
@@ -91,18 +91,18 @@ def group_series(scan: HeaderScan, *, study_uid: str | None = None) -> list[Seri
             ``study_not_found`` (the chosen study is absent).
     """
     if not scan.instances:
-        raise study_error(TriageErrorCode.NO_DICOM_SERIES,
+        raise dicom_error(DicomErrorCode.NO_DICOM_SERIES,
                           f"no DICOM image found ({len(scan.skipped_files)} files were not DICOM images); "
-                          "upload a ZIP of the CT series' .dcm files.")
+                          "pass the series' .dcm files (a folder, or a ZIP of it).")
     studies = sorted({instance.study_uid for instance in scan.instances})
     if study_uid is not None:
         if study_uid not in studies:
-            raise study_error(TriageErrorCode.STUDY_NOT_FOUND,
+            raise dicom_error(DicomErrorCode.STUDY_NOT_FOUND,
                               f"study_uid {study_uid!r} is not in the upload; it holds {len(studies)} studies: "
                               f"{', '.join(studies)}.")
         studies = [study_uid]
     elif len(studies) > 1:
-        raise study_error(TriageErrorCode.MULTIPLE_STUDIES,
+        raise dicom_error(DicomErrorCode.MULTIPLE_STUDIES,
                           f"the upload holds {len(studies)} studies ({', '.join(studies)}); upload one study, "
                           "or choose one with ?study_uid=.")
     grouped: dict[tuple[str, str], list[DicomInstance]] = defaultdict(list)

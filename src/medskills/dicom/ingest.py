@@ -7,16 +7,18 @@ from pathlib import Path
 
 from medskills.dicom.archive import ArchiveLimits, extract_zip, work_directory
 from medskills.dicom.assembly import DicomSeries, read_dicom_files
-from medskills.dicom.selection import DEFAULT_MIN_SLICES
+from medskills.dicom.selection import SeriesPolicy
 
 __all__ = ["read_dicom_zip"]
 
 
-def read_dicom_zip(zip_path: Path, *, limits: ArchiveLimits | None = None, study_uid: str | None = None,
-                   min_slices: int = DEFAULT_MIN_SLICES, work_root: Path | None = None) -> DicomSeries:
+def read_dicom_zip(zip_path: Path, *, policy: SeriesPolicy | None = None, limits: ArchiveLimits | None = None,
+                   study_uid: str | None = None, work_root: Path | None = None,
+                   decode_workers: int | None = None) -> DicomSeries:
     """Inspect and extract ``zip_path`` into a private folder under ``work_root``, then read the series.
 
     The extracted files are deleted before returning (or raising); the volume is already decoded.
+    ``policy`` and ``decode_workers`` are those of :func:`medskills.dicom.read_dicom_files`.
 
     Raises:
         StudyError: archive problems (``zip_*``) or study problems (see ``read_dicom_files``).
@@ -24,6 +26,6 @@ def read_dicom_zip(zip_path: Path, *, limits: ArchiveLimits | None = None, study
     limits = limits or ArchiveLimits()
     with work_directory(work_root) as folder:
         extracted = extract_zip(Path(zip_path), folder, limits)
-        series = read_dicom_files(list(extracted.files), study_uid=study_uid, min_slices=min_slices,
-                                  source=Path(zip_path))
+        series = read_dicom_files(list(extracted.files), policy=policy, study_uid=study_uid, source=Path(zip_path),
+                                  decode_workers=decode_workers)
     return replace(series, nested_archives=extracted.nested_archives)

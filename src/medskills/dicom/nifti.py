@@ -1,13 +1,12 @@
-"""Read a NIfTI CT (``.nii`` or ``.nii.gz``) into the canonical :class:`HUVolume`."""
+"""Read a NIfTI CT (``.nii`` or ``.nii.gz``) as the canonical :class:`HUVolume`, with study error codes."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
-from medskills.dicom._canonical import to_canonical_ras
-from medskills.dicom.errors import TriageErrorCode, study_error
+from medskills.core.errors import InputError
+from medskills.core.image_volume import VolumeOrientation, read_nifti, spacing_from_affine, to_canonical_ras
+from medskills.dicom.errors import DicomErrorCode, dicom_error
 from medskills.dicom.volume import HUVolume
 
 __all__ = ["NIFTI_SUFFIXES", "nifti_study_name", "read_nifti_volume"]
@@ -25,45 +24,24 @@ def nifti_study_name(path: Path) -> str:
 
 
 def read_nifti_volume(path: Path) -> HUVolume:
-    """Load ``path`` as float32 HU in closest-canonical RAS+ orientation.
+    """Load ``path`` (core's :func:`read_nifti`) as float32 HU in closest-canonical RAS+ orientation.
 
     The voxel values are taken as HU after the header's scaling (``scl_slope``/``scl_inter``);
-    use :func:`medskills.dicom.check_hu_plausible` to refuse volumes that are not HU.
+    use :func:`medskills.triage.chest.check_hu_plausible` to refuse volumes that are not HU.
 
     Raises:
         StudyError: ``unsupported_file_type`` for a name not ending ``.nii``/``.nii.gz``;
-            ``invalid_nifti`` when nibabel cannot read it or it is not a single 3D volume.
+            ``invalid_nifti`` when it is missing, unreadable or not a single 3D volume.
     """
-    import nibabel as nib
-
     path = Path(path)
     if not path.name.lower().endswith(NIFTI_SUFFIXES):
-        raise study_error(
-            TriageErrorCode.UNSUPPORTED_FILE_TYPE,
-            f"{path.name}: expected a NIfTI file ending in .nii or .nii.gz.",
-        )
+        raise dicom_error(DicomErrorCode.UNSUPPORTED_FILE_TYPE,
+                          f"{path.name}: expected a NIfTI file ending in .nii or .nii.gz.")
     try:
-        image = nib.load(path)
-        data = np.asanyarray(image.dataobj)
-    except Exception as err:  # nibabel raises many unrelated types for corrupt files
-        raise study_error(
-            TriageErrorCode.INVALID_NIFTI,
-            f"{path.name}: not a readable NIfTI file ({type(err).__name__}: {err}).",
-        ) from err
-    if data.ndim == 4 and data.shape[3] == 1:
-        data = data[..., 0]
-    if data.ndim != 3 or min(data.shape) < 1:
-        raise study_error(
-            TriageErrorCode.INVALID_NIFTI,
-            f"{path.name}: expected one 3D volume, got array shape {tuple(data.shape)}.",
-        )
-    canonical = to_canonical_ras(data, np.asarray(image.affine, dtype=np.float64))
+        on_disk = read_nifti(path, orientation=VolumeOrientation.ON_DISK)
+    except InputError as err:
+        raise dicom_error(DicomErrorCode.INVALID_NIFTI, f"{path.name}: {err}") from err
+    array, affine = to_canonical_ras(on_disk.array, on_disk.affine)  # one float32 copy
     name = nifti_study_name(path)
-    return HUVolume(
-        array=canonical.array,
-        affine=canonical.affine,
-        spacing_mm=canonical.spacing_mm,
-        study_uid=f"nifti_{name}",
-        series_uid=f"nifti_{name}_series",
-        source_path=path,
-    )
+    return HUVolume(array=array, affine=affine, spacing_mm=spacing_from_affine(affine), study_uid=f"nifti_{name}",
+                    series_uid=f"nifti_{name}_series", source_path=path)

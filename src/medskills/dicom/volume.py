@@ -1,49 +1,32 @@
-"""The one typed CT volume every downstream consumer derives from."""
+"""The CT case of :class:`medskills.core.image_volume.ImageVolume`: float32 HU in canonical RAS+."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+
+from medskills.core.image_volume import ImageVolume, VolumeOrientation, VolumeUnits
 
 __all__ = ["HUVolume"]
 
 
 @dataclass(frozen=True)
-class HUVolume:
-    """A CT volume in Hounsfield units, in canonical RAS+ orientation.
+class HUVolume(ImageVolume):
+    """A CT volume in Hounsfield units, float32, in closest-canonical RAS+ orientation.
 
-    Attributes:
-        array: float32 HU, shape ``(I, J, K)`` in voxel-index order, in the closest canonical
-            orientation (nibabel ``as_closest_canonical``): axis 0 increases towards patient Right,
-            axis 1 towards Anterior, axis 2 towards Superior (RAS+).
-        affine: 4x4 voxel-index -> world RAS millimetre transform (NIfTI convention).
-        spacing_mm: voxel size along axes 0, 1, 2 in millimetres.
-        study_uid, series_uid: DICOM UIDs of the source (synthetic ``nifti_<name>`` ids for NIfTI input).
-        sop_instance_uids: source instances in slice order along axis 2 (empty for NIfTI input).
-        source_path: the file or directory the volume was read from.
+    ``array`` has shape ``(I, J, K)``: axis 0 increases towards patient Right, axis 1 towards
+    Anterior, axis 2 towards Superior. The other fields are those of :class:`ImageVolume`.
     """
 
     array: npt.NDArray[np.float32]
-    affine: npt.NDArray[np.float64]
-    spacing_mm: tuple[float, float, float]
-    study_uid: str
-    series_uid: str
-    sop_instance_uids: tuple[str, ...] = field(default_factory=tuple)
-    source_path: Path | None = None
+    units: VolumeUnits = VolumeUnits.HU
+    orientation: VolumeOrientation = VolumeOrientation.CANONICAL_RAS
 
     def __post_init__(self) -> None:
-        if self.array.ndim != 3:
-            raise ValueError(f"HUVolume.array must be 3D, got shape {self.array.shape}")
+        super().__post_init__()
         if self.array.dtype != np.float32:
             raise ValueError(f"HUVolume.array must be float32, got {self.array.dtype}")
-        if self.affine.shape != (4, 4):
-            raise ValueError(f"HUVolume.affine must be 4x4, got {self.affine.shape}")
-
-    @property
-    def shape(self) -> tuple[int, int, int]:
-        """Voxel counts along axes 0, 1, 2."""
-        i, j, k = self.array.shape
-        return (i, j, k)
+        if self.units is not VolumeUnits.HU or self.orientation is not VolumeOrientation.CANONICAL_RAS:
+            raise ValueError(f"HUVolume is HU in canonical RAS+, got {self.units.value} {self.orientation.value}")

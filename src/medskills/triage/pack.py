@@ -30,6 +30,7 @@ __all__ = [
     "load_pack",
     "read_manifest",
     "resolve_weight",
+    "verify_pack",
     "write_manifest",
 ]
 
@@ -179,13 +180,22 @@ def _all_refs(manifest: ModelPackManifest) -> list[WeightRef]:
 def load_pack(pack_dir: Path, *, require_stacker: bool = True) -> LoadedPack:
     """Read and validate a pack: manifest, weight locations, hashes, pickles, stacker presence.
 
-    ``require_stacker=False`` accepts a members-only pack (for feature extraction).
+    ``require_stacker=False`` accepts a members-only pack (feature extraction, or answers without
+    a probability).
 
     Raises:
         ModelPackError: every problem found, in one message.
     """
     pack_dir = Path(pack_dir).absolute()
-    manifest = read_manifest(pack_dir)
+    return verify_pack(pack_dir, read_manifest(pack_dir), require_stacker=require_stacker)
+
+
+def verify_pack(pack_dir: Path, manifest: ModelPackManifest, *, require_stacker: bool = False) -> LoadedPack:
+    """Resolve and hash-check every weight ``manifest`` names, relative to ``pack_dir``.
+
+    Raises:
+        ModelPackError: every problem found, in one message.
+    """
     problems: list[str] = []
     weights: dict[str, ResolvedWeight] = {}
     for ref in _all_refs(manifest):

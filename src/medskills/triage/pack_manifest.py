@@ -29,6 +29,7 @@ __all__ = [
     "FVLMMemberSpec",
     "FeatureListSpec",
     "FindingSpec",
+    "FittedOn",
     "I3ResNetArchitecture",
     "MedNeXtArchitecture",
     "MedNeXtMemberSpec",
@@ -36,6 +37,8 @@ __all__ = [
     "MemberKind",
     "MemberSpec",
     "ModelPackManifest",
+    "QCTMemberSpec",
+    "StackerProvenance",
     "StackerSpec",
     "SupervisedMemberSpec",
     "ThresholdSpec",
@@ -68,6 +71,7 @@ class MemberKind(StrEnum):
     MEDNEXT = "mednext"
     DIFFUSION_ANOMALY = "diffusion_anomaly"
     FVLM = "fvlm"
+    QCT = "qct"
 
 
 class WeightRef(FrozenModel):
@@ -247,22 +251,62 @@ class FVLMMemberSpec(FrozenModel):
     text_encoder: WeightRef | None = None
 
 
+class QCTMemberSpec(FrozenModel):
+    """The quantitative-CT member: lung densitometry, metal volume, cited rule-based findings; no weights."""
+
+    kind: Literal[MemberKind.QCT] = MemberKind.QCT
+    name: str = "qct"
+
+
 MemberSpec = Annotated[
     AstraMemberSpec
     | CTCLIPMemberSpec
     | SupervisedMemberSpec
     | MedNeXtMemberSpec
     | DiffusionAnomalyMemberSpec
-    | FVLMMemberSpec,
+    | FVLMMemberSpec
+    | QCTMemberSpec,
     Field(discriminator="kind"),
 ]
 
 
+class StackerProvenance(StrEnum):
+    """Where a pack's stacker came from, so every answer can say whether its probability means anything.
+
+    ``fitted``: trained on labelled studies (``fitted_on`` says which); ``synthetic``: trained on
+    generated features, a pipeline check and not a model; ``none``: the pack has no stacker, so
+    there is no probability at all.
+    """
+
+    FITTED = "fitted"
+    SYNTHETIC = "synthetic"
+    NONE = "none"
+
+
+class FittedOn(FrozenModel):
+    """The labelled studies a stacker was trained on: what they were, and how many."""
+
+    description: str = Field(min_length=1)
+    study_count: int = Field(ge=1)
+
+
 class StackerSpec(FrozenModel):
-    """LightGBM boosters as native text model files; ``thoracic`` is optional."""
+    """LightGBM boosters as native text model files; ``thoracic`` is optional.
+
+    ``provenance`` is required: a probability is only one when the stacker was fitted to labelled
+    studies, and ``fitted_on`` records which.
+    """
 
     main: WeightRef
     thoracic: WeightRef | None = None
+    provenance: StackerProvenance
+    fitted_on: FittedOn
+
+    @model_validator(mode="after")
+    def _check_provenance(self) -> StackerSpec:
+        if self.provenance is StackerProvenance.NONE:
+            raise ValueError("stacker.provenance 'none' means no stacker: drop the stacker section instead")
+        return self
 
 
 class ThresholdSpec(FrozenModel):
@@ -314,6 +358,11 @@ class ModelPackManifest(FrozenModel):
     thresholds: ThresholdSpec = ThresholdSpec()
     vocabulary: tuple[FindingSpec, ...] = ()
     top_k: int = Field(default=3, ge=1)
+
+    @property
+    def stacker_provenance(self) -> StackerProvenance:
+        """The stacker's provenance, ``none`` for a members-only pack."""
+        return StackerProvenance.NONE if self.stacker is None else StackerProvenance(self.stacker.provenance)
 
     @model_validator(mode="after")
     def _check_member_names(self) -> ModelPackManifest:

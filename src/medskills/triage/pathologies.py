@@ -1,8 +1,9 @@
 """The fixed pathology vocabulary, its anatomical groups, and the ``top_pathologies`` rule.
 
 The 55 CT-CLIP prompt names and the ten groups follow the reference service (research report §C.1
-and §C.8). A pack may carry its own vocabulary (:class:`medskills.triage.pack.FindingSpec`); this
-module supplies the defaults and the ranking rule.
+and §C.8); the quantitative-CT member adds "Medical material" (group ``postop``). A pack may carry
+its own vocabulary (:class:`medskills.triage.pack.FindingSpec`); this module supplies the defaults
+and the ranking rule.
 
 Rule for ``top_pathologies`` (also in ``docs/triage_models.md``):
 
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 __all__ = [
     "CTCLIP_PROMPT_NAMES",
     "PATHOLOGY_GROUPS",
+    "QCT_FINDING_NAMES",
     "UNGROUPED",
     "RankedFinding",
     "group_of",
@@ -91,7 +93,7 @@ PATHOLOGY_GROUPS: Mapping[str, tuple[str, ...]] = {
         "Scoliosis",
         "Bone metastases",
     ),
-    "postop": ("Postoperative changes (lobectomy or pneumonectomy)",),
+    "postop": ("Postoperative changes (lobectomy or pneumonectomy)", "Medical material"),
     "incidentalomas": ("Thyroid nodule", "Breast mass"),
 }
 
@@ -152,6 +154,11 @@ CTCLIP_PROMPT_NAMES: tuple[str, ...] = (
     "Breast mass",
     "Other pathology",
 )
+
+
+QCT_FINDING_NAMES: tuple[str, ...] = ("Pulmonary emphysema", "Medical material")
+"""Findings of the quantitative-CT member (``medskills.triage.models.qct``); "Medical material" is a
+CT-RATE class (Hamamci et al., arXiv:2403.17834) that CT-CLIP's prompts do not hold."""
 
 
 def group_of(name: str) -> str:

@@ -1,9 +1,16 @@
-"""Library entry points behind ``medskills triage predict`` and ``extract-features``."""
+"""The one study pipeline, and the library entry points of ``medskills triage predict`` and ``extract-features``.
+
+:func:`analyse_study` is the whole path from an input to an answer: read the study
+(:func:`medskills.triage.study_input.read_checked_study`: series selection, HU volume, HU and
+chest checks), predict, and build the :class:`InferenceResponse`. The HTTP routes and the CLI both
+call it; ``extract-features`` shares its first half and swaps the predictor for the members.
+"""
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -12,20 +19,30 @@ from pydantic import Field
 from medskills.core.errors import UsageError
 from medskills.core.io import prepare_output_dir
 from medskills.core.models import DISCLAIMER, SCHEMA_VERSION, FrozenModel
-from medskills.dicom.volume import HUVolume
-from medskills.triage.ensemble import FeatureRow, compute_feature_row, load_members, load_predictor
+from medskills.core.errors import StudyError
+from medskills.dicom.errors import StudyRefusal
+from medskills.triage.ensemble import EnsemblePredictor, FeatureRow, compute_feature_row, load_members, refuse_without_available_members
 from medskills.triage.features import FeatureTable, write_feature_table
 from medskills.triage.models import UnavailableMember
 from medskills.triage.pack import load_pack
-from medskills.triage.prediction import TriagePrediction
+from medskills.triage.prediction import MemberUnavailable, Predictor
+from medskills.triage.api.schemas import InferenceResponse, ProcessingStatus
+from medskills.triage.study_input import (
+    CheckedStudy,
+    IngestOptions,
+    StudySource,
+    preflight_studies,
+    read_checked_study,
+    study_source,
+)
 
 __all__ = [
     "FeatureExtractionRecord",
     "PackWeightRecord",
     "StudyPredictionRecord",
+    "analyse_study",
     "extract_features",
     "predict_study",
-    "read_study_volume",
 ]
 
 logger = logging.getLogger(__name__)
@@ -42,15 +59,12 @@ class PackWeightRecord(FrozenModel):
 
 
 class StudyPredictionRecord(FrozenModel):
-    """One study's triage result as printed by ``medskills triage predict``."""
+    """What ``medskills triage predict`` prints: the service's answer for the study, and where it came from."""
 
     schema_version: str = SCHEMA_VERSION
     source_path: Path
-    study_uid: str
-    series_uid: str
-    pack_dir: Path
-    prediction: TriagePrediction
-    runtime_seconds: float
+    pack_dir: Path | None = Field(description="The model pack; null for the built-in default pack.")
+    response: InferenceResponse
     weights: list[PackWeightRecord] = Field(default_factory=list)
     disclaimer: str = DISCLAIMER
 
@@ -64,74 +78,112 @@ class FeatureExtractionRecord(FrozenModel):
     studies: list[str]
     feature_count: int
     members_available: list[str]
-    member_unavailable_reasons: dict[str, str] = Field(default_factory=dict)
+    members_unavailable: list[MemberUnavailable] = Field(default_factory=list)
     disclaimer: str = DISCLAIMER
 
 
-def read_study_volume(path: Path) -> HUVolume:
-    """Read one study as a canonical HU volume (NIfTI ``.nii`` / ``.nii.gz``)."""
-    from medskills.dicom import read_nifti_volume
+def analyse_study(source: StudySource, *, predictor: Predictor | Callable[[], Predictor],
+                  options: IngestOptions | None = None) -> InferenceResponse:
+    """Read and check the study, predict, and answer: the one pipeline of the service and the CLI.
 
-    return read_nifti_volume(Path(path))
+    The checks run before the predictor is needed, so an unusable study is refused with its own
+    code even when no predictor can be had. ``predictor`` may be a loader, called only once the
+    study has passed (the CLI loads no model for a refused study; the service's loader refuses with
+    ``predictor_not_configured`` when it has none).
 
-
-def predict_study(image: Path, *, pack_dir: Path) -> StudyPredictionRecord:
-    """Load the pack once, read the study, and predict."""
-    volume = read_study_volume(image)  # cheap input errors first, before any model loads
-    predictor = load_predictor(pack_dir)
+    Raises:
+        StudyRefusal: an unusable study (exit 2), or a loader's refusal, with the study's UIDs.
+        NoModelsAvailable: no member gave features for the study (exit 1).
+    """
     started = time.perf_counter()
-    prediction = predictor.predict(volume)
+    study = read_checked_study(source, options=options or IngestOptions())
+    volume = study.volume
+    if not isinstance(predictor, Predictor):
+        try:
+            predictor = predictor()
+        except StudyError as err:
+            raise StudyRefusal(str(err), error_code=err.error_code, selection=study.selection,
+                               study_uid=volume.study_uid, series_uid=volume.series_uid) from err
+    prediction = predictor.predict(volume, inputs=study.inputs)
+    return InferenceResponse(
+        study_uid=volume.study_uid, series_uid=volume.series_uid,
+        probability_of_pathology=prediction.probability_of_pathology, pathology=prediction.pathology,
+        top_pathologies=list(prediction.top_pathologies) if prediction.pathology != 0 else [],
+        probability_of_pathology_thoracic=prediction.probability_of_pathology_thoracic,
+        pathology_thoracic=prediction.pathology_thoracic, processing_status=ProcessingStatus.SUCCESS,
+        time_of_processing=time.perf_counter() - started, series_selection=study.selection,
+        nested_archives_ignored=list(study.nested_archives), chest_check=study.coverage, model_version=prediction.model_version,
+        stacker_provenance=prediction.stacker_provenance, fitted_on=prediction.fitted_on,
+        threshold=prediction.threshold, members_available=prediction.members_available,
+        members_unavailable=prediction.members_unavailable, feature_list_sha256=prediction.feature_list_sha256,
+        measurements=prediction.measurements, measurement_notes=prediction.measurement_notes,
+        top_pathology_scores=prediction.top_pathology_scores,
+    )
+
+
+def predict_study(image: Path, *, pack_dir: Path | None) -> StudyPredictionRecord:
+    """Classify the input, refuse what the service refuses before any model loads, then load and predict.
+
+    ``pack_dir=None`` uses the built-in default pack (:mod:`medskills.triage.default_pack`).
+    """
+    from medskills.triage.default_pack import load_default_predictor
+    from medskills.triage.ensemble import load_predictor
+
+    loaded: list[EnsemblePredictor] = []
+
+    def load() -> Predictor:
+        loaded.append(load_predictor(pack_dir) if pack_dir is not None else load_default_predictor())
+        return loaded[0]
+
+    response = analyse_study(study_source(image), predictor=load)
     return StudyPredictionRecord(
-        source_path=Path(image).absolute(),
-        study_uid=volume.study_uid,
-        series_uid=volume.series_uid,
-        pack_dir=Path(pack_dir).absolute(),
-        prediction=prediction,
-        runtime_seconds=time.perf_counter() - started,
+        source_path=Path(image).absolute(), pack_dir=Path(pack_dir).absolute() if pack_dir else None,
+        response=response,
         weights=[
-            PackWeightRecord(
-                reference=w.ref.path,
-                path=w.path,
-                sha256=w.ref.sha256,
-                package_version=w.package_version,
-                missing_reason=w.missing_reason,
-            )
-            for w in predictor.pack.weights.values()
+            PackWeightRecord(reference=w.ref.path, path=w.path, sha256=w.ref.sha256,
+                             package_version=w.package_version, missing_reason=w.missing_reason)
+            for w in loaded[0].pack.weights.values()
         ],
     )
 
 
-def extract_features(studies: list[Path], *, pack_dir: Path, output_dir: Path) -> FeatureExtractionRecord:
-    """Run every member of the pack (stacker not needed) on each study; write ``features.csv``.
+def extract_features(studies: list[Path], *, pack_dir: Path, output_dir: Path,
+                     on_progress: Callable[[int, int], None] | None = None) -> FeatureExtractionRecord:
+    """Run every member of the pack (no stacker needed) on each checked study; write ``features.csv``.
+
+    Every input is checked first (readable, distinct study ids), before any member loads.
 
     Raises:
         UsageError: no studies, or an output directory that is not new/empty.
+        PreflightError: unreadable inputs or repeated study ids, all listed.
+        StudyRefusal: a study fails the pipeline's checks (nothing is written).
+        ModelPackError: a bad pack, or one with no member that can run here.
     """
     if not studies:
         raise UsageError("extract-features needs at least one study path.")
+    options = IngestOptions()
+    sources = preflight_studies(studies, options=options)
     pack = load_pack(pack_dir, require_stacker=False)
     members = load_members(pack)
+    refuse_without_available_members(pack, members)
     output_dir = prepare_output_dir(output_dir)
     names = tuple(name for member in members for name in member.feature_names)
     rows: list[FeatureRow] = []
-    ids: list[str] = []
-    for path in studies:
-        volume = read_study_volume(path)
-        if volume.study_uid in ids:
-            raise UsageError(
-                f"{path}: study id {volume.study_uid!r} repeats an earlier study; feature rows are keyed by study id, "
-                "so give each NIfTI file a distinct name."
-            )
-        rows.append(compute_feature_row(members, volume))
-        ids.append(volume.study_uid)
-        logger.info("features extracted for %s", path)
-    table = FeatureTable(tuple(ids), names, np.vstack([row.ordered(names) for row in rows]))
+    for done, (source, study_id) in enumerate(sources, start=1):
+        study: CheckedStudy = read_checked_study(source, options=options)
+        rows.append(compute_feature_row(members, study.volume, inputs=study.inputs))
+        logger.info("features extracted for %s (%s)", source.path, study_id)
+        if on_progress:
+            on_progress(done, len(sources))
+    ids = tuple(study_id for _, study_id in sources)
+    table = FeatureTable(ids, names, np.vstack([row.ordered(names) for row in rows]))
     table_path = write_feature_table(output_dir / "features.csv", table)
     return FeatureExtractionRecord(
         table_path=table_path,
         pack_dir=pack.root,
-        studies=ids,
+        studies=list(ids),
         feature_count=len(names),
         members_available=[m.name for m in members if not isinstance(m, UnavailableMember)],
-        member_unavailable_reasons={m.name: m.reason for m in members if isinstance(m, UnavailableMember)},
+        members_unavailable=[MemberUnavailable(name=m.name, reason=m.reason)
+                             for m in members if isinstance(m, UnavailableMember)],
     )

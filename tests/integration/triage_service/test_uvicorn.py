@@ -14,7 +14,7 @@ import pytest
 
 from dicom_support.builders import chest_phantom, zip_folder
 from triage_service_support.server import app_argv, free_port, rss_kib, running_server
-from triage_service_support.studies import chest_zip
+from triage_service_support.studies import CHEST_CROP_STUDY_UID, chest_crop_zip, chest_zip
 
 pytestmark = [pytest.mark.network_local, pytest.mark.slow]
 
@@ -82,7 +82,7 @@ def test_cli_serve_answers_the_documented_422_for_the_real_series(tmp_path: Path
     study = zip_folder(shared_data / "ct_dicom_series", tmp_path / "study.zip")
     port = free_port()
     argv = [sys.executable, "-c", "from medskills.cli import main; main()", "triage", "serve", "--port", str(port)]
-    env = {"MEDSKILLS_WORK_DIR": str(tmp_path / "work"), "MEDSKILLS_PACK_DIR": ""}
+    env = {"MEDSKILLS_WORK_DIR": str(tmp_path / "work"), "MEDSKILLS_PACK_DIR": "", "MEDSKILLS_BUILTIN_PACK": "false"}
     (tmp_path / "work").mkdir()
     with running_server(argv, port, env=env) as (url, _):
         assert httpx.get(f"{url}/ready").status_code == 503
@@ -93,6 +93,69 @@ def test_cli_serve_answers_the_documented_422_for_the_real_series(tmp_path: Path
     assert refused.json()["series_uid"] == refused.json()["series_selection"]["chosen_series_uid"] != ""
     assert unconfigured.status_code == 503 and unconfigured.json()["error_code"] == "predictor_not_configured"
     assert list((tmp_path / "work").iterdir()) == []
+
+
+def _serve_argv(port: int) -> list[str]:
+    return [sys.executable, "-c", "from medskills.cli import main; main()", "triage", "serve", "--port", str(port)]
+
+
+def test_serve_without_a_pack_answers_the_real_chest_zip_with_measurements(tmp_path: Path,
+                                                                            shared_data: Path) -> None:
+    """``curl -F file=@chest.zip localhost:8000/predict`` with no pack configured: the built-in pack answers."""
+    chest = chest_crop_zip(tmp_path, shared_data)
+    port = free_port()
+    env = {"MEDSKILLS_WORK_DIR": str(tmp_path / "work"), "MEDSKILLS_PACK_DIR": ""}
+    (tmp_path / "work").mkdir()
+    with running_server(_serve_argv(port), port, env=env, startup_seconds=120) as (url, _):
+        ready = httpx.get(f"{url}/ready").json()
+        response = _post(url, chest, timeout=600)
+    body = response.json()
+    assert response.status_code == 200, body
+    assert ready["ready"] and ready["members_available"][0] == "qct"
+    assert body["study_uid"] == CHEST_CROP_STUDY_UID and body["processing_status"] == "Success"
+    assert body["probability_of_pathology"] is None and body["pathology"] is None
+    assert body["stacker_provenance"] == "none" and body["members_available"][0] == "qct"
+    assert body["model_version"].startswith("builtin-default-1")
+    lung = [m for m in body["measurements"] if m["name"] == "lung_volume" and m["side"] == "both"]
+    assert lung and lung[0]["unit"] == "mL" and lung[0]["value"] > 500
+    assert "Medical material" in body["top_pathologies"]
+    assert list((tmp_path / "work").iterdir()) == []
+
+
+def test_serve_with_a_real_pack_answers_through_its_members_and_stacker(tmp_path: Path,
+                                                                        chest_archive: Path) -> None:
+    from medskills.triage.models.astra import astra_feature_names
+    from medskills.triage.pack_manifest import AstraMemberSpec
+    from triage_models_support.builders import tiny_astra_member, trained_pack
+
+    (tmp_path / "base").mkdir()
+    entry = tiny_astra_member(tmp_path / "base")
+    pack = trained_pack(tmp_path, [entry], list(astra_feature_names(AstraMemberSpec.model_validate(entry))))
+    port = free_port()
+    env = {"MEDSKILLS_WORK_DIR": str(tmp_path / "work"), "MEDSKILLS_PACK_DIR": str(pack)}
+    (tmp_path / "work").mkdir()
+    with running_server(_serve_argv(port), port, env=env, startup_seconds=120) as (url, _):
+        ready = httpx.get(f"{url}/ready")
+        response = _post(url, chest_archive, timeout=300)
+    body = response.json()
+    assert ready.status_code == 200 and ready.json()["members_available"] == ["astra"]
+    assert response.status_code == 200, body
+    assert 0.0 <= body["probability_of_pathology"] <= 1.0 and body["pathology"] in (0, 1)
+    assert body["stacker_provenance"] == "synthetic" and body["fitted_on"]["study_count"] == 60
+    assert body["members_available"] == ["astra"] and body["feature_list_sha256"] is not None
+    assert body["model_version"].startswith("stacker-")
+
+
+def test_serve_refuses_to_become_ready_with_a_pack_none_of_whose_members_can_run(tmp_path: Path) -> None:
+    from triage_models_support.builders import write_pack
+
+    pack = write_pack(tmp_path / "pack", {"model_version": "nothing-here", "members": [{"kind": "fvlm"}]})
+    port = free_port()
+    env = {"MEDSKILLS_WORK_DIR": str(tmp_path), "MEDSKILLS_PACK_DIR": str(pack)}
+    with running_server(_serve_argv(port), port, env=env, startup_seconds=120) as (url, _):
+        ready = httpx.get(f"{url}/ready")
+    assert ready.status_code == 503
+    assert "no member that can run" in ready.json()["reason"] and "- fvlm: fVLM" in ready.json()["reason"]
 
 
 def test_batch_command_against_the_real_server_then_resume(tmp_path: Path, chest_archive: Path,

@@ -11,7 +11,7 @@ import pytest
 
 from dicom_support.builders import write_series
 from medskills.core.errors import StudyError
-from medskills.dicom import TriageErrorCode, read_dicom_files, read_dicom_series
+from medskills.dicom import DicomErrorCode, read_dicom_files, read_dicom_series
 
 
 def test_slices_are_sorted_by_position_and_rescaled_to_hu(tmp_path: Path) -> None:
@@ -62,13 +62,13 @@ def test_a_truncated_slice_is_reported_as_truncated(tmp_path: Path) -> None:
     paths[5].write_bytes(data[: len(data) - 300])
     with pytest.raises(StudyError) as caught:
         read_dicom_series(tmp_path)
-    assert caught.value.error_code == TriageErrorCode.TRUNCATED_FILE and "slice_0005.dcm" in str(caught.value)
+    assert caught.value.error_code == DicomErrorCode.TRUNCATED_FILE and "slice_0005.dcm" in str(caught.value)
 
 
 def test_a_missing_folder_is_refused(tmp_path: Path) -> None:
     with pytest.raises(StudyError) as caught:
         read_dicom_series(tmp_path / "absent")
-    assert caught.value.error_code == TriageErrorCode.NO_DICOM_SERIES
+    assert caught.value.error_code == DicomErrorCode.NO_DICOM_SERIES
     shutil.rmtree(tmp_path)
 
 
@@ -79,3 +79,23 @@ def test_compressed_transfer_syntaxes_have_a_decoder_installed(syntax_name: str)
     from pydicom.pixels import get_decoder
 
     assert get_decoder(getattr(pydicom.uid, syntax_name)).is_available
+
+
+def test_a_sagittal_series_lands_where_nibabel_puts_it(tmp_path: Path) -> None:
+    import nibabel as nib
+    import pydicom
+
+    paths = write_series(tmp_path, orientation=(0, 1, 0, 0, 0, -1), slice_step_mm=2.0)
+    volume = read_dicom_series(tmp_path).volume
+    # the plain stack: voxel (column, row, slice) in file order, which is the order along the normal here
+    stack = np.stack([pydicom.dcmread(p).pixel_array.T.astype(np.float32) - 1024 for p in paths], axis=-1)
+    first = pydicom.dcmread(paths[0])
+    affine = np.eye(4)
+    affine[:3, 0] = np.array([0, 1, 0]) * 0.7
+    affine[:3, 1] = np.array([0, 0, -1]) * 0.8
+    affine[:3, 2] = np.array([-1, 0, 0]) * 2.0
+    affine[:3, 3] = [float(v) for v in first.ImagePositionPatient]
+    reference = nib.as_closest_canonical(nib.Nifti1Image(stack, np.diag([-1.0, -1.0, 1.0, 1.0]) @ affine))
+    np.testing.assert_array_equal(volume.array, np.asarray(reference.dataobj))
+    np.testing.assert_allclose(volume.affine, reference.affine, atol=1e-6)
+    assert nib.aff2axcodes(volume.affine) == ("R", "A", "S")

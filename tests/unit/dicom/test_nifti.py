@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from medskills.core.errors import StudyError
-from medskills.dicom import TriageErrorCode, read_nifti_volume
+from medskills.dicom import DicomErrorCode, read_nifti_volume
 
 
 @pytest.mark.parametrize("suffix", [".nii", ".nii.gz"])
@@ -29,7 +29,7 @@ def test_a_corrupt_nifti_is_invalid(tmp_path: Path) -> None:
     path.write_bytes(b"\x1f\x8b garbage")
     with pytest.raises(StudyError) as caught:
         read_nifti_volume(path)
-    assert caught.value.error_code == TriageErrorCode.INVALID_NIFTI
+    assert caught.value.error_code == DicomErrorCode.INVALID_NIFTI
 
 
 def test_a_4d_nifti_is_invalid(tmp_path: Path) -> None:
@@ -37,10 +37,10 @@ def test_a_4d_nifti_is_invalid(tmp_path: Path) -> None:
     nib.save(nib.Nifti1Image(np.zeros((3, 3, 3, 2), dtype=np.int16), np.eye(4)), path)
     with pytest.raises(StudyError) as caught:
         read_nifti_volume(path)
-    assert caught.value.error_code == TriageErrorCode.INVALID_NIFTI and "(3, 3, 3, 2)" in str(caught.value)
+    assert caught.value.error_code == DicomErrorCode.INVALID_NIFTI and "(3, 3, 3, 2)" in str(caught.value)
 
 
 def test_a_wrong_suffix_is_unsupported(tmp_path: Path) -> None:
     with pytest.raises(StudyError) as caught:
         read_nifti_volume(tmp_path / "scan.mha")
-    assert caught.value.error_code == TriageErrorCode.UNSUPPORTED_FILE_TYPE
+    assert caught.value.error_code == DicomErrorCode.UNSUPPORTED_FILE_TYPE

@@ -36,15 +36,38 @@ def test_load_pack_refuses_a_weight_whose_hash_changed(tmp_pack_root: Path) -> N
         load_pack(tmp_pack_root, require_stacker=False)
 
 
+_PROVENANCE = {"provenance": "synthetic", "fitted_on": {"description": "generated test rows", "study_count": 3}}
+
+
+def test_stacker_without_provenance_is_refused(tmp_pack_root: Path) -> None:
+    manifest = {
+        "model_version": "v1",
+        "stacker": {"main": {"path": "m.txt", "sha256": "0" * 64}},
+        "features": {"names": ["a"], "sha256": feature_list_sha256(["a"])},
+    }
+    with pytest.raises(ModelPackError, match="stacker.provenance: Field required; stacker.fitted_on: Field required"):
+        read_manifest(write_pack(tmp_pack_root, manifest))
+
+
+def test_stacker_provenance_none_is_refused_as_a_contradiction(tmp_pack_root: Path) -> None:
+    manifest = {
+        "model_version": "v1",
+        "stacker": {"main": {"path": "m.txt", "sha256": "0" * 64}, **_PROVENANCE, "provenance": "none"},
+        "features": {"names": ["a"], "sha256": feature_list_sha256(["a"])},
+    }
+    with pytest.raises(ModelPackError, match="drop the stacker section"):
+        read_manifest(write_pack(tmp_pack_root, manifest))
+
+
 def test_load_pack_refuses_pickle_files(tmp_pack_root: Path) -> None:
     stacker = tmp_pack_root / "stacker.pkl"
     stacker.write_bytes(b"not really a pickle")
     manifest = {
         "model_version": "v1",
-        "stacker": {"main": {"path": "stacker.pkl", "sha256": hash_path(stacker)}},
+        "stacker": {"main": {"path": "stacker.pkl", "sha256": hash_path(stacker)}, **_PROVENANCE},
         "features": {"names": ["a"], "sha256": feature_list_sha256(["a"])},
     }
-    with pytest.raises(ModelPackError, match="pickle"):
+    with pytest.raises(ModelPackError, match="is a pickle-based file"):
         load_pack(write_pack(tmp_pack_root, manifest))
 
 
@@ -67,7 +90,7 @@ def test_missing_member_weights_are_not_a_pack_error(tmp_pack_root: Path) -> Non
 def test_feature_list_hash_must_match_names(tmp_pack_root: Path) -> None:
     manifest = {
         "model_version": "v1",
-        "stacker": {"main": {"path": "m.txt", "sha256": "0" * 64}},
+        "stacker": {"main": {"path": "m.txt", "sha256": "0" * 64}, **_PROVENANCE},
         "features": {"names": ["a", "b"], "sha256": feature_list_sha256(["b", "a"])},
     }
     with pytest.raises(ModelPackError, match="features.sha256"):

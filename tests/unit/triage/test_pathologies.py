@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import math
 
-from medskills.triage.pathologies import CTCLIP_PROMPT_NAMES, PATHOLOGY_GROUPS, UNGROUPED, group_of, rank_findings
+from medskills.triage.pathologies import (
+    CTCLIP_PROMPT_NAMES,
+    PATHOLOGY_GROUPS,
+    QCT_FINDING_NAMES,
+    UNGROUPED,
+    group_of,
+    rank_findings,
+)
 
 RULES = [
     ("Pneumothorax", "pleural", 0.5, ("ctclip_pneumothorax", "supervised_pneumothorax")),
@@ -14,10 +21,11 @@ RULES = [
 ]
 
 
-def test_vocabulary_has_55_prompts_and_53_grouped() -> None:
+def test_vocabulary_has_55_prompts_53_grouped_and_the_qct_findings() -> None:
     grouped = [name for names in PATHOLOGY_GROUPS.values() for name in names]
     assert len(CTCLIP_PROMPT_NAMES) == 55 and len(set(CTCLIP_PROMPT_NAMES)) == 55
-    assert len(grouped) == 53 and set(grouped) <= set(CTCLIP_PROMPT_NAMES)
+    assert len(grouped) == 54 and set(grouped) <= set(CTCLIP_PROMPT_NAMES) | set(QCT_FINDING_NAMES)
+    assert set(QCT_FINDING_NAMES) <= set(grouped) and group_of("Medical material") == "postop"
     assert group_of("Pathological finding") == UNGROUPED
     assert group_of("Pneumothorax") == "pleural"
 

@@ -11,8 +11,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from dicom_support.builders import chest_phantom, zip_entries, zip_folder, zip_with_symlink
-from medskills.dicom import TriageErrorCode
+from medskills.dicom import DicomErrorCode
 from medskills.triage.api import STATUS_BY_CODE, ServiceSettings, create_app
+from medskills.triage.api.errors import ServiceErrorCode
+from medskills.triage.errors import TriageErrorCode
+from medskills.triage.prediction import ModelErrorCode, NoModelsAvailable
 from triage_service_support.predictors import FixedPredictor
 from triage_service_support.studies import chest_zip
 
@@ -30,7 +33,9 @@ def work_dir(tmp_path: Path) -> Path:
 
 
 def _client(work_dir: Path, predictor: FixedPredictor | None = None, **settings: object) -> TestClient:
-    # a real bug is re-raised by Starlette after the 500 is sent (so servers log it); check the response
+    # a real bug is re-raised by Starlette after the 500 is sent (so servers log it); check the response.
+    # The built-in pack is off here (tests of it load it on purpose): no predictor means none at all.
+    settings = {"builtin_pack": False} | settings
     return TestClient(create_app(ServiceSettings(work_dir=work_dir, **settings), predictor=predictor),
                       raise_server_exceptions=False)
 
@@ -41,15 +46,23 @@ def _post(client: TestClient, path: Path, name: str | None = None, endpoint: str
 
 
 def test_every_error_code_has_one_status() -> None:
-    assert set(STATUS_BY_CODE) == set(TriageErrorCode)
-    assert {STATUS_BY_CODE[c] for c in TriageErrorCode} <= {400, 401, 413, 415, 422, 500, 503}
+    all_sets = (DicomErrorCode, TriageErrorCode, ModelErrorCode, ServiceErrorCode)
+    code_sets = [{c.value for c in codes} for codes in all_sets]
+    assert sum(len(values) for values in code_sets) == len(set.union(*code_sets)), "the code sets overlap"
+    assert set(STATUS_BY_CODE) == {*DicomErrorCode, *TriageErrorCode, *ModelErrorCode, *ServiceErrorCode}
+    assert set(STATUS_BY_CODE.values()) <= {400, 401, 413, 415, 422, 500, 503}
+    assert STATUS_BY_CODE[ModelErrorCode.NO_MODELS_AVAILABLE] == 503
 
 
 def test_root_health_and_docs_answer(work_dir: Path) -> None:
     with _client(work_dir) as client:
         assert client.get("/").json()["status"] == "running"
         assert client.get("/health").json() == {"status": "healthy"}
-        assert "/predict" in client.get("/openapi.json").json()["paths"]
+        openapi = client.get("/openapi.json").json()
+        assert "/predict" in openapi["paths"]
+        description = openapi["info"]["description"]
+        assert "built-in pack" in description and '`stacker_provenance` is `"none"`' in description
+        assert "no_models_available" in description
         assert client.get("/docs").status_code == 200
 
 
@@ -60,7 +73,29 @@ def test_ready_names_the_members_or_says_why_not(work_dir: Path) -> None:
     with _client(work_dir, FixedPredictor()) as client:
         body = client.get("/ready").json()
         assert body["ready"] and body["members_available"] == ["astra_head", "tiny_mednext"]
+        assert body["members_unavailable"] == [{"name": "fvlm", "reason": "not implemented"}]
         assert body["model_version"] == "test-pack-1"
+
+
+def test_ready_is_503_while_no_member_is_available(work_dir: Path) -> None:
+    with _client(work_dir, FixedPredictor(members=[])) as client:
+        response = client.get("/ready")
+    body = response.json()
+    assert response.status_code == 503 and not body["ready"] and body["members_available"] == []
+    assert "no ensemble member is available" in body["reason"]
+
+
+def test_a_study_no_member_could_analyse_is_refused_with_no_models_available(work_dir: Path,
+                                                                              chest_archive: Path) -> None:
+    refusal = NoModelsAvailable("no model could analyse this study (astra: failed: out of memory)",
+                                study_uid="1.2.826.0.1.77", series_uid="1.2.826.0.1.77.1")
+    with _client(work_dir, FixedPredictor(error=refusal)) as client:
+        response = _post(client, chest_archive)
+    body = response.json()
+    assert response.status_code == 503 and body["error_code"] == "no_models_available"
+    assert body["probability_of_pathology"] is None and body["pathology"] is None
+    assert body["processing_status"] == "Failure" and "astra: failed: out of memory" in body["error"]
+    assert body["study_uid"] == "1.2.826.0.1.77" and "Retry-After" not in response.headers
 
 
 def test_a_broken_pack_leaves_the_service_not_ready(work_dir: Path, tmp_path: Path) -> None:
@@ -82,6 +117,9 @@ def test_a_chest_study_succeeds_with_the_documented_body(work_dir: Path, chest_a
     assert body["series_uid"] == "1.2.826.0.1.77.1" and body["study_uid"] == "1.2.826.0.1.77"
     assert body["series_selection"]["chosen_series_uid"] == body["series_uid"]
     assert body["model_version"] == "test-pack-1" and body["time_of_processing"] > 0
+    assert body["members_available"] == ["astra_head", "tiny_mednext"]
+    assert body["members_unavailable"] == [{"name": "fvlm", "reason": "not implemented"}]
+    assert body["feature_list_sha256"] == "0" * 64 and body["stacker_provenance"] == "synthetic"
     assert predictor.seen == [("1.2.826.0.1.77.1", (96, 96, 80))]
     assert predictor.threads and not any("MainThread" in t for t in predictor.threads)
     assert list(work_dir.iterdir()) == []

@@ -9,6 +9,7 @@ import pytest
 
 from medskills.core.errors import InputError, UsageError
 from medskills.triage.pack import read_manifest
+from medskills.triage.pack_manifest import StackerProvenance
 from medskills.triage.stacker import load_stacker
 from medskills.triage.training import ThresholdRule, TrainStackerRequest, choose_threshold, train_stacker
 from triage_models_support.builders import generated_feature_table
@@ -20,8 +21,8 @@ def _request(tmp_path: Path, **kwargs: object) -> TrainStackerRequest:
     features, labels = tmp_path / "features.csv", tmp_path / "labels.csv"
     if not features.exists():
         generated_feature_table(features, labels, NAMES, studies=120, signal="feature_5")
-    options = {"folds": 4, "boosting_rounds": 50} | kwargs
-    return TrainStackerRequest(features_path=features, labels_path=labels, output_dir=tmp_path / "pack", **options)
+    options = {"folds": 4, "boosting_rounds": 50, "output_dir": tmp_path / "pack"} | kwargs
+    return TrainStackerRequest(features_path=features, labels_path=labels, **options)
 
 
 def test_training_recovers_the_known_signal_and_writes_a_pack(tmp_path: Path) -> None:
@@ -35,6 +36,25 @@ def test_training_recovers_the_known_signal_and_writes_a_pack(tmp_path: Path) ->
     importance = stacker.booster.feature_importance(importance_type="gain")
     assert int(np.argmax(importance)) == NAMES.index("feature_5")
     assert (record.pack_dir / "training_report.json").is_file()
+
+
+def test_pack_records_where_its_stacker_came_from(tmp_path: Path) -> None:
+    fitted = train_stacker(_request(tmp_path, fitted_on="120 studies of the hospital test set"))
+    stacker = read_manifest(fitted.pack_dir).stacker
+    assert stacker is not None and stacker.provenance is StackerProvenance.FITTED
+    assert stacker.fitted_on.description == "120 studies of the hospital test set"
+    assert stacker.fitted_on.study_count == 120 and fitted.fitted_on == stacker.fitted_on
+    synthetic = train_stacker(_request(tmp_path, output_dir=tmp_path / "synthetic",
+                                       provenance=StackerProvenance.SYNTHETIC))
+    stacker = read_manifest(synthetic.pack_dir).stacker
+    assert stacker is not None and stacker.provenance is StackerProvenance.SYNTHETIC
+    assert "generated features" in stacker.fitted_on.description and "not a model" in stacker.fitted_on.description
+
+
+def test_training_refuses_provenance_none() -> None:
+    with pytest.raises(ValueError, match="provenance 'none' means no stacker"):
+        TrainStackerRequest(features_path=Path("f.csv"), labels_path=Path("l.csv"), output_dir=Path("o"),
+                            provenance=StackerProvenance.NONE)
 
 
 def test_sensitivity_rule_reaches_its_target(tmp_path: Path) -> None:

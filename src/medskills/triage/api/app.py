@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
-from medskills.triage.api.schemas import API_VERSION, SERVICE_NAME
+from medskills.triage.api.schemas import API_DESCRIPTION, API_VERSION, SERVICE_NAME
 from medskills.triage.api.settings import ServiceSettings
 from medskills.triage.prediction import Predictor
 
@@ -20,7 +20,7 @@ logger = logging.getLogger(__name__)
 
 
 def create_app(settings: ServiceSettings | None = None, predictor: Predictor | None = None) -> FastAPI:
-    """Build the triage API. ``predictor`` wins over ``settings.pack_dir`` (tests inject theirs).
+    """Build the triage API. ``predictor`` wins over ``settings.pack_dir``, which wins over the built-in pack.
 
     The predictor (or pack) is loaded once, at startup; the worker thread stops at shutdown.
     """
@@ -44,9 +44,7 @@ def create_app(settings: ServiceSettings | None = None, predictor: Predictor | N
         finally:
             app.state.runtime.queue.shutdown()
 
-    app = FastAPI(title=SERVICE_NAME, version=API_VERSION, lifespan=lifespan,
-                  description="Chest-CT triage: upload a study, get P(pathology). Engineering use only; not for "
-                  "clinical decisions.")
+    app = FastAPI(title=SERVICE_NAME, version=API_VERSION, lifespan=lifespan, description=API_DESCRIPTION)
     app.include_router(service_router())
     app.include_router(predict_router())
     install_exception_handlers(app, retry_after_seconds=settings.retry_after_seconds)

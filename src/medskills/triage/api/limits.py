@@ -12,7 +12,7 @@ import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from medskills.dicom.errors import TriageErrorCode
+from medskills.dicom.errors import DicomErrorCode
 
 __all__ = ["BodySizeLimit"]
 
@@ -74,7 +74,7 @@ class BodySizeLimit:
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         from medskills.triage.api.status import failure_response
 
-        response = failure_response(TriageErrorCode.UPLOAD_TOO_LARGE, f"the upload is larger than the "
+        response = failure_response(DicomErrorCode.UPLOAD_TOO_LARGE, f"the upload is larger than the "
                                     f"{self.max_bytes} byte limit (MEDSKILLS_MAX_UPLOAD_BYTES).")
         response.headers["Connection"] = "close"
         await response(scope, receive, send)

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Annotated
 from fastapi import APIRouter, Depends, File, Header, Query, Request, UploadFile
 
 from medskills.dicom.archive import copy_stream_capped
-from medskills.dicom.errors import TriageErrorCode, study_error
+from medskills.dicom.errors import DicomErrorCode, dicom_error
+from medskills.triage.api.errors import ServiceErrorCode, service_error
 from medskills.triage.api.pipeline import StudyUpload, analyse_upload
 from medskills.triage.api.runtime import runtime_of
 from medskills.triage.api.schemas import InferenceResponse
@@ -42,7 +43,7 @@ def predict_router() -> APIRouter:
         if expected is None:
             return
         if x_api_key is None or not secrets.compare_digest(x_api_key.encode(), expected.get_secret_value().encode()):
-            raise study_error(TriageErrorCode.UNAUTHORIZED, "missing or wrong X-API-Key header.")
+            raise service_error(ServiceErrorCode.UNAUTHORIZED, "missing or wrong X-API-Key header.")
 
     responses = {status: {"model": InferenceResponse} for status in _FAILURE_STATUSES}
     router = APIRouter(tags=["predict"], dependencies=[Depends(require_api_key)])
@@ -52,7 +53,7 @@ def predict_router() -> APIRouter:
                       study_uid: Annotated[str | None, Query(pattern=_UID_PATTERN)] = None) -> InferenceResponse:
         name = file.filename or ""
         if not name.lower().endswith(".zip"):
-            raise study_error(TriageErrorCode.UNSUPPORTED_FILE_TYPE,
+            raise dicom_error(DicomErrorCode.UNSUPPORTED_FILE_TYPE,
                               f"{_safe_name(name)!r}: /predict takes a .zip of DICOM files; use /predict_nifti "
                               "for NIfTI.")
         return await _run(runtime_of(request), file, "upload.zip", is_nifti=False, study_uid=study_uid)
@@ -63,7 +64,7 @@ def predict_router() -> APIRouter:
                             ) -> InferenceResponse:
         name = _safe_name(file.filename or "")
         if not name.lower().endswith(_NIFTI_SUFFIXES) or name.lower() in _NIFTI_SUFFIXES:
-            raise study_error(TriageErrorCode.UNSUPPORTED_FILE_TYPE,
+            raise dicom_error(DicomErrorCode.UNSUPPORTED_FILE_TYPE,
                               f"{name!r}: /predict_nifti takes a .nii or .nii.gz file; use /predict for DICOM.")
         return await _run(runtime_of(request), file, name, is_nifti=True, study_uid=None)
 

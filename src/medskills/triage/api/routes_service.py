@@ -27,13 +27,17 @@ def service_router() -> APIRouter:
     async def ready(request: Request) -> JSONResponse:
         runtime = runtime_of(request)
         predictor = runtime.predictor
+        available = list(predictor.members_available) if predictor else []
+        reason = runtime.not_ready_reason
+        if predictor is not None and not available:
+            reason = "no ensemble member is available; every answer would be refused with no_models_available"
+        unavailable = list(predictor.members_unavailable) if predictor else []
         body = ReadyResponse(
-            ready=predictor is not None,
+            ready=bool(available),
             model_version=predictor.model_version if predictor else None,
-            members_available=list(predictor.members_available) if predictor else [],
-            reason=None if predictor else runtime.not_ready_reason,
+            members_available=available, members_unavailable=unavailable, reason=None if available else reason,
             queue_size=runtime.queue.size, queue_in_use=runtime.queue.in_use,
         )
-        return JSONResponse(body.model_dump(mode="json"), status_code=200 if predictor else 503)
+        return JSONResponse(body.model_dump(mode="json"), status_code=200 if available else 503)
 
     return router

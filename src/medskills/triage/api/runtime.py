@@ -30,17 +30,22 @@ class ServiceRuntime:
 
 
 def load_runtime(settings: ServiceSettings, predictor: Predictor | None) -> ServiceRuntime:
-    """Use the given predictor, or load the configured pack once; a failure leaves the service not ready."""
+    """Use the given predictor, or load the configured pack (the built-in default without one) once.
+
+    A pack that fails to load, or has no member that can run here, leaves the service not ready.
+    """
     reason = None
-    if predictor is None and settings.pack_dir is None:
-        reason = "no model pack configured (MEDSKILLS_PACK_DIR is unset)"
-    elif predictor is None and settings.pack_dir is not None:
-        from medskills.triage import load_predictor
+    if predictor is None and settings.pack_dir is None and not settings.builtin_pack:
+        reason = "no model pack configured (MEDSKILLS_PACK_DIR is unset and MEDSKILLS_BUILTIN_PACK is false)"
+    elif predictor is None:
+        from medskills.triage.default_pack import load_default_predictor
+        from medskills.triage.ensemble import load_predictor
 
         try:
-            predictor = load_predictor(settings.pack_dir)
+            predictor = load_predictor(settings.pack_dir) if settings.pack_dir else load_default_predictor()
         except MedskillsError as err:
-            reason = f"model pack {settings.pack_dir} failed to load: {err}"
+            which = f"model pack {settings.pack_dir}" if settings.pack_dir else "the built-in default pack"
+            reason = f"{which} failed to load: {err}"
             logger.error("%s", reason)
     return ServiceRuntime(settings=settings, predictor=predictor, queue=JobQueue(settings.queue_size),
                           not_ready_reason=reason)

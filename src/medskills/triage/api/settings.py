@@ -8,7 +8,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from medskills.dicom.archive import GIB, ArchiveLimits
-from medskills.dicom.selection import DEFAULT_MIN_SLICES
+from medskills.triage.series_policy import DEFAULT_MIN_SLICES
 
 __all__ = ["ServiceSettings"]
 
@@ -23,7 +23,10 @@ class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MEDSKILLS_", frozen=True, extra="ignore")
 
     api_key: SecretStr | None = Field(default=None, description="When set, every predict request needs X-API-Key.")
-    pack_dir: Path | None = Field(default=None, description="Model pack folder; without it the service is not ready.")
+    pack_dir: Path | None = Field(default=None, description="Model pack folder; without it the built-in pack "
+                                   "answers with measurements and no probability.")
+    builtin_pack: bool = Field(default=True, description="Without pack_dir, serve the built-in pack (qct, and Astra "
+                               "when installed): measurements, no probability. False: not ready until a pack is set.")
     max_upload_bytes: int = Field(default=2 * GIB, gt=0, description="Largest accepted upload (413 above).")
     zip_max_entries: int = Field(default=20_000, gt=0, description="Most entries a ZIP may hold.")
     zip_max_uncompressed_bytes: int = Field(default=8 * GIB, gt=0, description="Largest total uncompressed size.")

@@ -10,8 +10,11 @@ import time
 from typing import TYPE_CHECKING
 
 from medskills.core.errors import MedskillsError, StudyError
-from medskills.dicom.errors import StudyRefusal, TriageErrorCode
+from medskills.dicom.errors import DicomErrorCode, StudyRefusal
+from medskills.triage.api.errors import ErrorCode, ServiceErrorCode, parse_error_code
 from medskills.triage.api.schemas import InferenceResponse, ProcessingStatus
+from medskills.triage.errors import TriageErrorCode
+from medskills.triage.prediction import ModelErrorCode
 
 if TYPE_CHECKING:
     from fastapi import FastAPI, Request
@@ -21,29 +24,32 @@ __all__ = ["STATUS_BY_CODE", "failure_response", "install_exception_handlers", "
 
 logger = logging.getLogger(__name__)
 
-_C = TriageErrorCode
-STATUS_BY_CODE: dict[TriageErrorCode, int] = {
-    _C.BAD_REQUEST: 400, _C.UNAUTHORIZED: 401, _C.UNSUPPORTED_FILE_TYPE: 415,
-    _C.UPLOAD_TOO_LARGE: 413, _C.ZIP_TOO_LARGE: 413, _C.ZIP_TOO_MANY_ENTRIES: 413, _C.ZIP_BOMB: 413,
-    _C.QUEUE_FULL: 503, _C.PREDICTOR_NOT_CONFIGURED: 503, _C.INTERNAL_ERROR: 500,
-    _C.ZIP_INVALID: 400, _C.ZIP_PATH_TRAVERSAL: 400, _C.ZIP_SYMLINK: 400, _C.ZIP_ENCRYPTED: 400,
-    _C.ZIP_DUPLICATE_NAMES: 400, _C.INVALID_NIFTI: 400,
-    _C.NO_DICOM_SERIES: 422, _C.MULTIPLE_STUDIES: 422, _C.STUDY_NOT_FOUND: 422, _C.NO_USABLE_SERIES: 422,
-    _C.NOT_ENOUGH_SLICES: 422, _C.MISSING_SLICES: 422, _C.IRREGULAR_SLICE_SPACING: 422, _C.MIXED_ORIENTATION: 422,
-    _C.INCONSISTENT_GEOMETRY: 422, _C.NOT_AXIAL: 422, _C.NOT_ORIGINAL_IMAGE: 422, _C.MULTIFRAME_UNSUPPORTED: 422,
-    _C.GANTRY_TILT: 422, _C.UNSUPPORTED_TRANSFER_SYNTAX: 422, _C.TRUNCATED_FILE: 422, _C.NOT_CT: 422,
-    _C.HU_IMPLAUSIBLE: 422, _C.LUNGS_NOT_FOUND: 422, _C.LUNGS_TOO_SHORT: 422,
+_S, _D, _T = ServiceErrorCode, DicomErrorCode, TriageErrorCode
+STATUS_BY_CODE: dict[ErrorCode, int] = {
+    _S.BAD_REQUEST: 400, _S.UNAUTHORIZED: 401, _S.QUEUE_FULL: 503, _S.PREDICTOR_NOT_CONFIGURED: 503,
+    _S.INTERNAL_ERROR: 500,
+    _D.UNSUPPORTED_FILE_TYPE: 415, _D.UPLOAD_TOO_LARGE: 413, _D.ZIP_TOO_LARGE: 413, _D.ZIP_TOO_MANY_ENTRIES: 413,
+    _D.ZIP_BOMB: 413, _D.ZIP_INVALID: 400, _D.ZIP_PATH_TRAVERSAL: 400, _D.ZIP_SYMLINK: 400, _D.ZIP_ENCRYPTED: 400,
+    _D.ZIP_DUPLICATE_NAMES: 400, _D.INVALID_NIFTI: 400,
+    _D.NO_DICOM_SERIES: 422, _D.MULTIPLE_STUDIES: 422, _D.STUDY_NOT_FOUND: 422, _D.NO_USABLE_SERIES: 422,
+    _D.NOT_ENOUGH_SLICES: 422, _D.MISSING_SLICES: 422, _D.IRREGULAR_SLICE_SPACING: 422, _D.MIXED_ORIENTATION: 422,
+    _D.INCONSISTENT_GEOMETRY: 422, _D.MULTIFRAME_UNSUPPORTED: 422, _D.GANTRY_TILT: 422,
+    _D.UNSUPPORTED_TRANSFER_SYNTAX: 422, _D.TRUNCATED_FILE: 422,
+    _T.NOT_CT: 422, _T.NOT_AXIAL: 422, _T.NOT_ORIGINAL_IMAGE: 422, _T.HU_IMPLAUSIBLE: 422, _T.LUNGS_NOT_FOUND: 422,
+    _T.LUNGS_TOO_SHORT: 422,
+    ModelErrorCode.NO_MODELS_AVAILABLE: 503,
 }
-_RETRY_CODES = (_C.QUEUE_FULL, _C.PREDICTOR_NOT_CONFIGURED)
-_CODE_BY_FRAMEWORK_STATUS = {400: _C.BAD_REQUEST, 413: _C.UPLOAD_TOO_LARGE, 415: _C.UNSUPPORTED_FILE_TYPE}
+_RETRY_CODES = (_S.QUEUE_FULL, _S.PREDICTOR_NOT_CONFIGURED)
+_CODE_BY_FRAMEWORK_STATUS: dict[int, ErrorCode] = {400: _S.BAD_REQUEST, 413: _D.UPLOAD_TOO_LARGE,
+                                                   415: _D.UNSUPPORTED_FILE_TYPE}
 
 
-def status_for(code: TriageErrorCode) -> int:
+def status_for(code: ErrorCode) -> int:
     """The HTTP status of ``code`` (every member is in the table; a test checks it)."""
     return STATUS_BY_CODE[code]
 
 
-def failure_response(code: TriageErrorCode, message: str, *, started: float | None = None,
+def failure_response(code: ErrorCode, message: str, *, started: float | None = None,
                      error: Exception | None = None, retry_after_seconds: int = 30) -> JSONResponse:
     """The failure body with the status of ``code`` (and ``Retry-After`` on 503)."""
     from fastapi.responses import JSONResponse
@@ -77,12 +83,12 @@ def install_exception_handlers(app: FastAPI, *, retry_after_seconds: int) -> Non
 
     async def on_medskills_error(request: Request, error: Exception) -> JSONResponse:
         logger.error("service error %s", type(error).__name__, exc_info=error)
-        return failure_response(_C.INTERNAL_ERROR, f"{type(error).__name__}: {error}", started=started_of(request))
+        return failure_response(_S.INTERNAL_ERROR, f"{type(error).__name__}: {error}", started=started_of(request))
 
     async def on_validation_error(request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, RequestValidationError)
         problems = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')}" for e in error.errors())
-        return failure_response(_C.BAD_REQUEST, f"bad request: {problems}", started=started_of(request))
+        return failure_response(_S.BAD_REQUEST, f"bad request: {problems}", started=started_of(request))
 
     async def on_http_error(request: Request, error: Exception) -> JSONResponse:
         # framework-raised errors (e.g. malformed multipart): same body when the status has a code
@@ -97,7 +103,7 @@ def install_exception_handlers(app: FastAPI, *, retry_after_seconds: int) -> Non
 
     async def on_unexpected(request: Request, error: Exception) -> JSONResponse:
         logger.error("internal error %s", type(error).__name__, exc_info=error)
-        return failure_response(_C.INTERNAL_ERROR, "internal error; the server log has the details.",
+        return failure_response(_S.INTERNAL_ERROR, "internal error; the server log has the details.",
                                 started=started_of(request))
 
     app.add_exception_handler(StudyError, on_study_error)
@@ -107,9 +113,9 @@ def install_exception_handlers(app: FastAPI, *, retry_after_seconds: int) -> Non
     app.add_exception_handler(Exception, on_unexpected)
 
 
-def _known_code(code: str) -> TriageErrorCode:
-    try:
-        return TriageErrorCode(code)
-    except ValueError:
+def _known_code(code: str) -> ErrorCode:
+    known = parse_error_code(code)
+    if known is None:
         logger.error("unknown error code %r mapped to internal_error", code)
-        return _C.INTERNAL_ERROR
+        return _S.INTERNAL_ERROR
+    return known

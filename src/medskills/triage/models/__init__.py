@@ -17,6 +17,7 @@ _LOADERS: dict[MemberKind, tuple[str, str]] = {
     MemberKind.MEDNEXT: ("medskills.triage.models.mednext", "load_mednext_member"),
     MemberKind.DIFFUSION_ANOMALY: ("medskills.triage.models.diffusion_anomaly", "load_diffusion_anomaly_member"),
     MemberKind.FVLM: ("medskills.triage.models.fvlm", "load_fvlm_member"),
+    MemberKind.QCT: ("medskills.triage.models.qct", "load_qct_member"),
 }
 
 

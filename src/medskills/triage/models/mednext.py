@@ -81,7 +81,7 @@ def _body_mask(preprocessing: MedNeXtPreprocessing) -> Callable[[HUVolume], np.n
     """The shared DICOM-layer body mask, only when ``crop_by_body_part`` asks for it."""
     if not preprocessing.crop_by_body_part:
         return None
-    from medskills.dicom import body_mask
+    from medskills.triage.chest import body_mask
 
     return body_mask
 

@@ -52,11 +52,11 @@ def test_missing_checkpoint_gives_nan_features(tmp_pack_root: Path) -> None:
 
 
 def test_crop_by_body_part_uses_the_shared_body_mask(tmp_pack_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import medskills.dicom
+    import medskills.triage.chest
 
     calls = []
-    original = medskills.dicom.body_mask
-    monkeypatch.setattr(medskills.dicom, "body_mask", lambda volume: calls.append(volume) or original(volume))
+    original = medskills.triage.chest.body_mask
+    monkeypatch.setattr(medskills.triage.chest, "body_mask", lambda volume: calls.append(volume) or original(volume))
     member = load_single_member(tmp_pack_root, tiny_mednext_member(tmp_pack_root, crop_by_body_part=True))
     assert isinstance(member, MedNeXtMember)
     assert np.all(np.isfinite(member.compute(StudyInputs(synthetic_volume()))))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from medskills.dicom import KernelClass, classify_kernel
+from medskills.triage.kernels import KernelClass, classify_kernel
 
 
 @pytest.mark.parametrize("kernel", ["B70f", "B80f", "Br64", "Bl57", "I70f", "Hr60", "LUNG", "BONE", "BONEPLUS",

@@ -1,0 +1,85 @@
+"""Encoded pixel frames and their decoding: the part of assembly that runs in decode worker processes.
+
+Everything here crosses the process boundary by pickle: frames in, arrays or
+:class:`FrameDecodeError` out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from pydicom.pixels.decoders.base import get_decoder
+
+__all__ = ["EncodedFrame", "FrameDecodeError", "decode_chunk", "decode_frame", "encoded_frame"]
+
+
+@dataclass(frozen=True)
+class EncodedFrame:
+    """One slice's pixel data as stored, with the pixel-module values needed to decode it (picklable)."""
+
+    index: int
+    file_name: str
+    transfer_syntax: str
+    pixel_data: bytes
+    rows: int
+    columns: int
+    samples_per_pixel: int
+    bits_allocated: int
+    bits_stored: int
+    pixel_representation: int
+    photometric_interpretation: str
+    planar_configuration: int
+
+
+class FrameDecodeError(Exception):
+    """A frame could not be decoded (truncated or corrupt data). Picklable across processes."""
+
+    def __init__(self, file_name: str, detail: str) -> None:
+        super().__init__(file_name, detail)
+        self.file_name = file_name
+        self.detail = detail
+
+
+def encoded_frame(index: int, file_name: str, dataset: Any) -> EncodedFrame:
+    """Read one single-frame dataset's pixel data (deferred until now) and its pixel-module values."""
+    try:
+        return EncodedFrame(
+            index=index, file_name=file_name, transfer_syntax=str(dataset.file_meta.TransferSyntaxUID),
+            pixel_data=bytes(dataset.PixelData), rows=int(dataset.Rows), columns=int(dataset.Columns),
+            samples_per_pixel=int(dataset.get("SamplesPerPixel", 1) or 1),
+            bits_allocated=int(dataset.BitsAllocated),
+            bits_stored=int(dataset.get("BitsStored", dataset.BitsAllocated)),
+            pixel_representation=int(dataset.get("PixelRepresentation", 0) or 0),
+            photometric_interpretation=str(dataset.get("PhotometricInterpretation", "MONOCHROME2")),
+            planar_configuration=int(dataset.get("PlanarConfiguration", 0) or 0),
+        )
+    except (AttributeError, KeyError, ValueError, TypeError, EOFError, OSError) as err:
+        raise FrameDecodeError(file_name, f"{type(err).__name__}: {err}") from err
+
+
+def decode_frame(frame: EncodedFrame) -> npt.NDArray[np.generic]:
+    """Stored values of ``frame`` as a ``(rows, columns)`` array (no rescale), by pydicom's decoders."""
+    # typed Any: pydicom 3.0 annotates **kwargs as DecodeOptions per keyword, which rejects every value
+    decoder: Any = get_decoder(frame.transfer_syntax)
+    try:
+        array, _ = decoder.as_array(
+            frame.pixel_data, rows=frame.rows, columns=frame.columns, samples_per_pixel=frame.samples_per_pixel,
+            bits_allocated=frame.bits_allocated, bits_stored=frame.bits_stored,
+            pixel_representation=frame.pixel_representation,
+            photometric_interpretation=frame.photometric_interpretation,
+            planar_configuration=frame.planar_configuration,
+            number_of_frames=1, pixel_keyword="PixelData",
+        )
+    except (NotImplementedError, RuntimeError, ValueError, EOFError, OSError, AttributeError, KeyError) as err:
+        raise FrameDecodeError(frame.file_name, f"{type(err).__name__}: {err}") from err
+    if array.shape != (frame.rows, frame.columns):
+        raise FrameDecodeError(frame.file_name, f"decoded shape {array.shape}, expected {(frame.rows, frame.columns)}")
+    return np.asarray(array)
+
+
+def decode_chunk(frames: tuple[EncodedFrame, ...]) -> list[tuple[int, npt.NDArray[np.generic]]]:
+    """Decode several frames; each result carries its frame's index."""
+    return [(frame.index, decode_frame(frame)) for frame in frames]
