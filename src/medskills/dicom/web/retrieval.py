@@ -140,15 +140,19 @@ def retrieved_study(server: DicomWebServer, *, study_uid: str, series_uid: str |
 
 
 @contextmanager
-def retrieved_series_set(server: DicomWebServer, wanted: list[RemoteSeries], *,
-                         keep_in: Path | None = None) -> Iterator[RetrievedStudy]:
-    """Retrieve series already found with :func:`find_series` (all of one study), each complete or not at all."""
+def retrieved_series_set(server: DicomWebServer, wanted: list[RemoteSeries], *, keep_in: Path | None = None,
+                         work_root: Path | None = None) -> Iterator[RetrievedStudy]:
+    """Retrieve series already found with :func:`find_series` (all of one study), each complete or not at all.
+
+    Without ``keep_in`` the files go to a private folder under ``work_root`` (system temp if None),
+    removed on exit.
+    """
     study_uid = wanted[0].study_instance_uid
     if keep_in is not None:
         keep_in.mkdir(parents=True, exist_ok=True)
         yield _retrieve_all(server, study_uid, wanted, keep_in)
         return
-    with work_directory() as folder:
+    with work_directory(work_root) as folder:
         yield _retrieve_all(server, study_uid, wanted, folder)
 
 

@@ -15,7 +15,7 @@ class DicomWebSettings(BaseSettings):
 
     Variables: ``MEDSKILLS_DICOMWEB_URL``, ``MEDSKILLS_DICOMWEB_USERNAME``, ``MEDSKILLS_DICOMWEB_PASSWORD``,
     ``MEDSKILLS_DICOMWEB_TIMEOUT_SECONDS``, ``MEDSKILLS_DICOMWEB_MAX_ATTEMPTS``,
-    ``MEDSKILLS_DICOMWEB_BACKOFF_SECONDS``. The password is a ``SecretStr``: it never appears in a
+    ``MEDSKILLS_DICOMWEB_BACKOFF_SECONDS``, ``MEDSKILLS_DICOMWEB_STORE_RESULTS``. The password is a ``SecretStr``: it never appears in a
     record, a log line or ``repr``.
     """
 
@@ -27,6 +27,7 @@ class DicomWebSettings(BaseSettings):
     timeout_seconds: float = Field(default=30.0, gt=0, description="Connect and read timeout of one request.")
     max_attempts: int = Field(default=3, ge=1, le=10, description="Attempts per request, the first included.")
     backoff_seconds: float = Field(default=0.5, ge=0, description="Backoff factor: waits grow 1x, 2x, 4x ...")
+    store_results: bool = Field(default=False, description="Service default for /predict_study's store_results.")
 
     @field_validator("url")
     @classmethod
