@@ -31,8 +31,9 @@ def read_series_for_pacs(folder: Path) -> list[Dataset]:
 
     ``../shared/data/ct_dicom_series`` has empty StudyInstanceUID, SeriesInstanceUID, SOPInstanceUID
     and SOPClassUID (only the file meta keeps the SOP UIDs); no PACS accepts such instances. The SOP
-    UIDs come back from the file meta, the study and series UIDs are derived from the folder's name,
-    so every run stores the same UIDs. UIDs already present are kept.
+    UIDs come back from the file meta, the study, series and frame-of-reference UIDs (the test
+    builder's chest series has none of the latter) are derived from the folder's name, so every run
+    stores the same UIDs. UIDs already present are kept.
     """
     import pydicom
     from pydicom.uid import generate_uid
@@ -40,11 +41,13 @@ def read_series_for_pacs(folder: Path) -> list[Dataset]:
     datasets = [pydicom.dcmread(path) for path in sorted(folder.rglob("*")) if path.is_file()]
     study_uid = generate_uid(entropy_srcs=["medskills-test-study", folder.name])
     series_uid = generate_uid(entropy_srcs=["medskills-test-series", folder.name])
+    frame_of_reference = generate_uid(entropy_srcs=["medskills-test-frame", folder.name])
     for dataset in datasets:
         dataset.SOPInstanceUID = dataset.get("SOPInstanceUID") or dataset.file_meta.MediaStorageSOPInstanceUID
         dataset.SOPClassUID = dataset.get("SOPClassUID") or dataset.file_meta.MediaStorageSOPClassUID
         dataset.StudyInstanceUID = dataset.get("StudyInstanceUID") or study_uid
         dataset.SeriesInstanceUID = dataset.get("SeriesInstanceUID") or series_uid
+        dataset.FrameOfReferenceUID = dataset.get("FrameOfReferenceUID") or frame_of_reference
     return datasets
 
 

@@ -4,7 +4,8 @@ The study's CT series are retrieved completely (WADO-RS) into a private folder t
 afterwards, then go through the one study pipeline (:func:`medskills.triage.studies.analyse_study`),
 so selection, checks, answer and error codes are those of ``/predict``. With ``store_results`` a
 successful answer is sent back (STOW-RS) as a TID 1500 Structured Report in the same study, as a new
-series; a refused or failed study stores nothing.
+series, with a DICOM SEG of the lung mask the pipeline found (when it found one); a refused or
+failed study stores nothing.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from pydantic import Field
 from medskills.core.models import FrozenModel
 from medskills.dicom.web import DicomWebServer, RetrievedStudy, find_series, retrieved_series_set
 from medskills.triage.api.schemas import InferenceResponse
-from medskills.triage.prediction import Predictor
+from medskills.dicom.volume import HUVolume
+from medskills.triage.prediction import MemberUnavailable, Predictor, TriagePrediction
+from medskills.triage.preprocessing import StudyInputs
 from medskills.triage.studies import analyse_study
 from medskills.triage.study_input import IngestOptions, StudyFormat, StudySource
 
@@ -45,7 +48,7 @@ class RemoteStudyRequest(FrozenModel):
 class StoredObject(FrozenModel):
     """One instance stored back on the server."""
 
-    kind: str = Field(description="SR (the measurement report).")
+    kind: str = Field(description="SR (the measurement report) or SEG (the lung mask).")
     series_instance_uid: str
     sop_instance_uid: str
 
@@ -58,6 +61,7 @@ class RemoteStudyAnswer(FrozenModel):
     retrieved_series_instance_uids: list[str]
     retrieved_instance_count: int
     stored: list[StoredObject] = Field(default_factory=list)
+    store_notes: list[str] = Field(default_factory=list, description="What was not stored, and why.")
 
 
 def analyse_remote_study(request: RemoteStudyRequest, *, server: DicomWebServer,
@@ -73,26 +77,92 @@ def analyse_remote_study(request: RemoteStudyRequest, *, server: DicomWebServer,
     options = options or IngestOptions()
     wanted = find_series(server, study_uid=request.study_instance_uid, series_uid=request.series_instance_uid,
                          modality="CT")
+    recorder = _StudyRecorder(predictor)
     with retrieved_series_set(server, wanted, work_root=options.work_root) as retrieved:
         source = StudySource(retrieved.folder, StudyFormat.DICOM_FOLDER, request.study_instance_uid)
-        response = analyse_study(source, predictor=predictor, options=options)
-        stored = _store_report(server, response, retrieved) if request.store_results else []
+        response = analyse_study(source, predictor=recorder.loader(), options=options)
+        stored, notes = _store_results(server, response, retrieved, recorder) if request.store_results else ([], [])
     return RemoteStudyAnswer(response=response, server_url=server.url,
                              retrieved_series_instance_uids=[s.series.series_instance_uid for s in retrieved.series],
-                             retrieved_instance_count=retrieved.instance_count, stored=stored)
+                             retrieved_instance_count=retrieved.instance_count, stored=stored, store_notes=notes)
 
 
-def _store_report(server: DicomWebServer, response: InferenceResponse, retrieved: RetrievedStudy) -> list[StoredObject]:
+class _StudyRecorder:
+    """Passes the pipeline's predictor through and keeps the volume and derived inputs it was given,
+    so the stored lung SEG is the lung field the pipeline computed and qct measured (never a second
+    segmentation)."""
+
+    def __init__(self, predictor: Predictor | Callable[[], Predictor]) -> None:
+        self._predictor = predictor
+        self.volume: HUVolume | None = None
+        self.inputs: StudyInputs | None = None
+
+    def loader(self) -> Callable[[], Predictor]:
+        def load() -> Predictor:
+            inner = self._predictor if isinstance(self._predictor, Predictor) else self._predictor()
+            return _RecordingPredictor(inner, self)
+        return load
+
+
+class _RecordingPredictor:
+    def __init__(self, inner: Predictor, recorder: _StudyRecorder) -> None:
+        self._inner, self._recorder = inner, recorder
+
+    @property
+    def model_version(self) -> str:
+        return self._inner.model_version
+
+    @property
+    def members_available(self) -> list[str]:
+        return self._inner.members_available
+
+    @property
+    def members_unavailable(self) -> list[MemberUnavailable]:
+        return self._inner.members_unavailable
+
+    def predict(self, volume: HUVolume, *, inputs: StudyInputs | None = None) -> TriagePrediction:
+        self._recorder.volume, self._recorder.inputs = volume, inputs
+        return self._inner.predict(volume, inputs=inputs)
+
+
+def _store_results(server: DicomWebServer, response: InferenceResponse, retrieved: RetrievedStudy,
+                   recorder: _StudyRecorder) -> tuple[list[StoredObject], list[str]]:
+    """One STOW-RS request with the SR and, where the lungs were found, their SEG."""
     import highdicom as hd
 
     from medskills.triage.structured_report import build_triage_report
 
     sources = _analysed_headers(retrieved, response.series_uid)
     report = build_triage_report(response, sources=sources, series_instance_uid=hd.UID(), sop_instance_uid=hd.UID())
-    server.store([report])
-    logger.info("stored the triage SR in a new series of the study")
-    return [StoredObject(kind="SR", series_instance_uid=str(report.SeriesInstanceUID),
-                         sop_instance_uid=str(report.SOPInstanceUID))]
+    instances: list[Dataset] = [report]
+    notes: list[str] = []
+    lung_seg = _lung_seg(response, sources, recorder, notes)
+    if lung_seg is not None:
+        instances.append(lung_seg)
+    server.store(instances)
+    logger.info("stored %d instance(s) in new series of the study", len(instances))
+    return [StoredObject(kind=str(item.Modality), series_instance_uid=str(item.SeriesInstanceUID),
+                         sop_instance_uid=str(item.SOPInstanceUID)) for item in instances], notes
+
+
+def _lung_seg(response: InferenceResponse, sources: list[Dataset], recorder: _StudyRecorder,
+              notes: list[str]) -> Dataset | None:
+    import highdicom as hd
+
+    from medskills.triage.lung_seg import build_lung_seg
+    from medskills.triage.lungs import study_lungs
+
+    if recorder.volume is None:
+        notes.append("lung SEG not stored: the predictor never saw the volume")
+        return None
+    inputs = recorder.inputs or StudyInputs(recorder.volume)
+    try:
+        return build_lung_seg(study_lungs(inputs).field, recorder.volume.affine, sources=sources,
+                              series_instance_uid=hd.UID(), sop_instance_uid=hd.UID(),
+                              model_version=response.model_version or "unknown")
+    except ValueError as err:
+        notes.append(f"lung SEG not stored: {err}")
+        return None
 
 
 def _analysed_headers(retrieved: RetrievedStudy, series_uid: str) -> list[Dataset]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from medskills.dicom.derived_sources import with_type2_patient_study
 from medskills.triage.measurements import LungSide, MeasurementName, MeasurementUnit
 
 if TYPE_CHECKING:
@@ -50,8 +51,6 @@ _UNIT_CODES: dict[MeasurementUnit, tuple[str, str]] = {
     MeasurementUnit.HOUNSFIELD: ("[hnsf'U]", "Hounsfield unit"),
     MeasurementUnit.PERCENT: ("%", "percent"),
 }
-_TYPE2_PATIENT_STUDY = ("PatientID", "PatientName", "PatientBirthDate", "PatientSex", "AccessionNumber", "StudyID",
-                        "StudyDate", "StudyTime", "ReferringPhysicianName")
 _SITE_CODES: dict[LungSide, tuple[str, str]] = {
     LungSide.BOTH: ("39607008", "Lung structure"),
     LungSide.LEFT: ("44029006", "Left lung structure"),
@@ -101,22 +100,10 @@ def build_triage_report(response: InferenceResponse, *, sources: Sequence[Datase
     content = report[0]
     content.ContentSequence.append(_comment(response.disclaimer))
     return Comprehensive3DSR(
-        evidence=_with_type2_attributes(sources), content=content, series_instance_uid=series_instance_uid,
+        evidence=with_type2_patient_study(sources), content=content, series_instance_uid=series_instance_uid,
         series_number=series_number, sop_instance_uid=sop_instance_uid, instance_number=1,
         manufacturer="medskills", series_description=SR_SERIES_DESCRIPTION, is_complete=True,
         is_final=False, is_verified=False)
-
-
-def _with_type2_attributes(sources: Sequence[Dataset]) -> list[Dataset]:
-    """The sources, the first (which gives the SR its patient and study) copied with absent type-2
-    patient/study attributes present and empty, as the SR IOD requires; the caller's datasets are unchanged."""
-    from copy import deepcopy
-
-    first = deepcopy(sources[0])
-    for keyword in _TYPE2_PATIENT_STUDY:
-        if keyword not in first:
-            setattr(first, keyword, "")
-    return [first, *sources[1:]]
 
 
 def measurement_code(name: MeasurementName) -> CodedConcept:

@@ -74,11 +74,12 @@ def test_predict_study_stores_an_sr_whose_values_equal_the_answer(
     assert body["study_uid"] == chest_on_server and body["series_uid"] == CHEST_SERIES_UID
     assert body["retrieved_series_instance_uids"] == [CHEST_SERIES_UID] and body["retrieved_instance_count"] == 164
     assert body["members_available"] == ["qct"] and body["measurements"]
-    [stored] = body["stored"]
-    assert stored["kind"] == "SR"
+    stored, stored_seg = body["stored"]
+    assert (stored["kind"], stored_seg["kind"]) == ("SR", "SEG") and body["store_notes"] == []
     assert list((tmp_path / "work").iterdir()) == []  # the retrieved instances are gone
 
     server = DicomWebServer(settings_for(orthanc))
+    _check_lung_seg(server, chest_on_server, stored_seg["series_instance_uid"], body)
     [sr_series] = find_series(server, study_uid=chest_on_server, modality="SR")
     assert sr_series.series_instance_uid == stored["series_instance_uid"] != CHEST_SERIES_UID
     with retrieved_study(server, study_uid=chest_on_server, series_uid=sr_series.series_instance_uid) as retrieved:
@@ -104,6 +105,26 @@ def test_predict_study_stores_an_sr_whose_values_equal_the_answer(
     assert text == [body["disclaimer"]]
     assert {"Algorithm Name": "medskills chest-CT triage", "Algorithm Version": body["model_version"]}.items() <= \
         dict(_text_items(report)).items()
+
+
+def _check_lung_seg(server: DicomWebServer, study_uid: str, seg_series_uid: str, body: dict) -> None:
+    """The lung SEG on the server: one SNOMED CT lung segment whose frames sit on the analysed instances."""
+    import highdicom as hd
+    import numpy as np
+
+    with retrieved_study(server, study_uid=study_uid, modality="CT") as source_study:
+        sources = [hd.imread(p) for p in sorted(source_study.series[0].folder.glob("*.dcm"))]
+    with retrieved_study(server, study_uid=study_uid, series_uid=seg_series_uid) as retrieved:
+        seg = hd.seg.segread(next(retrieved.series[0].folder.glob("*.dcm")))
+    assert seg.StudyInstanceUID == study_uid and seg.ReferencedSeriesSequence[0].SeriesInstanceUID == CHEST_SERIES_UID
+    [segment] = seg.SegmentSequence
+    assert segment.SegmentedPropertyTypeCodeSequence[0].CodeValue == "39607008"  # SCT lung
+    uids = [str(source.SOPInstanceUID) for source in sources]
+    frames = seg.get_pixels_by_source_instance(source_sop_instance_uids=uids, combine_segments=True)
+    spacing = [float(v) for v in sources[0].PixelSpacing] + [float(sources[0].SliceThickness)]
+    volume_ml = int(np.count_nonzero(frames)) * float(np.prod(spacing)) / 1000.0
+    lung = next(m for m in body["measurements"] if m["name"] == "lung_volume" and m["side"] == "both")
+    assert volume_ml == pytest.approx(lung["value"], rel=1e-6)
 
 
 def _text_items(dataset: object) -> list[tuple[str, str]]:

@@ -35,7 +35,8 @@ class PredictStudyResponse(InferenceResponse):
 
     retrieved_series_instance_uids: list[str] = Field(default_factory=list)
     retrieved_instance_count: int = 0
-    stored: list[StoredObject] = Field(default_factory=list, description="The SR stored back, when asked.")
+    stored: list[StoredObject] = Field(default_factory=list, description="The SR and lung SEG stored back, when asked.")
+    store_notes: list[str] = Field(default_factory=list, description="What was not stored, and why.")
 
 
 def predict_study_router(dicomweb_settings: DicomWebSettings | None = None) -> APIRouter | None:
@@ -75,4 +76,5 @@ def _analyse(body: RemoteStudyRequest, runtime: ServiceRuntime, settings: DicomW
         logger.info("study %s: %s", hashed_uid(body.study_instance_uid), err.error_code.value)
         raise StudyError(str(err), error_code=err.error_code) from err
     return PredictStudyResponse(**dict(answer.response), retrieved_series_instance_uids=answer.retrieved_series_instance_uids,
-                                retrieved_instance_count=answer.retrieved_instance_count, stored=answer.stored)
+                                retrieved_instance_count=answer.retrieved_instance_count, stored=answer.stored,
+                                store_notes=answer.store_notes)
