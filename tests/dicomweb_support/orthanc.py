@@ -45,9 +45,9 @@ class OrthancServer:
     def auth(self) -> tuple[str, str]:
         return (TEST_USERNAME, TEST_PASSWORD)
 
-    def rest(self, method: str, path: str, **kwargs: object) -> requests.Response:
+    def rest(self, method: str, path: str, *, data: str | None = None) -> requests.Response:
         """Call Orthanc's own REST API (not DICOMweb) as the test user; raises on an HTTP error."""
-        response = requests.request(method, f"{self.url}{path}", auth=self.auth, timeout=30, **kwargs)  # type: ignore[arg-type]
+        response = requests.request(method, f"{self.url}{path}", auth=self.auth, timeout=30, data=data)
         response.raise_for_status()
         return response
 

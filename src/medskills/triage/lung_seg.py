@@ -58,7 +58,8 @@ def build_lung_seg(mask: npt.NDArray[np.bool_], affine_ras: npt.NDArray[np.float
         algorithm_type=hd.seg.SegmentAlgorithmTypeValues.AUTOMATIC, algorithm_identification=algorithm,
         tracking_id="medskills:lungs", tracking_uid=hd.UID())
     return hd.seg.Segmentation(
-        source_images=with_type2_patient_study(sources), pixel_array=volume.to_patient_orientation(_source_orientation(sources[0])),
+        source_images=with_type2_patient_study(sources),
+        pixel_array=volume.to_patient_orientation(_source_orientation(sources[0])),
         segmentation_type=hd.seg.SegmentationTypeValues.BINARY, segment_descriptions=[description],
         series_instance_uid=series_instance_uid, series_number=series_number, sop_instance_uid=sop_instance_uid,
         instance_number=1, manufacturer="medskills", manufacturer_model_name="medskills chest-CT triage",

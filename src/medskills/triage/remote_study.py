@@ -171,4 +171,5 @@ def _analysed_headers(retrieved: RetrievedStudy, series_uid: str) -> list[Datase
 
     chosen = next((s for s in retrieved.series if s.series.series_instance_uid == series_uid), None)
     folders: list[Path] = [chosen.folder] if chosen else [s.folder for s in retrieved.series]
-    return [pydicom.dcmread(path, stop_before_pixels=True) for folder in folders for path in sorted(folder.glob("*.dcm"))]
+    return [pydicom.dcmread(path, stop_before_pixels=True)
+            for folder in folders for path in sorted(folder.glob("*.dcm"))]

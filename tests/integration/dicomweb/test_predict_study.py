@@ -194,6 +194,7 @@ def test_unreachable_server_is_502(orthanc: OrthancServer, qct_predictor: object
 def test_without_a_configured_server_the_route_is_not_offered(qct_predictor: object, tmp_path: Path,
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("MEDSKILLS_DICOMWEB_URL", raising=False)
-    with TestClient(create_app(ServiceSettings(work_dir=tmp_path), predictor=qct_predictor)) as client:  # type: ignore[arg-type]
+    app = create_app(ServiceSettings(work_dir=tmp_path), predictor=qct_predictor)  # type: ignore[arg-type]
+    with TestClient(app) as client:
         assert "/predict_study" not in client.get("/openapi.json").json()["paths"]
         assert client.post("/predict_study", json={"study_instance_uid": "1.2.3"}).status_code == 404

@@ -15,8 +15,8 @@ class DicomWebSettings(BaseSettings):
 
     Variables: ``MEDSKILLS_DICOMWEB_URL``, ``MEDSKILLS_DICOMWEB_USERNAME``, ``MEDSKILLS_DICOMWEB_PASSWORD``,
     ``MEDSKILLS_DICOMWEB_TIMEOUT_SECONDS``, ``MEDSKILLS_DICOMWEB_MAX_ATTEMPTS``,
-    ``MEDSKILLS_DICOMWEB_BACKOFF_SECONDS``, ``MEDSKILLS_DICOMWEB_STORE_RESULTS``. The password is a ``SecretStr``: it never appears in a
-    record, a log line or ``repr``.
+    ``MEDSKILLS_DICOMWEB_BACKOFF_SECONDS``, ``MEDSKILLS_DICOMWEB_STORE_RESULTS``. The password is a
+    ``SecretStr``: it never appears in a record, a log line or ``repr``.
     """
 
     model_config = SettingsConfigDict(env_prefix="MEDSKILLS_DICOMWEB_", frozen=True, extra="ignore")

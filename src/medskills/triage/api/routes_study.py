@@ -1,7 +1,7 @@
 """``POST /predict_study``: triage a study by UID from the service's DICOMweb server (and store the SR back).
 
-The route exists only when ``MEDSKILLS_DICOMWEB_URL`` is set. The server is ``MEDSKILLS_DICOMWEB_URL`` with ``MEDSKILLS_DICOMWEB_USERNAME``/``_PASSWORD`` (read once,
-when the app is built; never logged). The answer is the ``/predict`` body plus what was retrieved and
+The route exists only when ``MEDSKILLS_DICOMWEB_URL`` is set; credentials come from
+``MEDSKILLS_DICOMWEB_USERNAME``/``_PASSWORD`` (read once, when the app is built; never logged). The answer is the ``/predict`` body plus what was retrieved and
 stored; DICOMweb failures carry their own ``error_code`` (404 unknown UID, 422 no CT series, 502 the
 server refused or failed, 504 it did not answer).
 """
@@ -75,6 +75,7 @@ def _analyse(body: RemoteStudyRequest, runtime: ServiceRuntime, settings: DicomW
     except DicomWebError as err:
         logger.info("study %s: %s", hashed_uid(body.study_instance_uid), err.error_code.value)
         raise StudyError(str(err), error_code=err.error_code) from err
-    return PredictStudyResponse(**dict(answer.response), retrieved_series_instance_uids=answer.retrieved_series_instance_uids,
+    return PredictStudyResponse(**dict(answer.response),
+                                retrieved_series_instance_uids=answer.retrieved_series_instance_uids,
                                 retrieved_instance_count=answer.retrieved_instance_count, stored=answer.stored,
                                 store_notes=answer.store_notes)
