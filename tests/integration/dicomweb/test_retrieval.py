@@ -159,3 +159,16 @@ def test_unconfigured_server_names_the_variable() -> None:
 
 def _first_sop_uid(folder: Path) -> str:
     return str(read_series_for_pacs(folder)[0].SOPInstanceUID)
+
+
+def test_credentials_never_reach_the_logs_or_the_settings_repr(orthanc: OrthancServer, stored_ct: tuple[str, str, int],
+                                                               caplog: pytest.LogCaptureFixture) -> None:
+    settings = settings_for(orthanc)
+    with caplog.at_level(logging.DEBUG):
+        with retrieved_study(DicomWebServer(settings), study_uid=stored_ct[0]):
+            pass
+        with pytest.raises(DicomWebAuthFailed):
+            DicomWebServer(settings_for(orthanc, password="another-secret")).search_studies({})
+    assert caplog.records  # dicomweb-client and urllib3 did log at DEBUG
+    text = caplog.text + repr(settings) + settings.model_dump_json()
+    assert orthanc.auth[1] not in text and "another-secret" not in text
