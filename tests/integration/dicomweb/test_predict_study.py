@@ -198,3 +198,13 @@ def test_without_a_configured_server_the_route_is_not_offered(qct_predictor: obj
     with TestClient(app) as client:
         assert "/predict_study" not in client.get("/openapi.json").json()["paths"]
         assert client.post("/predict_study", json={"study_instance_uid": "1.2.3"}).status_code == 404
+
+
+def test_server_that_never_answers_is_504(orthanc: OrthancServer, qct_predictor: object, tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from dicomweb_support.studies import silent_server
+
+    with silent_server() as url, _client(orthanc, qct_predictor, tmp_path, monkeypatch, url=url,
+                                         timeout_seconds=0.3, max_attempts=2, backoff_seconds=0.0) as client:
+        answer = client.post("/predict_study", json={"study_instance_uid": "1.2.3"})
+    assert answer.status_code == 504 and answer.json()["error_code"] == "dicomweb_server_timeout"
