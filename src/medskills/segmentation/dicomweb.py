@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import logging
 import shutil
+from datetime import datetime
 from pathlib import Path
 
 from pydantic import Field
 
 from medskills.core.errors import UsageError
-from medskills.core.io import prepare_output_dir
-from medskills.core.models import FrozenModel, Status
-from medskills.core.records import finish_run
+from medskills.core.io import prepare_output_dir, write_json_atomic
+from medskills.core.models import DISCLAIMER, SCHEMA_VERSION, FrozenModel, Status, utc_now
+from medskills.core.records import RESULT_FILE_NAME, finish_run
 from medskills.core.settings import Settings
 from medskills.core.upstream import Runner, run_upstream
 from medskills.dicom.web import (
@@ -32,10 +33,11 @@ from medskills.dicom.web import (
 )
 from medskills.segmentation.ctmr import segment_ctmr
 from medskills.segmentation.labels import SegmentationModality
-from medskills.segmentation.models import OutputType, SegmentationRequest, SegmentationRunRecord
+from medskills.segmentation.models import SKILL_ID, OutputType, SegmentationRequest, SegmentationRunRecord
 
 __all__ = [
     "DicomWebExchange",
+    "DicomWebRetrievalFailure",
     "DicomWebSegmentationRequest",
     "DicomWebSegmentationRunRecord",
     "DicomWebSource",
@@ -86,6 +88,21 @@ class DicomWebSegmentationRunRecord(SegmentationRunRecord):
     dicomweb: DicomWebExchange
 
 
+class DicomWebRetrievalFailure(FrozenModel):
+    """``OUT/result.json`` when the series could not be found or retrieved: nothing ran."""
+
+    schema_version: str = SCHEMA_VERSION
+    skill: str = SKILL_ID
+    status: Status = Status.FAILED
+    exit_code: int
+    error_code: DicomWebErrorCode
+    error: str
+    source: DicomWebSource
+    started_at: datetime
+    finished_at: datetime
+    intended_use_disclaimer: str = DISCLAIMER
+
+
 def segment_ctmr_from_dicomweb(
     request: DicomWebSegmentationRequest, *, settings: Settings, dicomweb_settings: DicomWebSettings,
     runner: Runner = run_upstream,
@@ -102,12 +119,21 @@ def segment_ctmr_from_dicomweb(
                          "drop --output-type or pass dicom-seg or both")
     output_dir = prepare_output_dir(segmentation.output_dir)
     server = DicomWebServer(dicomweb_settings.model_copy(update={"url": source.url.rstrip("/")}))
-    series = _one_series(server, source, segmentation.modality)
-    with retrieved_series_set(server, [series]) as retrieved:
-        [fetched] = retrieved.series
-        record = segment_ctmr(segmentation.model_copy(update={"image_path": fetched.folder, "output_dir": output_dir}),
-                              settings=settings, runner=runner)
-        kept_in = _keep(fetched.folder, output_dir, series) if source.is_retrieval_kept else None
+    started_at = utc_now()
+    try:
+        series = _one_series(server, source, segmentation.modality)
+        with retrieved_series_set(server, [series]) as retrieved:
+            [fetched] = retrieved.series
+            record = segment_ctmr(segmentation.model_copy(update={"image_path": fetched.folder,
+                                                                  "output_dir": output_dir}),
+                                  settings=settings, runner=runner)
+            kept_in = _keep(fetched.folder, output_dir, series) if source.is_retrieval_kept else None
+    except DicomWebError as err:
+        if not (output_dir / RESULT_FILE_NAME).exists():  # nothing ran: record why, then report it
+            write_json_atomic(output_dir / RESULT_FILE_NAME, DicomWebRetrievalFailure(
+                exit_code=int(err.exit_code), error_code=err.error_code, error=str(err), source=source,
+                started_at=started_at, finished_at=utc_now()))
+        raise
     exchange = DicomWebExchange(server_url=server.url, study_instance_uid=series.study_instance_uid,
                                 retrieved_series_instance_uid=series.series_instance_uid,
                                 retrieved_modality=series.modality,

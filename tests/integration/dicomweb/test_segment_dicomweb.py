@@ -116,7 +116,10 @@ def test_unknown_study_exits_2_with_its_code_and_runs_nothing(segment_env: Ortha
     code, record = _segment("--dicomweb", segment_env.dicomweb_url, "--study", "1.2.3.4.5",
                             "--output-dir", str(tmp_path / "out"))
     assert code == 2 and record["error_code"] == "dicomweb_study_not_found"
-    assert not any((tmp_path / "out").iterdir())
+    written = json.loads((tmp_path / "out" / "result.json").read_text())
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["result.json"]
+    assert (written["status"], written["exit_code"], written["error_code"]) == ("failed", 2, "dicomweb_study_not_found")
+    assert written["source"]["study_instance_uid"] == "1.2.3.4.5"
 
 
 def test_wrong_password_exits_2_with_its_code(segment_env: OrthancServer, stored_ct: tuple[str, str, int],
