@@ -89,12 +89,18 @@ def exit_with(error: MedskillsError) -> NoReturn:
     problems = error.problems if isinstance(error, PreflightError) else []
     record = ErrorRecord(exit_code=int(error.exit_code), error_type=type(error).__name__, error=str(error),
                          problems=problems or [str(error)],
-                         error_code=error.error_code if isinstance(error, StudyError) else None)
+                         error_code=_error_code(error))
     kind = "usage error" if error.exit_code == ExitCode.USAGE else "error"
     _write_summary([f"medskills: {kind}, exit {record.exit_code}",
                     *(f"  BLOCKING {index}. {problem}" for index, problem in enumerate(record.problems, start=1)),
                     "  next: fix the problem above (the message says how) and run the command again."])
     emit(record)
+
+
+def _error_code(error: MedskillsError) -> str | None:
+    """The machine-readable code a study or DICOMweb error carries, if any."""
+    code = error.error_code if isinstance(error, StudyError) else getattr(error, "error_code", None)
+    return None if code is None else str(code)
 
 
 def _usage_error(err: ValidationError) -> UsageError:

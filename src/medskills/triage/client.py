@@ -27,7 +27,10 @@ from medskills.core.errors import UpstreamFailure, UsageError
 from medskills.core.io import write_bytes_atomic, write_text_atomic
 from medskills.core.models import FrozenModel
 
-__all__ = ["COLUMNS", "BatchRequest", "BatchSummary", "discover_studies", "run_batch"]
+__all__ = [
+    "COLUMNS", "BatchRequest", "BatchSummary", "check_health", "discover_studies", "post_with_retries",
+    "read_existing_rows", "run_batch", "study_row", "summarise_rows", "write_table", "zipped_study",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +46,7 @@ _RETRY_STATUSES = (502, 503, 504)
 class BatchRequest(FrozenModel):
     """What ``medskills triage batch`` was asked to do."""
 
-    input_dir: Path
+    input_dir: Path | None = Field(default=None, description="None with --dicomweb (studies come by UID).")
     output: Path
     api_url: str = "http://localhost:8000"
     concurrency: int = Field(default=1, ge=1, le=32)
@@ -67,9 +70,9 @@ class BatchSummary(FrozenModel):
     exit_code: int
 
 
-def discover_studies(input_dir: Path) -> list[Path]:
+def discover_studies(input_dir: Path | None) -> list[Path]:
     """ZIPs, NIfTIs and DICOM folders directly inside ``input_dir``, sorted by name."""
-    if not Path(input_dir).is_dir():
+    if input_dir is None or not Path(input_dir).is_dir():
         raise UsageError(f"--input-dir {input_dir} is not a folder; pass the folder holding the studies.")
     studies = [p for p in sorted(Path(input_dir).iterdir())
                if p.is_dir() or p.name.lower().endswith((".zip", *_NIFTI_SUFFIXES))]
@@ -88,23 +91,23 @@ def run_batch(request: BatchRequest, *, on_progress: Callable[[int, int], None] 
 
     _check_output(request.output)
     studies = discover_studies(request.input_dir)
-    rows = _read_existing(request.output) if request.resume else []
+    rows = read_existing_rows(request.output) if request.resume else []
     done = {row["path_to_study"] for row in rows}
     pending = [s for s in studies if str(s.absolute()) not in done]
     headers = {"X-API-Key": request.api_key} if request.api_key else {}
     with httpx.Client(base_url=request.api_url, headers=headers, timeout=request.timeout_seconds,
                       transport=transport) as client:
-        _check_health(client, request.api_url)
+        check_health(client, request.api_url)
         with ThreadPoolExecutor(max_workers=request.concurrency) as pool:
             futures = [pool.submit(_send_study, client, study, request) for study in pending]
             for finished, future in enumerate(as_completed(futures), start=1):
                 rows.append(future.result())
-                _write_table(request.output, rows)
+                write_table(request.output, rows)
                 if on_progress:
                     on_progress(finished, len(pending))
     if not pending:
-        _write_table(request.output, rows)
-    return _summarise(request, studies, rows, skipped=len(studies) - len(pending))
+        write_table(request.output, rows)
+    return summarise_rows(request, len(studies), rows, skipped=len(studies) - len(pending))
 
 
 def _check_output(output: Path) -> None:
@@ -112,7 +115,7 @@ def _check_output(output: Path) -> None:
         raise UsageError(f"--output {output}: use a .xlsx or .csv file name.")
 
 
-def _check_health(client: Any, api_url: str) -> None:
+def check_health(client: Any, api_url: str) -> None:
     import httpx
 
     try:
@@ -127,13 +130,13 @@ def _check_health(client: Any, api_url: str) -> None:
 def _send_study(client: Any, study: Path, request: BatchRequest) -> dict[str, Any]:
     started = time.perf_counter()
     endpoint = "/predict_nifti" if study.name.lower().endswith(_NIFTI_SUFFIXES) else "/predict"
-    with _study_file(study) as (upload, name):
-        status, body = _post_with_retries(client, endpoint, upload, name, request)
-    return _row(study, status, body, time.perf_counter() - started)
+    with zipped_study(study) as (upload, name):
+        status, body = post_with_retries(client, endpoint, upload, name, request)
+    return study_row(study, status, body, time.perf_counter() - started)
 
 
 @contextmanager
-def _study_file(study: Path) -> Iterator[tuple[Path, str]]:
+def zipped_study(study: Path) -> Iterator[tuple[Path, str]]:
     """The file to upload: the study itself, or a folder zipped into a temporary file."""
     if not study.is_dir():
         yield study, study.name
@@ -147,7 +150,7 @@ def _study_file(study: Path) -> Iterator[tuple[Path, str]]:
         yield archive, archive.name
 
 
-def _post_with_retries(client: Any, endpoint: str, upload: Path, name: str,
+def post_with_retries(client: Any, endpoint: str, upload: Path, name: str,
                        request: BatchRequest) -> tuple[int | None, dict[str, Any]]:
     import httpx
 
@@ -181,30 +184,32 @@ def _json_body(response: Any) -> dict[str, Any]:
     return body if isinstance(body, dict) else {"error": f"HTTP {response.status_code}"}
 
 
-def _row(study: Path, status: int | None, body: dict[str, Any], seconds: float) -> dict[str, Any]:
+def study_row(study: Path | str, status: int | None, body: dict[str, Any], seconds: float) -> dict[str, Any]:
+    """One table row; ``study`` is the study's path (folder mode) or its DICOMweb URL."""
     row: dict[str, Any] = {column: body.get(column) for column in COLUMNS}
     top = body.get("top_pathologies") or []
-    row.update(path_to_study=str(study.absolute()), http_status=status, client_seconds=round(seconds, 3),
+    key = str(study.absolute()) if isinstance(study, Path) else study
+    row.update(path_to_study=key, http_status=status, client_seconds=round(seconds, 3),
                most_dangerous_pathology_type=", ".join(top),
                processing_status=body.get("processing_status") or "Failure")
     return row
 
 
-def _summarise(request: BatchRequest, studies: list[Path], rows: list[dict[str, Any]], *,
-               skipped: int) -> BatchSummary:
+def summarise_rows(request: BatchRequest, studies_found: int, rows: list[dict[str, Any]], *,
+                   skipped: int) -> BatchSummary:
     statuses = [row.get("http_status") for row in rows]
     answered = [s for s in statuses if s not in (None, "") and int(s) < 500]
     codes = Counter(str(row["error_code"]) for row in rows if row.get("error_code"))
     unanswered = len(rows) - len(answered)
     return BatchSummary(
-        output=Path(request.output).absolute(), studies_found=len(studies), skipped_by_resume=skipped,
+        output=Path(request.output).absolute(), studies_found=studies_found, skipped_by_resume=skipped,
         succeeded=sum(1 for s in statuses if s not in (None, "") and int(s) == 200),
         refused=sum(1 for s in answered if int(s) != 200), unanswered=unanswered, error_codes=dict(codes),
         exit_code=1 if unanswered else 0,
     )
 
 
-def _write_table(output: Path, rows: list[dict[str, Any]]) -> None:
+def write_table(output: Path, rows: list[dict[str, Any]]) -> None:
     ordered = sorted(rows, key=lambda row: str(row["path_to_study"]))
     if Path(output).suffix.lower() == ".csv":
         buffer = io.StringIO()
@@ -226,7 +231,7 @@ def _write_table(output: Path, rows: list[dict[str, Any]]) -> None:
     write_bytes_atomic(Path(output), buffer_bytes.getvalue())
 
 
-def _read_existing(output: Path) -> list[dict[str, Any]]:
+def read_existing_rows(output: Path) -> list[dict[str, Any]]:
     """Rows already written (for ``--resume``); a missing file means none."""
     if not Path(output).is_file():
         return []

@@ -46,11 +46,14 @@ def _post(client: TestClient, path: Path, name: str | None = None, endpoint: str
 
 
 def test_every_error_code_has_one_status() -> None:
-    all_sets = (DicomErrorCode, TriageErrorCode, ModelErrorCode, ServiceErrorCode)
+    from medskills.dicom.web import DicomWebErrorCode
+
+    all_sets = (DicomErrorCode, TriageErrorCode, ModelErrorCode, ServiceErrorCode, DicomWebErrorCode)
     code_sets = [{c.value for c in codes} for codes in all_sets]
     assert sum(len(values) for values in code_sets) == len(set.union(*code_sets)), "the code sets overlap"
-    assert set(STATUS_BY_CODE) == {*DicomErrorCode, *TriageErrorCode, *ModelErrorCode, *ServiceErrorCode}
-    assert set(STATUS_BY_CODE.values()) <= {400, 401, 413, 415, 422, 500, 503}
+    assert set(STATUS_BY_CODE) == {*DicomErrorCode, *TriageErrorCode, *ModelErrorCode, *ServiceErrorCode,
+                                   *DicomWebErrorCode}
+    assert set(STATUS_BY_CODE.values()) <= {400, 401, 404, 413, 415, 422, 500, 502, 503, 504}
     assert STATUS_BY_CODE[ModelErrorCode.NO_MODELS_AVAILABLE] == 503
 
 

@@ -26,13 +26,28 @@ def test_compose_has_a_cpu_service_and_a_gpu_profile() -> None:
 
 
 def test_compose_checks_health_mounts_models_read_only_and_never_the_host_tmp() -> None:
-    for name, service in _compose()["services"].items():
+    from medskills.dicom.web import DicomWebSettings
+
+    known = {f"MEDSKILLS_{f.upper()}" for f in ServiceSettings.model_fields}
+    known |= {f"MEDSKILLS_DICOMWEB_{f.upper()}" for f in DicomWebSettings.model_fields}
+    triage_services = {k: v for k, v in _compose()["services"].items() if k.startswith("triage")}
+    assert set(triage_services) == {"triage", "triage-gpu"}
+    for name, service in triage_services.items():
         assert "/health" in " ".join(service["healthcheck"]["test"]), name
         volumes = service["volumes"]
         assert any(v.endswith(":/models:ro") for v in volumes), name
         assert not any(re.match(r"^/tmp(:|$)", v) for v in volumes), name
         assert service["read_only"] is True
-        assert set(service["environment"]) <= {f"MEDSKILLS_{f.upper()}" for f in ServiceSettings.model_fields}
+        assert set(service["environment"]) <= known
+
+
+def test_pacs_profile_adds_orthanc_with_dicomweb_and_authentication_on_loopback() -> None:
+    orthanc = _compose()["services"]["orthanc"]
+    assert orthanc["profiles"] == ["pacs"]
+    assert all(port.startswith("127.0.0.1:") for port in orthanc["ports"])
+    environment = orthanc["environment"]
+    assert environment["DICOM_WEB_PLUGIN_ENABLED"] == "true" and environment["ORTHANC__AUTHENTICATION_ENABLED"] == "true"
+    assert "MEDSKILLS_DICOMWEB_PASSWORD" in environment["ORTHANC__REGISTERED_USERS"]
 
 
 def test_dockerfile_runs_as_a_non_root_user_with_a_health_check() -> None:

@@ -28,6 +28,7 @@ def create_app(settings: ServiceSettings | None = None, predictor: Predictor | N
 
     from medskills.triage.api.limits import BodySizeLimit
     from medskills.triage.api.routes_predict import predict_router
+    from medskills.triage.api.routes_study import predict_study_router
     from medskills.triage.api.routes_service import service_router
     from medskills.triage.api.runtime import load_runtime
     from medskills.triage.api.status import install_exception_handlers
@@ -47,6 +48,9 @@ def create_app(settings: ServiceSettings | None = None, predictor: Predictor | N
     app = FastAPI(title=SERVICE_NAME, version=API_VERSION, lifespan=lifespan, description=API_DESCRIPTION)
     app.include_router(service_router())
     app.include_router(predict_router())
+    study_router = predict_study_router()
+    if study_router is not None:  # only with MEDSKILLS_DICOMWEB_URL set
+        app.include_router(study_router)
     install_exception_handlers(app, retry_after_seconds=settings.retry_after_seconds)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes)
     return app

@@ -6,6 +6,7 @@ from enum import StrEnum
 
 from medskills.core.errors import StudyError
 from medskills.dicom.errors import DicomErrorCode
+from medskills.dicom.web.errors import DicomWebErrorCode
 from medskills.triage.errors import TriageErrorCode
 from medskills.triage.prediction import ModelErrorCode
 
@@ -22,11 +23,12 @@ class ServiceErrorCode(StrEnum):
     INTERNAL_ERROR = "internal_error"
 
 
-ErrorCode = DicomErrorCode | TriageErrorCode | ModelErrorCode | ServiceErrorCode
-"""Every ``error_code`` of an API answer: DICOM layer, triage policy, the models, or the service."""
+ErrorCode = DicomErrorCode | TriageErrorCode | ModelErrorCode | ServiceErrorCode | DicomWebErrorCode
+"""Every ``error_code`` of an API answer: DICOM layer, triage policy, the models, the service, or DICOMweb."""
 
-_CODE_TYPES: tuple[type[DicomErrorCode] | type[TriageErrorCode] | type[ModelErrorCode] | type[ServiceErrorCode],
-                   ...] = (DicomErrorCode, TriageErrorCode, ModelErrorCode, ServiceErrorCode)
+_CODE_TYPES: tuple[type[DicomErrorCode] | type[TriageErrorCode] | type[ModelErrorCode] | type[ServiceErrorCode]
+                   | type[DicomWebErrorCode], ...] = (DicomErrorCode, TriageErrorCode, ModelErrorCode,
+                                                      ServiceErrorCode, DicomWebErrorCode)
 
 
 def parse_error_code(value: str) -> ErrorCode | None:

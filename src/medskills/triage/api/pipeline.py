@@ -21,7 +21,7 @@ from medskills.triage.api.schemas import InferenceResponse
 from medskills.triage.studies import analyse_study
 from medskills.triage.study_input import IngestOptions, StudyFormat, StudySource
 
-__all__ = ["StudyUpload", "analyse_upload", "hashed_uid"]
+__all__ = ["StudyUpload", "analyse_upload", "hashed_uid", "refuse_unconfigured"]
 
 logger = logging.getLogger(__name__)
 
@@ -46,14 +46,15 @@ def analyse_upload(upload: StudyUpload, *, settings: ServiceSettings, predictor:
                          upload.study_uid)
     options = IngestOptions(archive_limits=settings.archive_limits, min_slices=settings.min_slices,
                             work_root=upload.path.parent)
-    response = analyse_study(source, predictor=predictor or _not_configured, options=options)
+    response = analyse_study(source, predictor=predictor or refuse_unconfigured, options=options)
     logger.info("study %s series %s answered", hashed_uid(response.study_uid), hashed_uid(response.series_uid))
     if settings.archive_dir is not None and not upload.is_nifti:
         _archive(upload.path, response.study_uid, settings.archive_dir)
     return response
 
 
-def _not_configured() -> Predictor:
+def refuse_unconfigured() -> Predictor:
+    """The loader used when the service has no predictor: a usable study gets 503 predictor_not_configured."""
     raise service_error(ServiceErrorCode.PREDICTOR_NOT_CONFIGURED, "the study is usable but no model pack is "
                         "configured; set MEDSKILLS_PACK_DIR (or MEDSKILLS_BUILTIN_PACK=true) and restart the service.")
 

@@ -26,7 +26,7 @@ from medskills.triage.api.status import STATUS_BY_CODE
 if TYPE_CHECKING:
     from medskills.triage.api.runtime import ServiceRuntime
 
-__all__ = ["predict_router"]
+__all__ = ["predict_router", "require_api_key"]
 
 _UID_PATTERN = r"^[0-9][0-9.]{0,63}$"
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
@@ -34,16 +34,17 @@ _NIFTI_SUFFIXES = (".nii.gz", ".nii")
 _FAILURE_STATUSES = sorted(set(STATUS_BY_CODE.values()))
 
 
+def require_api_key(request: Request, x_api_key: Annotated[str | None, Header(alias="X-API-Key")] = None) -> None:
+    """Every predict route's dependency: the X-API-Key header when the service has a key."""
+    expected = runtime_of(request).settings.api_key
+    if expected is None:
+        return
+    if x_api_key is None or not secrets.compare_digest(x_api_key.encode(), expected.get_secret_value().encode()):
+        raise service_error(ServiceErrorCode.UNAUTHORIZED, "missing or wrong X-API-Key header.")
+
+
 def predict_router() -> APIRouter:
     """The two predict endpoints, behind the optional API key."""
-
-    def require_api_key(request: Request,
-                        x_api_key: Annotated[str | None, Header(alias="X-API-Key")] = None) -> None:
-        expected = runtime_of(request).settings.api_key
-        if expected is None:
-            return
-        if x_api_key is None or not secrets.compare_digest(x_api_key.encode(), expected.get_secret_value().encode()):
-            raise service_error(ServiceErrorCode.UNAUTHORIZED, "missing or wrong X-API-Key header.")
 
     responses = {status: {"model": InferenceResponse} for status in _FAILURE_STATUSES}
     router = APIRouter(tags=["predict"], dependencies=[Depends(require_api_key)])

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from medskills.core.errors import MedskillsError, StudyError
 from medskills.dicom import DicomErrorCode, StudyRefusal
+from medskills.dicom.web.errors import DicomWebErrorCode
 from medskills.triage.api.errors import ErrorCode, ServiceErrorCode, parse_error_code
 from medskills.triage.api.schemas import InferenceResponse, ProcessingStatus
 from medskills.triage.errors import TriageErrorCode
@@ -38,6 +39,12 @@ STATUS_BY_CODE: dict[ErrorCode, int] = {
     _T.NOT_CT: 422, _T.NOT_AXIAL: 422, _T.NOT_ORIGINAL_IMAGE: 422, _T.HU_IMPLAUSIBLE: 422, _T.LUNGS_NOT_FOUND: 422,
     _T.LUNGS_TOO_SHORT: 422,
     ModelErrorCode.NO_MODELS_AVAILABLE: 503,
+    # /predict_study: the UID is the client's; the server behind the service is a gateway's upstream
+    DicomWebErrorCode.STUDY_NOT_FOUND: 404, DicomWebErrorCode.SERIES_NOT_FOUND: 404,
+    DicomWebErrorCode.NO_SERIES_OF_MODALITY: 422, DicomWebErrorCode.AMBIGUOUS_SERIES: 422,
+    DicomWebErrorCode.SERVER_UNREACHABLE: 502, DicomWebErrorCode.AUTHENTICATION_FAILED: 502,
+    DicomWebErrorCode.SERVER_ERROR: 502, DicomWebErrorCode.PARTIAL_RETRIEVAL: 502,
+    DicomWebErrorCode.STORE_FAILED: 502, DicomWebErrorCode.SERVER_TIMEOUT: 504,
 }
 _RETRY_CODES = (_S.QUEUE_FULL, _S.PREDICTOR_NOT_CONFIGURED)
 _CODE_BY_FRAMEWORK_STATUS: dict[int, ErrorCode] = {400: _S.BAD_REQUEST, 413: _D.UPLOAD_TOO_LARGE,

@@ -1,0 +1,1 @@
+"""A private, real Orthanc server (Debian's ``orthanc`` and ``orthanc-dicomweb``) for the DICOMweb tests."""
