@@ -114,3 +114,28 @@ def test_bad_requests_exit_2_naming_the_fix(abdomen: dict[str, Path], tmp_path: 
     organ = runner.invoke(app, ["verify", "ct-pair-consistency", "--image", str(abdomen["image"]), "--label",
                                 str(abdomen["reference"]), "--label-space", "totalsegmentator", "--organ", "livr"])
     assert organ.exit_code == 2 and "choose from liver" in json.loads(organ.stdout)["error"]
+
+
+@needs_litemedsam
+def test_the_command_and_the_shim_exit_0_on_a_correct_pair_and_1_on_a_flipped_one(
+        abdomen: dict[str, Path], shared_data: Path, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    verdict_path = tmp_path / "verdict.json"
+    narrow = ["--organ", "liver", "--slices-per-organ", "1"]
+    passed = runner.invoke(app, ["verify", "ct-pair-consistency", "--image", str(abdomen["image"]), "--label",
+                                 str(abdomen["reference"]), "--label-space", "totalsegmentator", *narrow,
+                                 "--json", str(verdict_path)])
+    assert passed.exit_code == 0, passed.stdout
+    assert json.loads(verdict_path.read_text())["pair_consistency"]["samples"][0]["organs"][0]["anatomy"] == "liver"
+    flipped = runner.invoke(app, ["verify", "ct-pair-consistency", "--image", str(abdomen["image"]), "--label",
+                                  str(_broken(tmp_path, abdomen["reference"], "flip")), "--label-space",
+                                  "totalsegmentator", *narrow])
+    assert flipped.exit_code == 1 and json.loads(flipped.stdout)["status"] == "failed"
+    run_dir = build_ct_synthesis_run(tmp_path / "run", shared_data)
+    shim = Path(__file__).resolve().parents[3] / "verifiers" / "ct_pair_consistency_v1" / "scripts" / "grade.py"
+    done = subprocess.run([sys.executable, str(shim), str(run_dir), *narrow], capture_output=True, text=True,
+                          timeout=600, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout)["verifier"] == "ct_pair_consistency_v1"
