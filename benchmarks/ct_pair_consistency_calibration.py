@@ -129,7 +129,7 @@ def _summary(results: dict[str, dict[str, dict[str, dict[str, float]]]]) -> dict
     summary: dict[str, dict[str, object]] = {}
     organs = sorted({organ for scan in results.values() for organ in scan["correct"]})
     for organ in organs:
-        def values(kind: str, key: str = "dice") -> list[float]:
+        def values(kind: str, key: str = "dice", organ: str = organ) -> list[float]:
             return [row[organ][key] for scan in results.values() for variant, row in scan.items()
                     if variant.startswith(kind) and organ in row and key in row[organ]]
 
