@@ -66,8 +66,8 @@ def write_consistency_card(path: Path, *, status: str, samples: list[tuple[Sampl
                 title=f"sample {sample.sample}: {organ.anatomy}, slice {worst_slice.slice_index} (Dice "
                       f"{worst_slice.dice:.3f})", image=pair.image, affine=pair.affine, label=outlines,
                 window=_CT_WINDOW_HU, axial_index=worst[organ.anatomy],
-                caption="green: the label's outline; red: LiteMedSAM's outline in the label's box "
-                        "(coronal and sagittal views through the centre)"))
+                caption="green: the label's outline; red: LiteMedSAM's outline in the label's box (organs whose "
+                        "worst slice is the same show too; coronal and sagittal views through the centre)"))
             rows.append([str(sample.sample), organ.anatomy, f"{organ.dice:.3f}",
                          ", ".join(f"{s.slice_index}: {s.dice:.3f}" for s in organ.slices)])
     table = CardTable(title="Dice per organ (pooled, and per slice)", header=["sample", "organ", "Dice", "slices"],
