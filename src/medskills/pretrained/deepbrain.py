@@ -22,7 +22,12 @@ from medskills.core.errors import EnvironmentProblem, InputError
 from medskills.pretrained._graphdef import read_float_constants
 from medskills.pretrained._weights import PackagedWeights, locate_packaged_weights
 
-__all__ = ["DEEPBRAIN_WEIGHTS", "DeepbrainModel", "load_deepbrain", "resize_like_skimage"]
+__all__ = ["ADULT_BRAIN_MASK_RANGE_ML", "DEEPBRAIN_WEIGHTS", "DeepbrainModel", "load_deepbrain", "resize_like_skimage"]
+
+# deepbrain's mask holds brain and CSF (ventricles, sulci), so it is compared with intracranial volume:
+# Matsumae et al. 1996 (J Neurosurg 84:982-991, MRI, 49 adults aged 24-80) report 1,469 +/- 102 mL for
+# men and 1,289 +/- 111 mL for women. The range is women's mean - 4 SD to men's mean + 4 SD.
+ADULT_BRAIN_MASK_RANGE_ML = (845.0, 1877.0)
 
 DEEPBRAIN_WEIGHTS = PackagedWeights(
     distribution="deepbrain",

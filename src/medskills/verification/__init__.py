@@ -1,5 +1,6 @@
 """Verifiers: re-read a run's files, recompute everything, cross-check the wrapper's claims, grade."""
 
+from medskills.verification.ct_pair_consistency_v1 import PairConsistencyRequest, grade_ct_pair_consistency
 from medskills.verification.ct_synthesis_v1 import grade_ct_synthesis
 from medskills.verification.metrics import ClassOverlap, confusion_matrix, hd95_mm, overlap_per_class
 from medskills.verification.mr_synthesis_v1 import grade_mr_synthesis
@@ -23,6 +24,7 @@ from medskills.verification.verdict import (
 __all__ = [
     "FIELD_PATHS",
     "ClassOverlap",
+    "PairConsistencyRequest",
     "ClassScore",
     "SegmentationModality",
     "SegmentationScores",
@@ -32,6 +34,7 @@ __all__ = [
     "VerdictCheck",
     "VerifierId",
     "confusion_matrix",
+    "grade_ct_pair_consistency",
     "grade_ct_synthesis",
     "grade_mr_synthesis",
     "grade_segmentation",

@@ -8,6 +8,7 @@ from pathlib import Path
 from medskills.core.models import Status
 from medskills.core.volumes import IntensitySummary, LoadedVolume, read_volume, summarize_intensity
 from medskills.verification.honesty import claims_match_check, recorded_hash_checks
+from medskills.verification.mr_brain_volume import brain_volume_checks
 from medskills.verification.run_inputs import MRSynthesisRun, load_run, resolve_artifact
 from medskills.verification.verdict import (
     Tier,
@@ -77,6 +78,8 @@ def grade_mr_synthesis(run_dir: Path) -> Verdict:
                                     *recorded_hash_checks(run.artifacts, run_dir, files)]),
         tier("image_values", [c for image in images for c in _value_checks(image)]),
         tier("requested_geometry", [c for image in images for c in _geometry_checks(image)]),
+        tier("brain_volume_plausibility", brain_volume_checks([(image.index, image.volume) for image in images],
+                                                              (run.request.modality or "").casefold())),
         tier("honesty", [claims_match_check(run.output.model_dump(include=set(recomputed)), recomputed)]),
     ]
     return build_verdict(VerifierId.MR_SYNTHESIS, run_dir=Path(run_dir), target_skill=run.skill, tiers=tiers,

@@ -11,6 +11,7 @@ from medskills.core.errors import ExitCode, UsageError
 from medskills.core.io import sha256_file, write_json_atomic
 from medskills.core.label_spaces import UnitMerge, UnpairedClass
 from medskills.core.models import DISCLAIMER, SCHEMA_VERSION, Artifact, FrozenModel, Status
+from medskills.verification.ct_pair_consistency_measure import PairConsistencyScores
 
 __all__ = [
     "VERIFIER_VERSION",
@@ -39,6 +40,7 @@ class VerifierId(StrEnum):
     CT_SYNTHESIS = "ct_synthesis_quality_v1"
     MR_SYNTHESIS = "mr_synthesis_quality_v1"
     SEGMENTATION = "ct_segmentation_quality_v1"
+    CT_PAIR_CONSISTENCY = "ct_pair_consistency_v1"
 
 
 class VerdictCheck(FrozenModel):
@@ -101,6 +103,7 @@ class Verdict(FrozenModel):
     tiers: list[Tier]
     files_read: list[Artifact]
     scores: SegmentationScores | None = None
+    pair_consistency: PairConsistencyScores | None = None
     notes: list[str] = Field(default_factory=list)
     intended_use_disclaimer: str = DISCLAIMER
 
@@ -136,6 +139,7 @@ def file_read(role: str, path: Path) -> Artifact:
 def build_verdict(
     verifier: VerifierId, *, run_dir: Path | None, target_skill: str | None, tiers: list[Tier],
     files_read: list[Artifact], scores: SegmentationScores | None = None, notes: list[str] | None = None,
+    pair_consistency: PairConsistencyScores | None = None,
 ) -> Verdict:
     """Assemble the verdict; overall status fails when any tier fails."""
     failed = any(item.status is Status.FAILED for item in tiers)
@@ -143,7 +147,7 @@ def build_verdict(
         verifier=verifier, run_dir=run_dir, target_skill=target_skill,
         status=Status.FAILED if failed else Status.PASSED,
         exit_code=int(ExitCode.FAILED if failed else ExitCode.OK),
-        tiers=tiers, files_read=files_read, scores=scores, notes=notes or [],
+        tiers=tiers, files_read=files_read, scores=scores, pair_consistency=pair_consistency, notes=notes or [],
     )
 
 

@@ -42,3 +42,14 @@ def test_write_card_returns_an_error_when_the_file_cannot_be_written(tmp_path: P
     blocker.write_text("x")
     path, error = write_card(blocker / "summary.html", title="t", subtitle="s", status="passed", panels=[], tables=[])
     assert path is None and error is not None
+
+
+def test_axial_index_picks_the_shown_axial_slice_instead_of_the_centre() -> None:
+    from medskills.core.card import render_triptych_png
+
+    volume = np.zeros((8, 8, 9), dtype=np.float32)
+    volume[:, :, 1] = 100.0  # only slice 1 is bright; the centre (4) is dark
+    affine = np.eye(4)
+    centre = CardPanel(title="centre", image=volume, affine=affine, window=(0.0, 100.0))
+    chosen = CardPanel(title="slice 1", image=volume, affine=affine, window=(0.0, 100.0), axial_index=1)
+    assert render_triptych_png(chosen) != render_triptych_png(centre)

@@ -8,13 +8,9 @@ import numpy as np
 import numpy.typing as npt
 
 from medskills.core.errors import InputError
+from medskills.pretrained.deepbrain import ADULT_BRAIN_MASK_RANGE_ML
 
 __all__ = ["ADULT_BRAIN_MASK_RANGE_ML", "BrainMask", "clean_brain_mask"]
-
-# deepbrain's mask holds brain and CSF (ventricles, sulci), so it is compared with intracranial volume:
-# Matsumae et al. 1996 (J Neurosurg 84:982-991, MRI, 49 adults aged 24-80) report 1,469 +/- 102 mL for
-# men and 1,289 +/- 111 mL for women. The range is women's mean - 4 SD to men's mean + 4 SD.
-ADULT_BRAIN_MASK_RANGE_ML = (845.0, 1877.0)
 
 
 @dataclass(frozen=True)
