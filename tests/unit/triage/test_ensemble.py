@@ -77,7 +77,7 @@ def test_study_on_which_every_member_fails_is_refused_not_answered(
     monkeypatch.setattr(AstraMember, "compute", broken)
     row = predictor.features(synthetic_volume())
     assert all(np.isnan(v) for v in row.values.values())
-    assert row.members_available == [] and "simulated out of memory" in row.member_unavailable_reasons["astra"]
+    assert not row.members_available and "simulated out of memory" in row.member_unavailable_reasons["astra"]
     with pytest.raises(NoModelsAvailable, match="astra: failed: RuntimeError: simulated out of memory") as refusal:
         predictor.predict(synthetic_volume())
     assert refusal.value.error_code == ModelErrorCode.NO_MODELS_AVAILABLE
