@@ -61,7 +61,7 @@ def decode_frames(frames: Sequence[EncodedFrame], *,
 
 def _decode_shared(frames: Sequence[EncodedFrame], *,
                    extra_processes: int) -> Iterator[tuple[int, npt.NDArray[np.generic]]]:
-    size = max(1, min(_MAX_CHUNK_FRAMES, len(frames) // (4 * (extra_processes + 1))))
+    size = max(1, min(_MAX_CHUNK_FRAMES, len(frames) // (8 * (extra_processes + 1))))
     chunks = [tuple(frames[start:start + size]) for start in range(0, len(frames), size)]
     try:
         pool = ProcessPoolExecutor(max_workers=extra_processes, mp_context=_worker_context())
@@ -70,7 +70,7 @@ def _decode_shared(frames: Sequence[EncodedFrame], *,
         yield from decode_chunk(tuple(frames))
         return
     try:
-        yield from _share_chunks(pool, chunks, in_flight=2 * extra_processes)
+        yield from _share_chunks(pool, chunks, in_flight=extra_processes)
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
 
