@@ -3,8 +3,8 @@
 The JPEG 2000 / JPEG-LS / JPEG decoders hold the GIL (pylibjpeg's and GDCM's bindings do not
 release it), so threads do not help: compressed frames are decoded in worker processes (see
 :func:`_worker_context`), and a worker that dies is replaced by decoding here. The calling process
-decodes too: it takes chunks from the front while the workers take them from the back, so a worker
-that starts late costs little. Uncompressed frames are only copied, in the calling process.
+decodes too: the front of the series, while the workers decode the back. Uncompressed frames are
+only copied, in the calling process.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ MIN_FRAMES_FOR_WORKERS = 8
 _UNCOMPRESSED_SYNTAXES = frozenset({"1.2.840.10008.1.2", "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.2",
                                     "1.2.840.10008.1.2.1.99"})
 _MAX_CHUNK_FRAMES = 8
+_WORKER_SHARE = 0.9
 
 
 def available_cores() -> int:
@@ -61,8 +62,12 @@ def decode_frames(frames: Sequence[EncodedFrame], *,
 
 def _decode_shared(frames: Sequence[EncodedFrame], *,
                    extra_processes: int) -> Iterator[tuple[int, npt.NDArray[np.generic]]]:
-    size = max(1, min(_MAX_CHUNK_FRAMES, len(frames) // (8 * (extra_processes + 1))))
-    chunks = [tuple(frames[start:start + size]) for start in range(0, len(frames), size)]
+    # the workers' share is submitted at once (a top-up from this process would come only between its
+    # own frames and leave the workers idle); slightly under an equal share, for the workers' start
+    worker_frames = int(len(frames) * extra_processes / (extra_processes + 1) * _WORKER_SHARE)
+    own, theirs = frames[:len(frames) - worker_frames], frames[len(frames) - worker_frames:]
+    size = max(1, min(_MAX_CHUNK_FRAMES, len(theirs) // (4 * extra_processes)))
+    chunks = [tuple(theirs[start:start + size]) for start in range(0, len(theirs), size)]
     try:
         pool = ProcessPoolExecutor(max_workers=extra_processes, mp_context=_worker_context())
     except OSError as err:  # no process could be created (limits, sandbox): decode here
@@ -70,31 +75,12 @@ def _decode_shared(frames: Sequence[EncodedFrame], *,
         yield from decode_chunk(tuple(frames))
         return
     try:
-        yield from _share_chunks(pool, chunks, in_flight=extra_processes)
+        futures = [pool.submit(decode_chunk, chunk) for chunk in chunks]
+        yield from decode_chunk(tuple(own))
+        for future, chunk in zip(futures, chunks, strict=True):
+            yield from _result_or_local(future, chunk)
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
-
-
-def _share_chunks(pool: ProcessPoolExecutor, chunks: list[tuple[EncodedFrame, ...]], *,
-                  in_flight: int) -> Iterator[tuple[int, npt.NDArray[np.generic]]]:
-    """This process decodes chunks from the front; the workers get chunks from the back, ``in_flight``
-    at a time, topped up as they finish; the two ends meet once. Nothing is cancelled (a cancelled
-    future can stall a broken pool's shutdown in Python 3.11)."""
-    front, back = 0, len(chunks)
-    outstanding: dict[int, Future[list[tuple[int, npt.NDArray[np.generic]]]]] = {}
-    while front < back or outstanding:
-        for index in [i for i, future in outstanding.items() if future.done() or front >= back]:
-            yield from _result_or_local(outstanding.pop(index), chunks[index])
-        while len(outstanding) < in_flight and back > front + 1:
-            try:
-                outstanding[back - 1] = pool.submit(decode_chunk, chunks[back - 1])
-            except BrokenProcessPool:
-                in_flight = 0  # the workers are gone: this process decodes the rest
-                break
-            back -= 1
-        if front < back:
-            yield from decode_chunk(chunks[front])
-            front += 1
 
 
 def _result_or_local(future: Future[list[tuple[int, npt.NDArray[np.generic]]]],
