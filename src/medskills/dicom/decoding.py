@@ -1,10 +1,9 @@
 """Decode a series' slices, compressed ones on every available core.
 
 The JPEG 2000 / JPEG-LS / JPEG decoders hold the GIL (pylibjpeg's and GDCM's bindings do not
-release it), so threads do not help: compressed frames are decoded in worker processes (see
-:func:`_worker_context`), and a worker that dies is replaced by decoding here. The calling process
-decodes too: the front of the series, while the workers decode the back. Uncompressed frames are
-only copied, in the calling process.
+release it), so threads do not help: compressed frames are decoded in one worker process per core
+(see :func:`_worker_context`) while the caller places the decoded slices; a worker that dies is
+replaced by decoding here. Uncompressed frames are only copied, in the calling process.
 """
 
 from __future__ import annotations
@@ -32,7 +31,6 @@ MIN_FRAMES_FOR_WORKERS = 8
 _UNCOMPRESSED_SYNTAXES = frozenset({"1.2.840.10008.1.2", "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.2",
                                     "1.2.840.10008.1.2.1.99"})
 _MAX_CHUNK_FRAMES = 8
-_WORKER_SHARE = 0.9
 
 
 def available_cores() -> int:
@@ -46,8 +44,8 @@ def decode_frames(frames: Sequence[EncodedFrame], *,
 
     Args:
         frames: the encoded slices.
-        workers: decoding processes in total, the caller included (default: :func:`available_cores`);
-            1 decodes everything in the calling process.
+        workers: decoding processes (default: :func:`available_cores`); 1 decodes everything in
+            the calling process.
 
     Raises:
         FrameDecodeError: a frame is truncated or corrupt (its file name is in the error).
@@ -57,26 +55,23 @@ def decode_frames(frames: Sequence[EncodedFrame], *,
     if total < 2 or not is_compressed or len(frames) < MIN_FRAMES_FOR_WORKERS:
         yield from decode_chunk(tuple(frames))
         return
-    yield from _decode_shared(frames, extra_processes=total - 1)
+    yield from _decode_shared(frames, processes=total)
 
 
 def _decode_shared(frames: Sequence[EncodedFrame], *,
-                   extra_processes: int) -> Iterator[tuple[int, npt.NDArray[np.generic]]]:
-    # the workers' share is submitted at once (a top-up from this process would come only between its
-    # own frames and leave the workers idle); slightly under an equal share, for the workers' start
-    worker_frames = int(len(frames) * extra_processes / (extra_processes + 1) * _WORKER_SHARE)
-    own, theirs = frames[:len(frames) - worker_frames], frames[len(frames) - worker_frames:]
-    size = max(1, min(_MAX_CHUNK_FRAMES, len(theirs) // (4 * extra_processes)))
-    chunks = [tuple(theirs[start:start + size]) for start in range(0, len(theirs), size)]
+                   processes: int) -> Iterator[tuple[int, npt.NDArray[np.generic]]]:
+    # Only the workers decode: a decoder call holds the GIL for a whole frame, and the pool's feeder
+    # and result threads need the GIL to move frames and arrays, so a decoding caller starves them.
+    size = max(1, min(_MAX_CHUNK_FRAMES, len(frames) // (4 * processes)))
+    chunks = [tuple(frames[start:start + size]) for start in range(0, len(frames), size)]
     try:
-        pool = ProcessPoolExecutor(max_workers=extra_processes, mp_context=_worker_context())
+        pool = ProcessPoolExecutor(max_workers=processes, mp_context=_worker_context())
     except OSError as err:  # no process could be created (limits, sandbox): decode here
         logger.warning("no decode worker (%s); decoding %d frames in this process", err, len(frames))
         yield from decode_chunk(tuple(frames))
         return
     try:
         futures = [pool.submit(decode_chunk, chunk) for chunk in chunks]
-        yield from decode_chunk(tuple(own))
         for future, chunk in zip(futures, chunks, strict=True):
             yield from _result_or_local(future, chunk)
     finally:
