@@ -9,19 +9,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
 from medskills.core.errors import InputError
+from medskills.core.models import FrozenModel
 
 __all__ = [
     "CanonicalTransform",
+    "Geometry",
     "ImageVolume",
     "VolumeOrientation",
     "VolumeUnits",
     "canonical_transform",
+    "geometry_of",
     "read_nifti",
     "spacing_from_affine",
     "to_canonical_ras",
@@ -34,6 +38,7 @@ class VolumeUnits(StrEnum):
     """What a voxel value means."""
 
     HU = "HU"  # CT Hounsfield units (air -1000, water 0)
+    UNKNOWN = "unknown"  # the source does not say (a NIfTI file read without a stated modality)
     SIGNAL = "signal"  # scanner units with no physical scale (MR and most other modalities)
     LABEL = "label"  # integer label ids
 
@@ -43,6 +48,34 @@ class VolumeOrientation(StrEnum):
 
     ON_DISK = "on_disk"  # as stored in the file; the affine says where each axis points
     CANONICAL_RAS = "canonical_ras"  # closest canonical RAS+: axes 0, 1, 2 increase towards R, A, S
+
+
+class Geometry(FrozenModel):
+    """Voxel grid of a volume.
+
+    ``shape`` and ``spacing_mm`` are in voxel-index order (axes 0, 1, 2). ``affine`` maps voxel
+    indices to world RAS millimetres (NIfTI convention); ``axis_codes`` name the world direction
+    each voxel axis increases towards (for example ``"RAS"`` or ``"LPS"``).
+    """
+
+    shape: tuple[int, ...]
+    spacing_mm: tuple[float, float, float]
+    affine: list[list[float]]
+    axis_codes: str
+    dtype: str
+
+
+def geometry_of(shape: tuple[int, ...], affine: npt.NDArray[np.float64], dtype: str) -> Geometry:
+    """Build a :class:`Geometry` from an array shape and a voxel-to-RAS affine."""
+    import nibabel as nib
+
+    return Geometry(
+        shape=tuple(int(n) for n in shape),
+        spacing_mm=spacing_from_affine(affine),
+        affine=[[float(v) for v in row] for row in affine],
+        axis_codes="".join(str(code) for code in nib.aff2axcodes(affine)),
+        dtype=dtype,
+    )
 
 
 @dataclass(frozen=True)
@@ -85,6 +118,22 @@ class ImageVolume:
         """Voxel counts along axes 0, 1, 2."""
         i, j, k = self.array.shape
         return (i, j, k)
+
+    @property
+    def path(self) -> Path:
+        """The file or folder the volume was read from.
+
+        Raises:
+            ValueError: the volume was built in memory (``source_path`` is None).
+        """
+        if self.source_path is None:
+            raise ValueError(f"this {type(self).__name__} was built in memory; it has no source path")
+        return self.source_path
+
+    @cached_property
+    def geometry(self) -> Geometry:
+        """The voxel grid (shape, spacing, affine, axis codes, dtype), computed once."""
+        return geometry_of(self.array.shape, self.affine, str(self.array.dtype))
 
 
 def spacing_from_affine(affine: npt.NDArray[np.float64]) -> tuple[float, float, float]:
@@ -153,7 +202,7 @@ def to_canonical_ras(array: npt.NDArray[np.generic],
     return np.ascontiguousarray(transform.apply(array), dtype=np.float32), transform.canonical_affine
 
 
-def read_nifti(path: Path, *, orientation: VolumeOrientation, units: VolumeUnits = VolumeUnits.SIGNAL) -> ImageVolume:
+def read_nifti(path: Path, *, orientation: VolumeOrientation, units: VolumeUnits = VolumeUnits.UNKNOWN) -> ImageVolume:
     """Read one 3D NIfTI volume (a 4th axis of length 1 is dropped), keeping its on-disk dtype.
 
     Args:

@@ -6,7 +6,6 @@ Label statistics take one ``np.bincount`` pass over the voxels, whatever the num
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +13,7 @@ import numpy.typing as npt
 from pydantic import Field
 
 from medskills.core.errors import InputError
+from medskills.core.image_volume import Geometry, ImageVolume, VolumeOrientation, geometry_of, read_nifti
 from medskills.core.models import FrozenModel
 
 __all__ = [
@@ -36,21 +36,6 @@ AFFINE_TOLERANCE_MM = 1e-4
 SPACING_TOLERANCE_MM = 1e-4
 MAX_LABEL_ID = 65535
 _CHUNK_VOXELS = 1 << 20
-
-
-class Geometry(FrozenModel):
-    """Voxel grid of a volume.
-
-    ``shape`` and ``spacing_mm`` are in voxel-index order (axes 0, 1, 2). ``affine`` maps voxel
-    indices to world RAS millimetres (NIfTI convention); ``axis_codes`` name the world direction
-    each voxel axis increases towards (for example ``"RAS"`` or ``"LPS"``).
-    """
-
-    shape: tuple[int, ...]
-    spacing_mm: tuple[float, float, float]
-    affine: list[list[float]]
-    axis_codes: str
-    dtype: str
 
 
 class GeometryComparison(FrozenModel):
@@ -112,41 +97,17 @@ class LabelStatistics(FrozenModel):
         return {entry.label_id: entry for entry in self.labels}
 
 
-@dataclass(frozen=True)
-class LoadedVolume:
-    """A volume read once from disk: the data array (on-disk dtype), its affine and its geometry."""
-
-    path: Path
-    array: npt.NDArray[np.generic]
-    affine: npt.NDArray[np.float64]
-    geometry: Geometry
+LoadedVolume = ImageVolume
+"""The name older callers use for :class:`ImageVolume` read from a file (``.path``, ``.geometry``)."""
 
 
-def geometry_of(shape: tuple[int, ...], affine: npt.NDArray[np.float64], dtype: str) -> Geometry:
-    """Build a :class:`Geometry` from an array shape and a voxel-to-RAS affine."""
-    import nibabel as nib
-
-    spacing = np.sqrt((affine[:3, :3] ** 2).sum(axis=0))
-    return Geometry(
-        shape=tuple(int(n) for n in shape),
-        spacing_mm=(float(spacing[0]), float(spacing[1]), float(spacing[2])),
-        affine=[[float(v) for v in row] for row in affine],
-        axis_codes="".join(str(code) for code in nib.aff2axcodes(affine)),
-        dtype=dtype,
-    )
-
-
-def read_volume(path: Path) -> LoadedVolume:
-    """Read a NIfTI file once, on-disk orientation and dtype (no float64 copy); see :func:`read_nifti`.
+def read_volume(path: Path) -> ImageVolume:
+    """Read a NIfTI file once, on-disk orientation and dtype (no float64 copy), units not stated.
 
     Raises:
         InputError: the file is missing or not readable as NIfTI, or is not 3D.
     """
-    from medskills.core.image_volume import VolumeOrientation, read_nifti
-
-    volume = read_nifti(Path(path), orientation=VolumeOrientation.ON_DISK)
-    return LoadedVolume(path=Path(path), array=volume.array, affine=volume.affine,
-                        geometry=geometry_of(volume.array.shape, volume.affine, str(volume.array.dtype)))
+    return read_nifti(Path(path), orientation=VolumeOrientation.ON_DISK)
 
 
 def write_nifti(path: Path, array: npt.NDArray[np.generic], affine: npt.NDArray[np.float64]) -> Path:

@@ -50,7 +50,7 @@ def read_dicom_series(directory: Path, *, policy: SeriesPolicy | None = None, st
         directory: a folder of DICOM files (other files are skipped and listed).
         policy: which series are acceptable and preferred (default: any modality and plane).
         study_uid: the study to read when the folder holds several.
-        decode_workers: processes decoding compressed pixels, this one included (default: every core).
+        decode_workers: processes decoding compressed pixels (default: one per core; 1 = this process).
 
     Raises:
         StudyError: nothing usable (see :class:`medskills.dicom.DicomErrorCode` and the policy's codes).

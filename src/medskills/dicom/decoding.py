@@ -1,10 +1,9 @@
 """Decode a series' slices, compressed ones on every available core.
 
 The JPEG 2000 / JPEG-LS / JPEG decoders hold the GIL (pylibjpeg's and GDCM's bindings do not
-release it), so threads do not help: compressed frames are decoded in worker processes (see
-:func:`_worker_context`), and a worker that dies is replaced by decoding here. The calling process
-decodes too: it takes chunks from the front while the workers take them from the back, so a worker
-that starts late costs little. Uncompressed frames are only copied, in the calling process.
+release it), so threads do not help: compressed frames are decoded in one worker process per core
+(see :func:`_worker_context`) while the caller places the decoded slices; a worker that dies is
+replaced by decoding here. Uncompressed frames are only copied, in the calling process.
 """
 
 from __future__ import annotations
@@ -45,8 +44,8 @@ def decode_frames(frames: Sequence[EncodedFrame], *,
 
     Args:
         frames: the encoded slices.
-        workers: decoding processes in total, the caller included (default: :func:`available_cores`);
-            1 decodes everything in the calling process.
+        workers: decoding processes (default: :func:`available_cores`); 1 decodes everything in
+            the calling process.
 
     Raises:
         FrameDecodeError: a frame is truncated or corrupt (its file name is in the error).
@@ -56,45 +55,27 @@ def decode_frames(frames: Sequence[EncodedFrame], *,
     if total < 2 or not is_compressed or len(frames) < MIN_FRAMES_FOR_WORKERS:
         yield from decode_chunk(tuple(frames))
         return
-    yield from _decode_shared(frames, extra_processes=total - 1)
+    yield from _decode_shared(frames, processes=total)
 
 
 def _decode_shared(frames: Sequence[EncodedFrame], *,
-                   extra_processes: int) -> Iterator[tuple[int, npt.NDArray[np.generic]]]:
-    size = max(1, min(_MAX_CHUNK_FRAMES, len(frames) // (4 * (extra_processes + 1))))
+                   processes: int) -> Iterator[tuple[int, npt.NDArray[np.generic]]]:
+    # Only the workers decode: a decoder call holds the GIL for a whole frame, and the pool's feeder
+    # and result threads need the GIL to move frames and arrays, so a decoding caller starves them.
+    size = max(1, min(_MAX_CHUNK_FRAMES, len(frames) // (4 * processes)))
     chunks = [tuple(frames[start:start + size]) for start in range(0, len(frames), size)]
     try:
-        pool = ProcessPoolExecutor(max_workers=extra_processes, mp_context=_worker_context())
+        pool = ProcessPoolExecutor(max_workers=processes, mp_context=_worker_context())
     except OSError as err:  # no process could be created (limits, sandbox): decode here
         logger.warning("no decode worker (%s); decoding %d frames in this process", err, len(frames))
         yield from decode_chunk(tuple(frames))
         return
     try:
-        yield from _share_chunks(pool, chunks, in_flight=2 * extra_processes)
+        futures = [pool.submit(decode_chunk, chunk) for chunk in chunks]
+        for future, chunk in zip(futures, chunks, strict=True):
+            yield from _result_or_local(future, chunk)
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
-
-
-def _share_chunks(pool: ProcessPoolExecutor, chunks: list[tuple[EncodedFrame, ...]], *,
-                  in_flight: int) -> Iterator[tuple[int, npt.NDArray[np.generic]]]:
-    """This process decodes chunks from the front; the workers get chunks from the back, ``in_flight``
-    at a time, topped up as they finish; the two ends meet once. Nothing is cancelled (a cancelled
-    future can stall a broken pool's shutdown in Python 3.11)."""
-    front, back = 0, len(chunks)
-    outstanding: dict[int, Future[list[tuple[int, npt.NDArray[np.generic]]]]] = {}
-    while front < back or outstanding:
-        for index in [i for i, future in outstanding.items() if future.done() or front >= back]:
-            yield from _result_or_local(outstanding.pop(index), chunks[index])
-        while len(outstanding) < in_flight and back > front + 1:
-            try:
-                outstanding[back - 1] = pool.submit(decode_chunk, chunks[back - 1])
-            except BrokenProcessPool:
-                in_flight = 0  # the workers are gone: this process decodes the rest
-                break
-            back -= 1
-        if front < back:
-            yield from decode_chunk(chunks[front])
-            front += 1
 
 
 def _result_or_local(future: Future[list[tuple[int, npt.NDArray[np.generic]]]],
