@@ -22,8 +22,8 @@ from medskills.core.records import file_artifact
 from medskills.core.run import PreparedRun, RunOptions, run_command
 from medskills.core.settings import Settings
 from medskills.core.upstream import Runner, UpstreamCommand, build_environment, run_upstream
+from medskills.core.image_volume import ImageVolume, VolumeOrientation, VolumeUnits
 from medskills.core.volumes import (
-    LoadedVolume,
     as_label_map,
     compare_geometry,
     label_statistics,
@@ -172,7 +172,9 @@ def _run(
 
 
 def _prepare_brain(loaded: LoadedInput, path: Path, output_dir: Path) -> PreparedBrainInput:
-    volume = LoadedVolume(path=path, array=loaded.array, affine=loaded.affine, geometry=loaded.geometry)
+    """Preprocess the already-read input (bundle grid, on-disk orientation); ``path`` is the file it came from."""
+    volume = ImageVolume(array=loaded.array, affine=loaded.affine, spacing_mm=loaded.geometry.spacing_mm,
+                         units=VolumeUnits.SIGNAL, orientation=VolumeOrientation.ON_DISK, source_path=path)
     return prepare_brain_input(volume, output_dir / "brain_preprocess")
 
 

@@ -28,8 +28,8 @@ def stored_ct(orthanc: OrthancServer, ct_series_dir: Path) -> tuple[str, str, in
 
 
 @pytest.fixture(scope="module")
-def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_tiny_bundle(tmp_path_factory.mktemp("bundle") / "NV-Segment-CTMR")
+def bundle(tmp_path_factory: pytest.TempPathFactory, real_ctmr_bundle: Path) -> Path:
+    return write_tiny_bundle(tmp_path_factory.mktemp("bundle") / "NV-Segment-CTMR", real_bundle=real_ctmr_bundle)
 
 
 @pytest.fixture()
