@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from medskills.cli._common import emit, run_guarded
-from medskills.core.assets import SkillId
+from medskills.core.skills import SkillId
 from medskills.core.errors import UsageError
 from medskills.core.settings import load_settings
 

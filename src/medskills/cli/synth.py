@@ -11,7 +11,7 @@ from medskills.cli._common import OutputDirOption, PreflightOnlyOption, emit, em
 from medskills.cli._progress import progress_runner
 from medskills.core.label_spaces import LabelSpace
 from medskills.synthesis.ct_request import CTRunRequest, CTVersion
-from medskills.synthesis.mr_brain_request import MRBrainModality
+from medskills.core.mr_brain_modality import MRBrainModality
 
 synth_app = typer.Typer(no_args_is_help=True)
 anatomy_app = typer.Typer(no_args_is_help=True)

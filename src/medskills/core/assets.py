@@ -26,13 +26,13 @@ from pydantic import Field
 from medskills.core.errors import UsageError
 from medskills.core.models import FrozenModel
 from medskills.core.preflight import suggestion_text
+from medskills.core.skills import SkillId
 
 __all__ = [
     "AssetFile",
     "AssetKind",
     "AssetManifest",
     "SkillAssets",
-    "SkillId",
     "SkillVersion",
     "UpstreamRepo",
     "assets_for",
@@ -48,13 +48,6 @@ __all__ = [
 _COMMIT_PATTERN = r"^[0-9a-f]{40}$"
 _SHA256_PATTERN = r"^[0-9a-f]{64}$"
 
-
-class SkillId(StrEnum):
-    """The skills that depend on external assets."""
-
-    SYNTH_CT = "synth-ct"
-    SYNTH_MR_BRAIN = "synth-mr-brain"
-    SEGMENT_CTMR = "segment-ctmr"
 
 
 class AssetKind(StrEnum):

@@ -13,7 +13,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from medskills.core.assets import AssetKind, SkillId, assets_for
+from medskills.core.assets import AssetKind, assets_for
+from medskills.core.skills import SkillId
 from medskills.core.io import write_text_atomic
 from medskills.core.settings import Settings
 

@@ -17,7 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from medskills.core.assets import AssetKind, SkillId, assets_for
+from medskills.core.assets import AssetKind, assets_for
+from medskills.core.skills import SkillId
 from medskills.core.models import CostEstimate, PreflightReport
 from medskills.core.preflight import PreflightCollector, suggestion_text
 from medskills.core.provenance import DeviceInfo, weight_inventory

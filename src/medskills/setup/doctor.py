@@ -14,7 +14,8 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
-from medskills.core.assets import AssetKind, AssetManifest, SkillAssets, SkillId, load_asset_manifest
+from medskills.core.assets import AssetKind, AssetManifest, SkillAssets, load_asset_manifest
+from medskills.core.skills import SkillId
 from medskills.core.provenance import DeviceInfo, detect_device, package_versions, weight_inventory
 from medskills.core.settings import Settings
 from medskills.setup.clone import clone_problems, inspect_clone

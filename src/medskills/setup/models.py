@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pydantic import Field
 
-from medskills.core.assets import SkillId
+from medskills.core.skills import SkillId
 from medskills.core.models import SCHEMA_VERSION, FrozenModel
 
 __all__ = [

@@ -20,7 +20,7 @@ from medskills.synthesis.ct_from_mask_request import CTFromMaskRequest
 from medskills.synthesis.ct_image import CTImageRecord, CTImageRequest, generate_ct_image
 from medskills.synthesis.ct_mask import CTMaskRecord, CTMaskRequest, generate_ct_masks
 from medskills.synthesis.mr_brain import MRBrainRecord, MRBrainRequest, generate_mr_brain
-from medskills.synthesis.mr_brain_request import MRBrainModality
+from medskills.core.mr_brain_modality import MRBrainModality
 from medskills.synthesis.user_mask import SourceLabels
 
 __all__ = [

@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from medskills.core.assets import SkillId
+from medskills.core.skills import SkillId
 from medskills.core.errors import ExitCode
 from medskills.core.models import FrozenModel, RunRecord, Status, utc_now
 from medskills.core.preflight import PreflightCollector, check_gpu

@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import Field
 
-from medskills.core.assets import SkillId
+from medskills.core.skills import SkillId
 from medskills.core.errors import ExitCode
 from medskills.core.models import CostEstimate, FrozenModel, RunRecord, Status, utc_now
 from medskills.core.preflight import PreflightCollector, check_gpu, check_unknown_keys

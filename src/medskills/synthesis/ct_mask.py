@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import Field
 
-from medskills.core.assets import SkillId
+from medskills.core.skills import SkillId
 from medskills.core.errors import ExitCode
 from medskills.core.io import write_json_atomic
 from medskills.core.models import CostEstimate, FrozenModel, RunRecord, Status, utc_now

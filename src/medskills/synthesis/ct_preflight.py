@@ -14,7 +14,8 @@ from pathlib import Path
 
 from pydantic import JsonValue
 
-from medskills.core.assets import AssetKind, SkillId, assets_for
+from medskills.core.assets import AssetKind, assets_for
+from medskills.core.skills import SkillId
 from medskills.core.errors import InputError
 from medskills.core.models import PreflightReport, WeightFile
 from medskills.core.preflight import PreflightCollector, check_gpu, check_unknown_keys

@@ -14,7 +14,8 @@ from pathlib import Path
 
 from pydantic import JsonValue
 
-from medskills.core.assets import SkillId, resolve_version, skill_assets
+from medskills.core.assets import resolve_version, skill_assets
+from medskills.core.skills import SkillId
 from medskills.core.errors import ExitCode
 from medskills.core.models import Invocation, PreflightReport, Status, utc_now
 from medskills.core.provenance import DeviceInfo, collect_provenance, detect_device

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from pydantic import Field
 
-from medskills.core.assets import SkillId
+from medskills.core.skills import SkillId
 from medskills.core.errors import ExitCode
 from medskills.core.models import FrozenModel, RunRecord, Status, utc_now
 from medskills.core.preflight import PreflightCollector, check_gpu

@@ -8,13 +8,13 @@ RFlow scheduler's range), guidance non-negative. ``check_input_mr``'s geometry s
 from __future__ import annotations
 
 import math
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from pydantic import Field
 
 from medskills.core.models import CostEstimate, FrozenModel
+from medskills.core.mr_brain_modality import MRBrainModality
 from medskills.core.preflight import PreflightCollector, check_unknown_keys, suggestion_text
 from medskills.synthesis.cost import CONFIRMATION_VRAM_GB, CONFIRMATION_WALL_SECONDS, STARTUP_SECONDS
 from medskills.synthesis.nv_generate_checks import check_guidance, check_steps, is_finite_number, is_integer_value
@@ -23,7 +23,6 @@ from medskills.synthesis.diff_model import DiffModelInference, modality_ids, rea
 __all__ = [
     "MR_BRAIN_VERSION",
     "OVERRIDE_KEYS",
-    "MRBrainModality",
     "MRBrainOverrides",
     "estimate_mr_brain_cost",
     "load_overrides",
@@ -38,24 +37,8 @@ MAX_DIM = (512, 512, 256)
 ADVISED_SPACING_MM = (0.4, 5.0)
 _SECONDS_PER_256_CUBE_30_STEPS = 90.0
 
-
-class MRBrainModality(StrEnum):
-    """The modality names the MR-brain weights were trained for (upstream ``modality_mapping.json``)."""
-
-    MRI = "mri"
-    MRI_T1 = "mri_t1"
-    MRI_T2 = "mri_t2"
-    MRI_FLAIR = "mri_flair"
-    MRI_SWI = "mri_swi"
-    MRI_T1_SKULL_STRIPPED = "mri_t1_skull_stripped"
-    MRI_T2_SKULL_STRIPPED = "mri_t2_skull_stripped"
-    MRI_FLAIR_SKULL_STRIPPED = "mri_flair_skull_stripped"
-    MRI_SWI_SKULL_STRIPPED = "mri_swi_skull_stripped"
-
-    @property
-    def upstream_id(self) -> int:
-        """The id upstream's ``configs/modality_mapping.json`` gives this name."""
-        return modality_ids()[self.value]
+# Upstream warns that its MRA training scans are too few for guaranteed quality (every plane).
+SPARSELY_TRAINED_MODALITIES = frozenset({MRBrainModality.MRI_MRA, MRBrainModality.MRI_MRA_SKULL_STRIPPED})
 
 
 class MRBrainOverrides(FrozenModel):
@@ -94,10 +77,15 @@ def resolve_modality(
         if override_modality is not None:
             collector.warning("modality_override_ignored", f"--modality {cli_modality} takes precedence over the "
                               f"config's modality {override_modality!r}.", field="modality")
-        return _modality_from_value(collector, cli_modality, field="--modality", names=names)
-    if override_modality is not None:
-        return _modality_from_value(collector, override_modality, field="modality", names=names)
-    return MRBrainModality.MRI_T1
+        modality = _modality_from_value(collector, cli_modality, field="--modality", names=names)
+    elif override_modality is not None:
+        modality = _modality_from_value(collector, override_modality, field="modality", names=names)
+    else:
+        modality = MRBrainModality.MRI_T1
+    if modality in SPARSELY_TRAINED_MODALITIES:
+        collector.warning("sparse_training_data", f"{modality} had few training scans upstream (docs/inference.md): "
+                          "output quality is not guaranteed.", field="modality")
+    return modality
 
 
 def _modality_from_value(

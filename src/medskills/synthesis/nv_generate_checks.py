@@ -14,7 +14,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from medskills.core.assets import SkillId, resolve_version, sha256_pins, weight_paths
+from medskills.core.assets import resolve_version, sha256_pins, weight_paths
+from medskills.core.skills import SkillId
 from medskills.core.errors import EnvironmentProblem
 from medskills.core.models import WeightFile
 from medskills.core.preflight import PreflightCollector

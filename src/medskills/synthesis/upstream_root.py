@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from medskills.core.assets import SkillId, skill_assets
+from medskills.core.assets import skill_assets
+from medskills.core.skills import SkillId
 from medskills.core.settings import Settings
 
 __all__ = ["UpstreamLocation", "is_nv_generate_root", "locate_nv_generate_root"]

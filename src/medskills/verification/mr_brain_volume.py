@@ -14,19 +14,21 @@ from collections.abc import Sequence
 import numpy as np
 
 from medskills.core.errors import EnvironmentProblem, InputError
+from medskills.core.mr_brain_modality import MRBrainModality
 from medskills.core.volumes import LoadedVolume
 from medskills.verification.verdict import VerdictCheck, check, skipped
 
 __all__ = ["BRAIN_VOLUME_MODALITIES", "brain_volume_checks"]
 
-BRAIN_VOLUME_MODALITIES = frozenset({"mri_t1", "mri_t2", "mri_flair"})
+# The whole-head contrasts whose deepbrain brain mask the check measures.
+BRAIN_VOLUME_MODALITIES = frozenset({MRBrainModality.MRI_T1, MRBrainModality.MRI_T2, MRBrainModality.MRI_FLAIR})
 BRAIN_PROBABILITY_THRESHOLD = 0.5
 
 
 def _skip_reason(modality: str) -> str:
     if modality.endswith("_skull_stripped"):
         return f"{modality} is already skull-stripped: a brain-extraction volume would only repeat the image's mask"
-    if modality in {"mri_swi", "mri_mra"}:
+    if modality in {MRBrainModality.MRI_SWI, MRBrainModality.MRI_MRA}:
         return f"{modality} contrast is unlike deepbrain's T1 training data; its brain mask would not be trustworthy"
     return f"modality {modality or 'not given'}: the check applies to whole-head {', '.join(sorted(BRAIN_VOLUME_MODALITIES))}"
 

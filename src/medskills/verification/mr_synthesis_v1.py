@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from medskills.core.models import Status
+from medskills.core.mr_brain_modality import MRBrainModality
 from medskills.core.volumes import IntensitySummary, LoadedVolume, read_volume, summarize_intensity
 from medskills.verification.honesty import claims_match_check, recorded_hash_checks
 from medskills.verification.mr_brain_volume import brain_volume_checks
@@ -21,16 +22,9 @@ from medskills.verification.verdict import (
     tier,
 )
 
-__all__ = ["MR_BRAIN_MODALITIES", "MR_SYNTHESIS_SKILLS", "grade_mr_synthesis"]
+__all__ = ["MR_SYNTHESIS_SKILLS", "grade_mr_synthesis"]
 
 MR_SYNTHESIS_SKILLS = frozenset({"nv_generate_mr_brain", "nv_generate_mr"})
-# Upstream configs/modality_mapping.json ids of the contrasts NV-Generate-MR-Brain documents
-# (whole brain and skull-stripped); the reference verifier accepted only the first four.
-MR_BRAIN_MODALITIES: dict[str, int] = {
-    "mri": 8, "mri_t1": 9, "mri_t2": 10, "mri_flair": 11, "mri_mra": 16, "mri_swi": 20,
-    "mri_t1_skull_stripped": 29, "mri_t2_skull_stripped": 30, "mri_flair_skull_stripped": 31,
-    "mri_swi_skull_stripped": 32, "mri_mra_skull_stripped": 33,
-}
 MIN_VALUE_RANGE = 1.0
 SPACING_TOLERANCE_MM = 1e-4
 
@@ -94,8 +88,8 @@ def _target_tier(run: MRSynthesisRun) -> Tier:
               threshold=", ".join(sorted(MR_SYNTHESIS_SKILLS)), reason="the run must come from an MR synthesis skill"),
         check("run_succeeded", passed=run.status == Status.PASSED.value, measured=run.status,
               threshold=Status.PASSED.value, reason="a run that failed its own gates cannot pass verification"),
-        check("modality_supported", passed=modality in MR_BRAIN_MODALITIES, measured=run.request.modality,
-              threshold=", ".join(MR_BRAIN_MODALITIES),
+        check("modality_supported", passed=modality in MRBrainModality.__members__.values(), measured=run.request.modality,
+              threshold=", ".join(MRBrainModality),
               reason="the modality must be one NV-Generate-MR-Brain documents (configs/modality_mapping.json)"),
     ])
 

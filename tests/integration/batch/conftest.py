@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from standin_upstream import Behaviour, StandinRoot, build_nv_generate_root
 
-from medskills.core.assets import SkillId, sha256_pins
+from medskills.core.assets import sha256_pins
+from medskills.core.skills import SkillId
 from medskills.core.io import sha256_file
 
 SMALL_CT_REQUEST = {"output_size": [256, 256, 128], "spacing": [1.5, 1.5, 2.0], "image_output_ext": ".nii",

@@ -9,10 +9,10 @@ from medskills.core.assets import (
     AssetKind,
     AssetManifest,
     SkillAssets,
-    SkillId,
     SkillVersion,
     UpstreamRepo,
 )
+from medskills.core.skills import SkillId
 from medskills.core.io import sha256_file
 from medskills.core.provenance import DeviceInfo
 from medskills.core.settings import Settings

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from medskills.core.assets import AssetFile, AssetKind, SkillAssets, SkillId, SkillVersion, UpstreamRepo
+from medskills.core.assets import AssetFile, AssetKind, SkillAssets, SkillVersion, UpstreamRepo
+from medskills.core.skills import SkillId
 from medskills.core.errors import EnvironmentProblem, UsageError
 from medskills.core.settings import Settings
 from medskills.setup.install import run_setup

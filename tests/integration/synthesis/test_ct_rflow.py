@@ -12,7 +12,8 @@ import nibabel as nib
 import numpy as np
 import pytest
 
-from medskills.core.assets import SkillId, sha256_pins
+from medskills.core.assets import sha256_pins
+from medskills.core.skills import SkillId
 from medskills.core.errors import ExitCode, UpstreamFailure, UsageError
 from medskills.core.io import sha256_file
 from medskills.core.models import Status

@@ -9,7 +9,6 @@ import pytest
 
 from medskills.core.assets import (
     AssetKind,
-    SkillId,
     assets_for,
     dataset_paths,
     load_asset_manifest,
@@ -19,6 +18,7 @@ from medskills.core.assets import (
     skill_assets,
     weight_paths,
 )
+from medskills.core.skills import SkillId
 from medskills.core.errors import UsageError
 from standin_upstream.snapshot import nv_generate_snapshot, upstream_download_files  # noqa: F401
 

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import yaml
 
-from medskills.core.assets import AssetKind, SkillId, assets_for, resolve_version
+from medskills.core.assets import AssetKind, assets_for, resolve_version
+from medskills.core.skills import SkillId
 from medskills.segmentation.models import SegmentationRunRecord
 
 SKILL_DIR = Path(__file__).resolve().parents[3] / "skills" / "nv-segment-ctmr"

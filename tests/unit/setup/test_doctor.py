@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from medskills.core.assets import SkillId
+from medskills.core.skills import SkillId
 from medskills.core.provenance import DeviceInfo
 from medskills.core.settings import Settings
 from medskills.setup import doctor

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from medskills.core.assets import SkillId, resolve_version, skill_assets
+from medskills.core.assets import resolve_version, skill_assets
+from medskills.core.skills import SkillId
 from medskills.core.preflight import PreflightCollector
 from medskills.synthesis.anatomy import load_anatomy_table
 from medskills.synthesis.ct_config_rules import check_inference_config

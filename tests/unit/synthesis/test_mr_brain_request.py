@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 
 from medskills.core.errors import UsageError
+from medskills.core.mr_brain_modality import MRBrainModality
 from medskills.core.preflight import PreflightCollector
 from medskills.synthesis.diff_model import diff_model_facts
 from medskills.synthesis.mr_brain_request import (
-    MRBrainModality, MRBrainOverrides, estimate_mr_brain_cost, load_overrides, resolve_modality, validate_overrides,
+    MRBrainOverrides, estimate_mr_brain_cost, load_overrides, resolve_modality, validate_overrides,
 )
 
 DEFAULTS = diff_model_facts("rflow-mr-brain").inference_defaults
@@ -30,11 +31,13 @@ def _codes(collector: PreflightCollector) -> set[str]:
     return {check.code for check in collector.report().errors}
 
 
-def test_nine_modality_names_map_to_upstream_ids() -> None:
-    ids = {member.value: member.upstream_id for member in MRBrainModality}
-    assert ids == {"mri": 8, "mri_t1": 9, "mri_t2": 10, "mri_flair": 11, "mri_swi": 20,
-                   "mri_t1_skull_stripped": 29, "mri_t2_skull_stripped": 30, "mri_flair_skull_stripped": 31,
-                   "mri_swi_skull_stripped": 32}
+@pytest.mark.parametrize("value", ["mri_mra", 16, 33])
+def test_mra_is_accepted_with_a_warning_that_upstream_does_not_guarantee_its_quality(value: object) -> None:
+    collector = PreflightCollector()
+    modality = resolve_modality(collector, cli_modality=None, override_modality=value)
+    assert modality in {MRBrainModality.MRI_MRA, MRBrainModality.MRI_MRA_SKULL_STRIPPED}
+    assert not collector.report().errors
+    assert [w.code for w in collector.report().warnings] == ["sparse_training_data"]
 
 
 def test_defaults_render_with_the_seed_and_modality_staged() -> None:
@@ -102,8 +105,8 @@ def test_modality_override_takes_a_name_or_an_id(value: object, expected: MRBrai
     assert not collector.has_request_errors
 
 
-@pytest.mark.parametrize("value", ["mri_flar", 16, 1, "ct", True])
-def test_modality_outside_the_nine_is_an_error(value: object) -> None:
+@pytest.mark.parametrize("value", ["mri_flar", 12, 1, "ct", True])
+def test_modality_outside_the_brain_set_is_an_error(value: object) -> None:
     collector = PreflightCollector()
     assert resolve_modality(collector, cli_modality=None, override_modality=value) is None
     assert "unsupported_modality" in _codes(collector)
