@@ -213,4 +213,5 @@ def _slice_dataset(sop_class: str, *, study_uid: str, series_uid: str, index: in
     dataset.file_meta = meta
     dataset.SOPClassUID, dataset.SOPInstanceUID = sop_class, sop_uid
     dataset.StudyInstanceUID, dataset.SeriesInstanceUID = study_uid, series_uid
+    dataset.FrameOfReferenceUID = generate_uid(entropy_srcs=[study_uid, "frame of reference"])
     return dataset

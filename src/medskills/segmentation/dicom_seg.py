@@ -31,6 +31,10 @@ logger = logging.getLogger(__name__)
 
 SEGMENTATION_STORAGE = "1.2.840.10008.5.1.4.1.1.66.4"
 _LPS_FROM_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
+# Type 2 patient and study attributes a SEG copies from its source: required, but allowed empty, so a
+# source that leaves one out (some exporters and de-identifiers do) gets it as an empty value.
+_TYPE2_COPIED_ATTRIBUTES = ("PatientName", "PatientID", "PatientBirthDate", "PatientSex", "StudyDate", "StudyTime",
+                            "ReferringPhysicianName", "StudyID", "AccessionNumber")
 
 
 @dataclass(frozen=True)
@@ -46,7 +50,8 @@ def read_seg_sources(paths: Sequence[Path], *, study_uid: str, series_uid: str) 
     """Read source headers (no pixels) and fill UIDs that de-identification blanked.
 
     SOP Class/Instance UIDs come from each file's own meta header; blank Study/Series UIDs take the
-    reader's values, so the SEG and the run record name the same series. Inputs are never modified.
+    reader's values, so the SEG and the run record name the same series; a missing Type 2 patient or
+    study attribute is added empty. Each repair is listed; the files themselves are never modified.
     """
     import highdicom as hd
     import pydicom
@@ -59,6 +64,10 @@ def read_seg_sources(paths: Sequence[Path], *, study_uid: str, series_uid: str) 
                                  ("StudyInstanceUID", study_uid), ("SeriesInstanceUID", series_uid)):
             if not str(dataset.get(attribute, "") or "") and value:
                 setattr(dataset, attribute, value)
+                repaired.add(attribute)
+        for attribute in _TYPE2_COPIED_ATTRIBUTES:
+            if attribute not in dataset:
+                setattr(dataset, attribute, None)
                 repaired.add(attribute)
     spacing, positions = hd.spatial.get_series_volume_positions(datasets)
     if spacing is None or positions is None:
@@ -97,15 +106,19 @@ def write_dicom_seg(
         on_source_grid = volume.match_geometry(source.geometry)
     except (ValueError, RuntimeError) as err:
         raise GateFailure(f"the label map's grid does not match the DICOM series: {err}") from err
-    segmentation = hd.seg.Segmentation(
-        source_images=source.datasets, pixel_array=on_source_grid,
-        segmentation_type=hd.seg.SegmentationTypeValues.BINARY,
-        segment_descriptions=_descriptions(present, names, algorithm_version),
-        series_instance_uid=generate_uid(), series_number=9901, sop_instance_uid=generate_uid(), instance_number=1,
-        manufacturer="medskills", manufacturer_model_name="nv-segment-ctmr (VISTA3D)",
-        software_versions=algorithm_version, device_serial_number="none",
-        series_description="NV-Segment-CTMR labels (not for clinical use)",
-    )
+    try:
+        segmentation = hd.seg.Segmentation(
+            source_images=source.datasets, pixel_array=on_source_grid,
+            segmentation_type=hd.seg.SegmentationTypeValues.BINARY,
+            segment_descriptions=_descriptions(present, names, algorithm_version),
+            series_instance_uid=generate_uid(), series_number=9901, sop_instance_uid=generate_uid(), instance_number=1,
+            manufacturer="medskills", manufacturer_model_name="nv-segment-ctmr (VISTA3D)",
+            software_versions=algorithm_version, device_serial_number="none",
+            series_description="NV-Segment-CTMR labels (not for clinical use)",
+        )
+    except ValueError as err:  # highdicom's IOD checks on the source headers (e.g. no Frame of Reference UID)
+        raise GateFailure(f"the source series cannot be referenced by a DICOM SEG: {err} "
+                          "Use --output-type nifti for this series.") from err
     output_path.parent.mkdir(parents=True, exist_ok=True)
     temporary = output_path.with_name(f".{output_path.name}.tmp")
     segmentation.save_as(temporary)

@@ -89,3 +89,44 @@ def test_the_realignment_check_fails_when_frames_do_not_match(shared_data: Path,
     flipped = np.ascontiguousarray(np.flip(np.sign(on_source), axis=2))  # left-right mirrored frames
     rechecked = dicom_seg._verify(summary.path, source=source, expected=flipped, segment_count=3)
     assert not rechecked.is_realigned
+
+
+@pytest.mark.parametrize("plane", ["sagittal", "coronal"])
+def test_seg_of_a_non_axial_series_references_every_slice_and_realigns(
+    shared_data: Path, tmp_path: Path, plane: str,
+) -> None:
+    from dicom_support.builders import write_nifti_as_series
+
+    scan = shared_data / "ct_abdomen_3mm"
+    folder = tmp_path / plane
+    folder.mkdir()
+    paths = write_nifti_as_series(folder, scan / "image.nii.gz", modality="CT", plane=plane)
+    source = read_seg_sources(paths, study_uid="1.2.826.0.1.88", series_uid="1.2.826.0.1.88.1")
+    reference = nib.as_closest_canonical(nib.load(scan / "reference_totalsegmentator.nii.gz"))
+    labels = np.asarray(reference.dataobj).astype(np.int32)
+    summary = write_dicom_seg(labels=labels, affine_ras=reference.affine, source=source,
+                              names={5: "liver"}, output_path=tmp_path / "labels.seg.dcm", algorithm_version="test")
+    assert summary.is_realigned and summary.frame_count > 0
+    assert summary.referenced_instance_count == len(paths)
+    assert summary.segment_count == len(np.unique(labels)) - 1
+    assert "PatientBirthDate" in summary.repaired_source_attributes  # the builder, like some exporters, omits it
+
+
+def test_a_source_series_without_a_frame_of_reference_is_a_gate_failure_naming_it(
+    shared_data: Path, tmp_path: Path,
+) -> None:
+    from dicom_support.builders import write_nifti_as_series
+
+    scan = shared_data / "ct_abdomen_3mm"
+    folder = tmp_path / "no_for"
+    folder.mkdir()
+    paths = write_nifti_as_series(folder, scan / "image.nii.gz", modality="CT", plane="sagittal")
+    for path in paths:
+        dataset = pydicom.dcmread(path)
+        del dataset.FrameOfReferenceUID
+        dataset.save_as(path)
+    source = read_seg_sources(paths, study_uid="1.2.826.0.1.88", series_uid="1.2.826.0.1.88.1")
+    reference = nib.as_closest_canonical(nib.load(scan / "reference_totalsegmentator.nii.gz"))
+    with pytest.raises(GateFailure, match="Frame Of Reference.*--output-type nifti"):
+        write_dicom_seg(labels=np.asarray(reference.dataobj).astype(np.int32), affine_ras=reference.affine,
+                        source=source, names={}, output_path=tmp_path / "x.dcm", algorithm_version="test")
