@@ -14,11 +14,18 @@ def triage_rows() -> list[DoctorRow]:
     from medskills.triage.api.settings import ServiceSettings
     from medskills.triage.readiness import check_service_readiness
 
-    readiness = check_service_readiness(ServiceSettings().pack_dir)
+    settings = ServiceSettings()
+    readiness = check_service_readiness(settings.pack_dir, is_builtin_allowed=settings.builtin_pack)
     rows = []
-    if readiness.pack_dir is None:
+    if readiness.is_builtin_pack:
+        rows.append(DoctorRow(
+            area="triage", name="model pack", status=RowStatus.WARN, fix=_PACK_FIX + " for a probability",
+            detail=f"built-in pack {readiness.model_version} ({', '.join(readiness.members)}): measurements and "
+                   "rule-based findings, no probability (it has no stacker)"))
+    elif readiness.pack_dir is None:
         rows.append(DoctorRow(area="triage", name="model pack", status=RowStatus.WARN, fix=_PACK_FIX,
-                              detail="MEDSKILLS_PACK_DIR is not set: the service starts but is not ready"))
+                              detail="MEDSKILLS_PACK_DIR is not set and MEDSKILLS_BUILTIN_PACK is off: "
+                                     "the service starts but is not ready"))
     elif readiness.pack_problem is not None:
         rows.append(DoctorRow(area="triage", name="model pack", status=RowStatus.FAIL,
                               detail=readiness.pack_problem, fix="fix or rebuild the pack named above"))

@@ -27,6 +27,7 @@ class ServiceReadiness(FrozenModel):
     """The pack as found (or why not), its members, and which extras lack which modules."""
 
     pack_dir: Path | None
+    is_builtin_pack: bool = Field(default=False, description="No pack folder: the built-in pack (no stacker) serves.")
     pack_problem: str | None = Field(default=None, description="None when the pack loaded and verified.")
     model_version: str | None = None
     members: list[str] = Field(default_factory=list)
@@ -34,13 +35,24 @@ class ServiceReadiness(FrozenModel):
     missing_modules: dict[str, list[str]] = Field(default_factory=dict, description="extra -> missing imports")
 
 
-def check_service_readiness(pack_dir: Path | None) -> ServiceReadiness:
-    """Load and verify the pack at ``pack_dir`` (hashes included) and look up the extras' modules."""
+def check_service_readiness(pack_dir: Path | None, *, is_builtin_allowed: bool = True) -> ServiceReadiness:
+    """Load and verify the pack at ``pack_dir`` (hashes included) and look up the extras' modules.
+
+    Without ``pack_dir`` the service serves the built-in pack unless ``is_builtin_allowed`` is off
+    (``MEDSKILLS_BUILTIN_PACK=0``); its members are listed as it would load them, and the Astra
+    weight file's hash is checked when the service loads it.
+    """
     missing = {extra: [name for name in names if importlib.util.find_spec(name) is None]
                for extra, names in EXTRA_MODULES.items()}
     missing = {extra: names for extra, names in missing.items() if names}
     if pack_dir is None:
-        return ServiceReadiness(pack_dir=None, missing_modules=missing)
+        if not is_builtin_allowed:
+            return ServiceReadiness(pack_dir=None, missing_modules=missing)
+        from medskills.triage.default_pack import default_manifest, is_astra_installed
+
+        manifest = default_manifest(with_astra=is_astra_installed())
+        return ServiceReadiness(pack_dir=None, is_builtin_pack=True, model_version=manifest.model_version,
+                                members=[member.name for member in manifest.members], missing_modules=missing)
     from medskills.triage.pack import load_pack
 
     try:

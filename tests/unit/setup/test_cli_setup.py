@@ -60,4 +60,14 @@ def test_doctor_covers_the_triage_service_pack_and_extras() -> None:
     rows = [row for row in json.loads(result.stdout)["rows"] if row["area"] == "triage"]
     assert {row["name"] for row in rows} >= {"model pack", "extra: service", "extra: models"}
     pack = next(row for row in rows if row["name"] == "model pack")
-    assert pack["status"] == "warn" and "MEDSKILLS_PACK_DIR" in pack["detail"]
+    assert pack["status"] == "warn" and "built-in pack" in pack["detail"] and "no probability" in pack["detail"]
+    assert "MEDSKILLS_PACK_DIR" in pack["fix"]
+
+
+def test_doctor_says_the_service_is_not_ready_when_no_pack_and_the_built_in_pack_is_off(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MEDSKILLS_BUILTIN_PACK", "0")
+    result = runner.invoke(app, ["doctor", "--no-hash", "--json"])
+    pack = next(row for row in json.loads(result.stdout)["rows"] if row["name"] == "model pack")
+    assert pack["status"] == "warn" and "not ready" in pack["detail"]

@@ -8,9 +8,18 @@ from medskills.triage.readiness import EXTRA_MODULES, check_service_readiness
 from triage_models_support.builders import tiny_astra_member, write_pack
 
 
-def test_without_a_pack_only_the_extras_are_checked() -> None:
+def test_without_a_pack_the_built_in_pack_is_what_the_service_would_serve() -> None:
+    from medskills.triage.default_pack import is_astra_installed
+
     readiness = check_service_readiness(None)
-    assert readiness.pack_dir is None and readiness.pack_problem is None and readiness.members == []
+    assert readiness.is_builtin_pack and readiness.pack_dir is None and not readiness.has_stacker
+    assert readiness.members == (["qct", "astra"] if is_astra_installed() else ["qct"])
+    assert readiness.model_version is not None and readiness.model_version.startswith("builtin-default")
+
+
+def test_without_a_pack_and_the_built_in_pack_off_only_the_extras_are_checked() -> None:
+    readiness = check_service_readiness(None, is_builtin_allowed=False)
+    assert not readiness.is_builtin_pack and readiness.pack_problem is None and readiness.members == []
     assert set(readiness.missing_modules) <= set(EXTRA_MODULES)
 
 
