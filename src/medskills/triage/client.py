@@ -18,6 +18,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,8 @@ from medskills.core.models import FrozenModel
 
 __all__ = [
     "COLUMNS", "BatchRequest", "BatchSummary", "check_health", "discover_studies", "post_with_retries",
-    "read_existing_rows", "run_batch", "study_row", "summarise_rows", "write_table", "zipped_study",
+    "read_existing_rows", "run_batch", "send_concurrently", "study_row", "summarise_rows", "write_table",
+    "zipped_study",
 ]
 
 logger = logging.getLogger(__name__)
@@ -98,16 +100,27 @@ def run_batch(request: BatchRequest, *, on_progress: Callable[[int, int], None] 
     with httpx.Client(base_url=request.api_url, headers=headers, timeout=request.timeout_seconds,
                       transport=transport) as client:
         check_health(client, request.api_url)
-        with ThreadPoolExecutor(max_workers=request.concurrency) as pool:
-            futures = [pool.submit(_send_study, client, study, request) for study in pending]
-            for finished, future in enumerate(as_completed(futures), start=1):
-                rows.append(future.result())
-                write_table(request.output, rows)
-                if on_progress:
-                    on_progress(finished, len(pending))
-    if not pending:
-        write_table(request.output, rows)
+        send_concurrently([partial(_send_study, client, study, request) for study in pending],
+                          request=request, rows=rows, on_progress=on_progress)
     return summarise_rows(request, len(studies), rows, skipped=len(studies) - len(pending))
+
+
+def send_concurrently(sends: list[Callable[[], dict[str, Any]]], *, request: BatchRequest,
+                      rows: list[dict[str, Any]], on_progress: Callable[[int, int], None] | None) -> None:
+    """Run ``sends`` on ``--concurrency`` threads; each finished row is appended and the table rewritten.
+
+    The table is written after every study, so an interrupted batch resumes from what finished; with
+    nothing to send it is still written once (the rows kept by ``--resume``).
+    """
+    with ThreadPoolExecutor(max_workers=request.concurrency) as pool:
+        futures = [pool.submit(send) for send in sends]
+        for finished, future in enumerate(as_completed(futures), start=1):
+            rows.append(future.result())
+            write_table(request.output, rows)
+            if on_progress:
+                on_progress(finished, len(sends))
+    if not sends:
+        write_table(request.output, rows)
 
 
 def _check_output(output: Path) -> None:

@@ -1,6 +1,7 @@
 """``medskills triage batch --dicomweb URL``: studies listed by UID (a file or a QIDO-RS query), each
 retrieved completely (WADO-RS) into a private folder, sent to the triage API's ``/predict`` as a ZIP,
-one row per study in the same xlsx/CSV table as the folder mode, with ``--resume``.
+one row per study in the same xlsx/CSV table as the folder mode, with ``--resume``; ``--concurrency``
+studies are retrieved and sent at once, as in the folder mode.
 
 A study that cannot be retrieved gets a row with the DICOMweb ``error_code`` and no HTTP status
 (counted as unanswered, so the batch exits 1); the next study is still tried.
@@ -11,6 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +27,9 @@ from medskills.triage.client import (
     check_health,
     post_with_retries,
     read_existing_rows,
+    send_concurrently,
     study_row,
     summarise_rows,
-    write_table,
     zipped_study,
 )
 
@@ -75,13 +77,8 @@ def run_remote_batch(request: RemoteBatchRequest, *, server: DicomWebServer,
     with httpx.Client(base_url=batch.api_url, headers=headers, timeout=batch.timeout_seconds,
                       transport=transport) as client:
         check_health(client, batch.api_url)
-        for finished, uid in enumerate(pending, start=1):
-            rows.append(_triage_one(client, server, uid, keys[uid], batch))
-            write_table(batch.output, rows)
-            if on_progress:
-                on_progress(finished, len(pending))
-    if not pending:
-        write_table(batch.output, rows)
+        send_concurrently([partial(_triage_one, client, server, uid, keys[uid], batch) for uid in pending],
+                          request=batch, rows=rows, on_progress=on_progress)
     return summarise_rows(batch, len(uids), rows, skipped=len(uids) - len(pending))
 
 

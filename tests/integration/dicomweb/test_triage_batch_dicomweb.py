@@ -62,13 +62,13 @@ def test_qido_batch_writes_one_row_per_study_then_resume_skips_them(
     assert code == 0 and again["skipped_by_resume"] == 2
 
 
-def test_uid_file_batch_records_an_unknown_uid_and_exits_1(
+def test_uid_file_batch_with_two_at_once_records_an_unknown_uid_and_exits_1(
         dicomweb_environment: OrthancServer, two_studies: tuple[str, str], service_url: str, tmp_path: Path) -> None:
     uids = tmp_path / "uids.txt"
     uids.write_text(f"# chest crop\n{CHEST_CROP_STUDY_UID}\n1.2.3.404\n")
     output = tmp_path / "results.csv"
     code, summary = _batch("--dicomweb", dicomweb_environment.dicomweb_url, "--study-uids", str(uids),
-                           "--output", str(output), "--api-url", service_url)
+                           "--output", str(output), "--api-url", service_url, "--concurrency", "2")
     assert code == 1 and summary["unanswered"] == 1 and summary["succeeded"] == 1
     assert summary["error_codes"] == {"dicomweb_study_not_found": 1}
     text = output.read_text()
