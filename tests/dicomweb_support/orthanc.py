@@ -77,6 +77,23 @@ def free_loopback_port() -> int:
         return int(probe.getsockname()[1])
 
 
+# A PACS that refuses some instances: Orthanc's receive filter turns away SEG objects of this patient,
+# so a test can see a real STOW-RS refusal after a passed run. Every other instance is accepted.
+REFUSED_SEG_PATIENT_ID = "MEDSKILLS-REFUSE-SEG"
+
+
+def _write_receive_filter(root: Path) -> Path:
+    path = root / "receive_filter.lua"
+    path.write_text(
+        "function ReceivedInstanceFilter(dicom, origin, info)\n"
+        f"  if dicom.Modality == 'SEG' and dicom.PatientID == '{REFUSED_SEG_PATIENT_ID}' then\n"
+        "    return false\n"
+        "  end\n"
+        "  return true\n"
+        "end\n")
+    return path
+
+
 def write_configuration(root: Path, port: int) -> Path:
     """Write the server's own configuration file under ``root`` and return its path."""
     config = {
@@ -96,6 +113,7 @@ def write_configuration(root: Path, port: int) -> Path:
         "Plugins": [str(DICOMWEB_PLUGIN)],
         "DicomWeb": {"Enable": True, "Root": "/dicom-web/", "EnableWado": False,
                      "Host": f"127.0.0.1:{port}", "Ssl": False},
+        "LuaScripts": [str(_write_receive_filter(root))],
     }
     path = root / "orthanc.json"
     path.write_text(json.dumps(config, indent=2))

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from medskills.cli import app
 from medskills.dicom.web import DicomWebServer, find_series, retrieved_study
 
-from dicomweb_support.orthanc import OrthancServer
+from dicomweb_support.orthanc import REFUSED_SEG_PATIENT_ID, OrthancServer
 from dicomweb_support.studies import read_series_for_pacs, settings_for, store_folder
 from integration.segmentation.conftest import write_tiny_bundle
 
@@ -98,6 +98,32 @@ def test_a_failed_run_stores_nothing(segment_env: OrthancServer, stored_ct: tupl
     assert record["dicomweb"]["stored_sop_instance_uids"] == []
     assert "nothing is stored back" in record["dicomweb"]["store_skipped_reason"]
     assert sorted(segment_env.rest("GET", "/instances").json()) == sorted(before)
+
+
+def test_a_stow_refusal_after_a_passed_run_fails_the_run_and_keeps_the_seg_in_out(
+        segment_env: OrthancServer, ct_series_dir: Path, tmp_path: Path) -> None:
+    """The server's receive filter refuses this patient's SEG: exit 1, the reason recorded, the SEG kept locally."""
+    import shutil
+
+    import pydicom
+
+    folder = tmp_path / "refused_seg_patient"
+    shutil.copytree(ct_series_dir, folder)
+    for path in folder.iterdir():
+        dataset = pydicom.dcmread(path)
+        dataset.PatientID = REFUSED_SEG_PATIENT_ID
+        dataset.save_as(path)
+    study_uid, _, _ = store_folder(segment_env, folder)
+    code, record = _segment("--dicomweb", segment_env.dicomweb_url, "--study", study_uid,
+                            "--label-prompts", "spleen,aorta", "--output-dir", str(tmp_path / "out"), "--store")
+    assert code == 1 and record["status"] == "failed"
+    assert record["gates"] and not [gate for gate in record["gates"] if gate["status"] == "failed"]
+    assert record["dicomweb"]["store_skipped_reason"].startswith("STOW-RS failed")
+    assert any("dicomweb_store_failed" in reason for reason in record["failure_reasons"])
+    assert record["dicomweb"]["stored_sop_instance_uids"] == []
+    assert Path(record["output"]["dicom_seg"]["path"]).is_file()
+    series = DicomWebServer(settings_for(segment_env)).search_series(study_uid)
+    assert [str(item.Modality) for item in series] == ["CT"]
 
 
 @pytest.mark.parametrize(("args", "needle"), [

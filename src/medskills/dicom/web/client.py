@@ -76,10 +76,13 @@ class DicomWebServer:
             yield from instances
 
     def store(self, datasets: Sequence[Dataset]) -> list[str]:
-        """STOW-RS all ``datasets`` in one request; returns the stored SOPInstanceUIDs.
+        """STOW-RS all ``datasets`` in one request, then confirm with QIDO-RS; returns the stored SOPInstanceUIDs.
+
+        The confirmation is needed because an acknowledgment is not proof: a server whose own
+        filter drops an instance may still list it as stored (Orthanc 1.10's DICOMweb plugin does).
 
         Raises:
-            DicomWebStoreFailed: the server refused one or more instances (their UIDs and reasons).
+            DicomWebStoreFailed: the server refused, did not acknowledge, or does not hold an instance.
         """
         with self._translated(f"storing {len(datasets)} instance(s)"):
             answer = self._client.store_instances(datasets=list(datasets))
@@ -91,7 +94,23 @@ class DicomWebServer:
             missing = sorted(sent - set(stored))
             raise DicomWebStoreFailed(f"STOW-RS to {self.url} did not store every instance: failed {failed}, "
                                       f"not acknowledged {missing}; check the server log")
+        absent = sorted(sent - self._held_instances(datasets))
+        if absent:
+            raise DicomWebStoreFailed(f"STOW-RS to {self.url} acknowledged {len(sent)} instance(s) but the server "
+                                      f"does not hold {absent}: it discarded them (a receive filter or storage "
+                                      "rule); check the server log")
         return stored
+
+    def _held_instances(self, datasets: Sequence[Dataset]) -> set[str]:
+        """SOPInstanceUIDs QIDO-RS finds in the series of ``datasets`` (one query per series)."""
+        held: set[str] = set()
+        series = {(str(ds.StudyInstanceUID), str(ds.SeriesInstanceUID)) for ds in datasets}
+        for study_uid, series_uid in sorted(series):
+            with self._translated(f"confirming the instances stored in series {series_uid}"):
+                found = self._client.search_for_instances(study_instance_uid=study_uid,
+                                                          series_instance_uid=series_uid)
+            held.update(str(_dataset(item).SOPInstanceUID) for item in found)
+        return held
 
     @contextmanager
     def _translated(self, action: str, *,
