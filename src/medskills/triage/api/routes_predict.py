@@ -11,7 +11,7 @@ import secrets
 import shutil
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Header, Query, Request, UploadFile
 
@@ -46,7 +46,7 @@ def require_api_key(request: Request, x_api_key: Annotated[str | None, Header(al
 def predict_router() -> APIRouter:
     """The two predict endpoints, behind the optional API key."""
 
-    responses = {status: {"model": InferenceResponse} for status in _FAILURE_STATUSES}
+    responses: dict[int | str, dict[str, Any]] = {status: {"model": InferenceResponse} for status in _FAILURE_STATUSES}
     router = APIRouter(tags=["predict"], dependencies=[Depends(require_api_key)])
 
     @router.post("/predict", response_model=InferenceResponse, responses=responses)
