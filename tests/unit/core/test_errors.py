@@ -18,9 +18,7 @@ from medskills.core.errors import (
     UsageError,
     study_error,
 )
-from medskills.dicom.errors import DicomErrorCode, dicom_error
 from medskills.triage.errors import TriageErrorCode
-from medskills.triage.errors import study_error as triage_study_error
 
 
 @pytest.mark.parametrize(("error_type", "exit_code"), [
@@ -46,8 +44,3 @@ def test_study_error_carries_the_code_and_the_message() -> None:
     error = study_error(TriageErrorCode.LUNGS_NOT_FOUND, "no lungs in /tmp/x.zip")
     assert isinstance(error, StudyError) and error.exit_code is ExitCode.USAGE
     assert error.error_code is TriageErrorCode.LUNGS_NOT_FOUND and str(error) == "no lungs in /tmp/x.zip"
-
-
-def test_the_dicom_and_triage_names_are_the_one_core_factory() -> None:
-    assert dicom_error is study_error and triage_study_error is study_error
-    assert dicom_error(DicomErrorCode.ZIP_BOMB, "x").error_code == "zip_bomb"
