@@ -17,18 +17,6 @@ def work_dir(tmp_path: Path) -> Path:
     return folder
 
 
-def test_root_health_and_docs_answer(work_dir: Path) -> None:
-    with service_client(work_dir) as client:
-        assert client.get("/").json()["status"] == "running"
-        assert client.get("/health").json() == {"status": "healthy"}
-        openapi = client.get("/openapi.json").json()
-        assert "/predict" in openapi["paths"]
-        description = openapi["info"]["description"]
-        assert "built-in pack" in description and '`stacker_provenance` is `"none"`' in description
-        assert "no_models_available" in description
-        assert client.get("/docs").status_code == 200
-
-
 def test_ready_names_the_members_or_says_why_not(work_dir: Path) -> None:
     with service_client(work_dir) as client:
         response = client.get("/ready")
