@@ -121,6 +121,12 @@ def chest_phantom(*, slices: int = 80, lung_slices: tuple[int, int] = (10, 70), 
     return HUVolume(array=array, affine=affine, spacing_mm=(spacing_mm,) * 3, study_uid="phantom", series_uid="phantom.1")
 
 
+def with_array(volume: HUVolume, array: np.ndarray) -> HUVolume:
+    """``volume``'s geometry and spacing around another array (float32, contiguous)."""
+    return HUVolume(array=np.ascontiguousarray(array, dtype=np.float32), affine=volume.affine,
+                    spacing_mm=volume.spacing_mm, study_uid="s", series_uid="s.1")
+
+
 def write_volume_series(folder: Path, volume: HUVolume, *, series_uid: str = "1.2.826.0.1.77.1",
                         study_uid: str = "1.2.826.0.1.77", kernel: str = "B70f") -> list[Path]:
     """Write a RAS HUVolume with a diagonal affine as one axial DICOM slice per axis-2 index."""

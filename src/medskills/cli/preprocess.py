@@ -14,7 +14,8 @@ preprocess_app = typer.Typer(no_args_is_help=True, help="Prepare inputs the way 
 @preprocess_app.command("brain")
 def brain_command(
     image: Path = typer.Argument(..., help="T1-weighted head MRI (NIfTI), with skull."),
-    output_dir: OutputDirOption = ...,
+    *,
+    output_dir: OutputDirOption,
 ) -> None:
     """Skull strip (deepbrain), N4, white-matter normalise, 1 mm, affine to MNI ICBM152; record how to revert."""
     from medskills.segmentation.brain_preprocess import BrainPreprocessRequest, preprocess_brain

@@ -25,9 +25,10 @@ _PROMPTS_HELP = 'Class ids or names, comma separated: "3,14" or "liver,spleen". 
 def ctmr_command(
     image: Path | None = typer.Argument(None, metavar="IMAGE", help="NIfTI file, or a folder holding one DICOM "
                                         "series (omit with --dicomweb)."),
+    *,
     modality: SegmentationModality = typer.Option(..., "--modality", "-m", case_sensitive=False,
                                                   help="Bundle modality (case-insensitive)."),
-    output_dir: OutputDirOption = ...,
+    output_dir: OutputDirOption,
     label_prompts: str | None = typer.Option(None, "--label-prompts", "-p", help=_PROMPTS_HELP),
     ground_truth: Path | None = typer.Option(None, "--ground-truth", help="Label map recorded for the verifier."),
     device: str | None = typer.Option(None, "--device", help="cpu or cuda:N (default: cuda:0 when available)."),

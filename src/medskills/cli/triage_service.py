@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -27,7 +27,7 @@ def serve_command(
     from medskills.triage.api import ServiceSettings, create_app
 
     configure_logging()
-    overrides = {k: v for k, v in {"host": host, "port": port, "pack_dir": pack_dir}.items() if v is not None}
+    overrides: dict[str, Any] = {k: v for k, v in {"host": host, "port": port, "pack_dir": pack_dir}.items() if v is not None}
     settings = run_guarded(lambda: ServiceSettings(**overrides))
     # no access log: request lines can carry study UIDs in the query string
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, access_log=False, log_config=None,

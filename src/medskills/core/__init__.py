@@ -12,6 +12,7 @@ from medskills.core.errors import (
     UpstreamFailure,
     UpstreamTimeout,
     UsageError,
+    study_error,
 )
 from medskills.core.io import prepare_output_dir, sha256_file, write_json_atomic, write_text_atomic
 from medskills.core.models import (
@@ -59,6 +60,7 @@ __all__ = [
     "load_settings",
     "prepare_output_dir",
     "sha256_file",
+    "study_error",
     "write_json_atomic",
     "write_text_atomic",
 ]

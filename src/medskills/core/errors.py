@@ -16,7 +16,7 @@
 
 from __future__ import annotations
 
-from enum import IntEnum
+from enum import IntEnum, StrEnum
 
 __all__ = [
     "EnvironmentProblem",
@@ -30,6 +30,7 @@ __all__ = [
     "UpstreamFailure",
     "UpstreamTimeout",
     "UsageError",
+    "study_error",
 ]
 
 
@@ -74,6 +75,12 @@ class StudyError(InputError):
     def __init__(self, message: str, error_code: str) -> None:
         super().__init__(message)
         self.error_code = error_code
+
+
+def study_error(code: StrEnum, message: str) -> StudyError:
+    """Build the :class:`StudyError` for a closed-set ``code`` (DICOM, triage, model or service codes);
+    callers ``raise study_error(...)``."""
+    return StudyError(message, error_code=code)
 
 
 class EnvironmentProblem(MedskillsError):

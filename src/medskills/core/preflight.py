@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
+from enum import StrEnum
+from typing import TypeVar
 
-from medskills.core.errors import PreflightError
+from medskills.core.errors import PreflightError, UsageError
 from medskills.core.models import Check, CostEstimate, PreflightReport, Severity, preflight_status
 from medskills.core.provenance import DeviceInfo
 from medskills.core.settings import Settings
@@ -21,6 +23,7 @@ __all__ = [
     "check_unknown_keys",
     "did_you_mean",
     "edit_distance",
+    "parse_choice",
     "suggestion_text",
 ]
 
@@ -113,6 +116,19 @@ def suggestion_text(word: str, choices: Iterable[str]) -> str:
     """A "did you mean" clause, or an empty string when nothing is close."""
     close = did_you_mean(word, choices)
     return f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+
+
+ChoiceT = TypeVar("ChoiceT", bound=StrEnum)
+
+
+def parse_choice(choices: type[ChoiceT], value: str, *, where: str) -> ChoiceT:
+    """``choices(value)``, or a :class:`UsageError` saying ``where`` the value came from (a flag or a
+    field), every choice and the closest ones: the boundary conversion of house rule 8."""
+    try:
+        return choices(value)
+    except ValueError as err:
+        names = [member.value for member in choices]
+        raise UsageError(f"{where} {value!r} is not one of {', '.join(names)}.{suggestion_text(value, names)}") from err
 
 
 def check_unknown_keys(collector: PreflightCollector, keys: Iterable[str], allowed: Iterable[str], *, where: str) -> None:

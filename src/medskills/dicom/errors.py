@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from medskills.core.errors import StudyError
+from medskills.core.errors import study_error
 
 __all__ = ["DicomErrorCode", "dicom_error"]
 
@@ -45,7 +45,6 @@ class DicomErrorCode(StrEnum):
     INVALID_NIFTI = "invalid_nifti"
 
 
-def dicom_error(code: DicomErrorCode, message: str) -> StudyError:
-    """Build the :class:`StudyError` for ``code``; callers ``raise dicom_error(...)``."""
-    return StudyError(message, error_code=code)
+dicom_error = study_error
+"""The DICOM layer's name for :func:`medskills.core.errors.study_error`; callers ``raise dicom_error(...)``."""
 

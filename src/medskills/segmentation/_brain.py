@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -17,6 +17,9 @@ from medskills.core.preflight import PreflightCollector
 from medskills.segmentation._input import LoadedInput
 from medskills.segmentation.bundle import nifti_stem
 from medskills.segmentation.models import BrainHeuristic
+
+if TYPE_CHECKING:
+    from nibabel import Nifti1Image
 
 __all__ = ["TEMPLATE_RELATIVE_PATH", "check_brain_preprocessed"]
 
@@ -71,7 +74,7 @@ def _template_grid(loaded: LoadedInput, template_path: Path) -> BrainHeuristic:
     """On upstream's LUMIR grid, or on the MNI ICBM152 grid `medskills preprocess brain` writes."""
     import nibabel as nib
 
-    grids = [(template_path.name, nib.load(str(template_path)))] if template_path.is_file() else []
+    grids = [(template_path.name, nib.Nifti1Image.from_filename(template_path))] if template_path.is_file() else []
     mni = _mni_grid()
     if mni is not None:
         grids.append(mni)
@@ -87,7 +90,7 @@ def _template_grid(loaded: LoadedInput, template_path: Path) -> BrainHeuristic:
                           observed=f"shape {loaded.geometry.shape} is on no template grid ({shapes})")
 
 
-def _mni_grid() -> tuple[str, Any] | None:
+def _mni_grid() -> tuple[str, Nifti1Image] | None:
     from medskills.core.errors import MedskillsError
     from medskills.pretrained import locate_packaged_weights
     from medskills.segmentation.brain_preprocess.template import MNI152_TEMPLATE
@@ -98,7 +101,7 @@ def _mni_grid() -> tuple[str, Any] | None:
         return None
     import nibabel as nib
 
-    return "MNI ICBM152 2009a (medskills preprocess brain)", nib.load(str(path))
+    return "MNI ICBM152 2009a (medskills preprocess brain)", nib.Nifti1Image.from_filename(path)
 
 
 def _isotropic_1mm(loaded: LoadedInput) -> BrainHeuristic:

@@ -60,6 +60,8 @@ def _load_nifti(path: Path, collector: PreflightCollector) -> LoadedInput | None
 
     try:
         header_image = nib.load(str(path))
+        if not isinstance(header_image, nib.Nifti1Image | nib.Nifti2Image):
+            raise TypeError(f"{type(header_image).__name__} is not a NIfTI image")
         shape = tuple(int(n) for n in header_image.shape)
         codes = (int(header_image.header["sform_code"]), int(header_image.header["qform_code"]))
     except Exception as err:  # nibabel raises many types for foreign or corrupt files

@@ -16,10 +16,10 @@ from pathlib import Path
 
 from pydantic import Field
 
-from medskills.core.errors import InputError, UsageError
+from medskills.core.errors import InputError
 from medskills.core.label_spaces import BACKGROUND_ID, LabelSpace, SegmentationModality, load_label_dictionary
 from medskills.core.models import FrozenModel
-from medskills.core.preflight import PreflightCollector, suggestion_text
+from medskills.core.preflight import PreflightCollector, parse_choice, suggestion_text
 from medskills.core.settings import Settings
 
 __all__ = [
@@ -295,14 +295,7 @@ def list_labels_for_settings(settings: Settings, *, modality: str | None = None,
     """:func:`list_labels` over the dictionary preflight would use (the bundle's when it is installed)."""
     from medskills.segmentation.bundle import missing_layout_files, resolve_bundle_root
 
-    chosen = None
-    if modality is not None:
-        try:
-            chosen = SegmentationModality(modality)
-        except ValueError as err:
-            choices = [m.value for m in SegmentationModality]
-            raise UsageError(f"--modality {modality!r} is not one of {', '.join(choices)}."
-                             f"{suggestion_text(modality, choices)}") from err
+    chosen = None if modality is None else parse_choice(SegmentationModality, modality, where="--modality")
     root = resolve_bundle_root(settings)
     labels = load_segmentation_labels(None if missing_layout_files(root) else root)
     return list_labels(labels, modality=chosen, name_filter=name_filter)

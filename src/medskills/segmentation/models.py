@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-
 from typing import Any
 
 from pydantic import Field
 
-from medskills.core.errors import UsageError
-from medskills.core.preflight import suggestion_text
 from medskills.core.models import FrozenModel, RunRecord
+from medskills.core.preflight import parse_choice
 from medskills.core.volumes import Geometry, GeometryComparison, IntensitySummary
 from medskills.segmentation.brain_preprocess.models import BrainPreprocessOutput
 from medskills.segmentation.labels import PromptResolution, SegmentationModality
@@ -72,13 +70,7 @@ class SegmentationRequest(FrozenModel):
         """Build from command-line values; a bad ``--output-type`` is a usage error with the choices."""
         if output_type is None:
             return cls(**fields)
-        try:
-            chosen = OutputType(output_type)
-        except ValueError as err:
-            choices = [member.value for member in OutputType]
-            raise UsageError(f"--output-type {output_type!r} is not one of {', '.join(choices)}."
-                             f"{suggestion_text(output_type, choices)}") from err
-        return cls(output_type=chosen, **fields)
+        return cls(output_type=parse_choice(OutputType, output_type, where="--output-type"), **fields)
 
 
 class BrainHeuristic(FrozenModel):

@@ -18,7 +18,6 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +29,7 @@ from medskills.core.models import FrozenModel
 
 __all__ = [
     "COLUMNS", "BatchRequest", "BatchSummary", "check_health", "discover_studies", "post_with_retries",
-    "read_existing_rows", "run_batch", "send_concurrently", "study_row", "summarise_rows", "write_table",
-    "zipped_study",
+    "read_existing_rows", "run_batch", "send_pending", "study_row", "summarise_rows", "write_table", "zipped_study",
 ]
 
 logger = logging.getLogger(__name__)
@@ -89,38 +87,39 @@ def run_batch(request: BatchRequest, *, on_progress: Callable[[int, int], None] 
         UsageError: bad input folder or output extension.
         UpstreamFailure: the service's ``/health`` does not answer.
     """
+    _check_output(request.output)
+    by_key = {str(study.absolute()): study for study in discover_studies(request.input_dir)}
+    return send_pending(request, list(by_key), lambda client, key: _send_study(client, by_key[key], request),
+                        workers=request.concurrency, on_progress=on_progress, transport=transport)
+
+
+def send_pending(batch: BatchRequest, keys: list[str], send: Callable[[Any, str], dict[str, Any]], *, workers: int,
+                 on_progress: Callable[[int, int], None] | None = None, transport: Any = None) -> BatchSummary:
+    """``send(client, key)`` each study whose key (``path_to_study``) is not yet in the table when resuming,
+    ``workers`` at a time; the table is rewritten after every row. Returns the counts.
+
+    Raises:
+        UpstreamFailure: the service's ``/health`` does not answer.
+    """
     import httpx
 
-    _check_output(request.output)
-    studies = discover_studies(request.input_dir)
-    rows = read_existing_rows(request.output) if request.resume else []
+    rows = read_existing_rows(batch.output) if batch.resume else []
     done = {row["path_to_study"] for row in rows}
-    pending = [s for s in studies if str(s.absolute()) not in done]
-    headers = {"X-API-Key": request.api_key} if request.api_key else {}
-    with httpx.Client(base_url=request.api_url, headers=headers, timeout=request.timeout_seconds,
+    pending = [key for key in keys if key not in done]
+    headers = {"X-API-Key": batch.api_key} if batch.api_key else {}
+    with httpx.Client(base_url=batch.api_url, headers=headers, timeout=batch.timeout_seconds,
                       transport=transport) as client:
-        check_health(client, request.api_url)
-        send_concurrently([partial(_send_study, client, study, request) for study in pending],
-                          request=request, rows=rows, on_progress=on_progress)
-    return summarise_rows(request, len(studies), rows, skipped=len(studies) - len(pending))
-
-
-def send_concurrently(sends: list[Callable[[], dict[str, Any]]], *, request: BatchRequest,
-                      rows: list[dict[str, Any]], on_progress: Callable[[int, int], None] | None) -> None:
-    """Run ``sends`` on ``--concurrency`` threads; each finished row is appended and the table rewritten.
-
-    The table is written after every study, so an interrupted batch resumes from what finished; with
-    nothing to send it is still written once (the rows kept by ``--resume``).
-    """
-    with ThreadPoolExecutor(max_workers=request.concurrency) as pool:
-        futures = [pool.submit(send) for send in sends]
-        for finished, future in enumerate(as_completed(futures), start=1):
-            rows.append(future.result())
-            write_table(request.output, rows)
-            if on_progress:
-                on_progress(finished, len(sends))
-    if not sends:
-        write_table(request.output, rows)
+        check_health(client, batch.api_url)
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            futures = [pool.submit(send, client, key) for key in pending]
+            for finished, future in enumerate(as_completed(futures), start=1):
+                rows.append(future.result())
+                write_table(batch.output, rows)
+                if on_progress:
+                    on_progress(finished, len(pending))
+    if not pending:
+        write_table(batch.output, rows)
+    return summarise_rows(batch, len(keys), rows, skipped=len(keys) - len(pending))
 
 
 def _check_output(output: Path) -> None:

@@ -2,14 +2,15 @@
 
 The DICOM layer's own codes are :class:`medskills.dicom.errors.DicomErrorCode`; the web
 service's request codes are :class:`medskills.triage.api.errors.ServiceErrorCode`. The three sets
-are disjoint, and every code travels as :attr:`medskills.core.errors.StudyError.error_code`.
+are disjoint, and every code travels as :attr:`medskills.core.errors.StudyError.error_code`
+(``study_error``, re-exported here from ``core.errors``, builds the exception).
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
 
-from medskills.core.errors import StudyError
+from medskills.core.errors import study_error
 
 __all__ = ["TriageErrorCode", "study_error"]
 
@@ -25,8 +26,3 @@ class TriageErrorCode(StrEnum):
     HU_IMPLAUSIBLE = "hu_implausible"
     LUNGS_NOT_FOUND = "lungs_not_found"
     LUNGS_TOO_SHORT = "lungs_too_short"
-
-
-def study_error(code: TriageErrorCode, message: str) -> StudyError:
-    """Build the :class:`StudyError` for ``code``; callers ``raise study_error(...)``."""
-    return StudyError(message, error_code=code)

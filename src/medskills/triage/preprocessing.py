@@ -75,7 +75,7 @@ def astra_chest_input(volume: HUVolume, spec: AstraPreprocessing) -> torch.Tenso
 
 
 def _pad_or_crop(tensor: torch.Tensor, shape: tuple[int, int, int], value: float) -> torch.Tensor:
-    from monai.transforms import ResizeWithPadOrCrop
+    from monai.transforms.croppad.array import ResizeWithPadOrCrop
 
     transform = ResizeWithPadOrCrop(spatial_size=shape, mode="constant", value=value)
     return torch_tensor(transform(tensor))
@@ -122,7 +122,7 @@ def mednext_input(
     ``crop_by_body_part`` crops to the box of ``body_mask(volume)`` before resampling.
     """
     import torch
-    from monai.transforms import NormalizeIntensity
+    from monai.transforms.intensity.array import NormalizeIntensity
 
     array = volume.array
     if spec.crop_by_body_part and body_mask is not None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -24,12 +23,9 @@ from medskills.dicom.web import DicomWebError, DicomWebServer, retrieved_study
 from medskills.triage.client import (
     BatchRequest,
     BatchSummary,
-    check_health,
     post_with_retries,
-    read_existing_rows,
-    send_concurrently,
+    send_pending,
     study_row,
-    summarise_rows,
     zipped_study,
 )
 
@@ -64,22 +60,11 @@ def list_study_uids(server: DicomWebServer, request: RemoteBatchRequest) -> list
 
 def run_remote_batch(request: RemoteBatchRequest, *, server: DicomWebServer,
                      on_progress: Callable[[int, int], None] | None = None, transport: Any = None) -> BatchSummary:
-    """Triage every listed study not yet in the table; rows are keyed ``<server>/studies/<uid>``."""
-    import httpx
-
+    """Triage every listed study not yet in the table, one at a time; rows are keyed ``<server>/studies/<uid>``."""
     batch = request.batch
-    uids = list_study_uids(server, request)
-    keys = {uid: f"{server.url}/studies/{uid}" for uid in uids}
-    rows = read_existing_rows(batch.output) if batch.resume else []
-    done = {row["path_to_study"] for row in rows}
-    pending = [uid for uid in uids if keys[uid] not in done]
-    headers = {"X-API-Key": batch.api_key} if batch.api_key else {}
-    with httpx.Client(base_url=batch.api_url, headers=headers, timeout=batch.timeout_seconds,
-                      transport=transport) as client:
-        check_health(client, batch.api_url)
-        send_concurrently([partial(_triage_one, client, server, uid, keys[uid], batch) for uid in pending],
-                          request=batch, rows=rows, on_progress=on_progress)
-    return summarise_rows(batch, len(uids), rows, skipped=len(uids) - len(pending))
+    uid_of = {f"{server.url}/studies/{uid}": uid for uid in list_study_uids(server, request)}
+    return send_pending(batch, list(uid_of), lambda client, key: _triage_one(client, server, uid_of[key], key, batch),
+                        workers=batch.concurrency, on_progress=on_progress, transport=transport)
 
 
 def _triage_one(client: Any, server: DicomWebServer, uid: str, key: str, batch: BatchRequest) -> dict[str, Any]:

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from medskills.core.errors import PreflightError
-from medskills.core.preflight import PreflightCollector, check_gpu, check_unknown_keys, did_you_mean
+from medskills.core.errors import PreflightError, UsageError
+from medskills.core.label_spaces import SegmentationModality
+from medskills.core.preflight import PreflightCollector, check_gpu, check_unknown_keys, did_you_mean, parse_choice
 from medskills.core.provenance import DeviceInfo
 from medskills.core.settings import Settings
 
@@ -59,3 +60,17 @@ def test_allow_no_gpu_turns_the_gpu_error_into_a_recorded_warning(monkeypatch: p
     report = collector.report()
     assert report.errors == []
     assert [w.code for w in report.warnings] == ["no_gpu_allowed"]
+
+
+def test_parse_choice_returns_the_member() -> None:
+    assert parse_choice(SegmentationModality, "MRI_BRAIN", where="--modality") is SegmentationModality.MRI_BRAIN
+
+
+def test_parse_choice_refuses_with_where_every_choice_and_the_closest() -> None:
+    with pytest.raises(UsageError) as caught:
+        parse_choice(SegmentationModality, "CT_BODDY", where="--modality")
+    message = str(caught.value)
+    assert message.startswith("--modality 'CT_BODDY' is not one of ")
+    assert all(member.value in message for member in SegmentationModality)
+    assert "Did you mean 'CT_BODY'" in message
+    assert caught.value.exit_code == 2

@@ -133,28 +133,26 @@ def test_bad_output_suffix_and_missing_input_are_usage_errors(studies: Path, tmp
         run_batch(_request(tmp_path / "absent", tmp_path / "r.csv"))
 
 
-@pytest.mark.parametrize("concurrency", [1, 2])
-def test_sends_run_on_as_many_threads_as_concurrency_and_every_row_is_kept(tmp_path: Path, concurrency: int) -> None:
+@pytest.mark.parametrize("workers", [1, 2])
+def test_sends_run_on_as_many_threads_as_workers_and_every_row_is_kept(tmp_path: Path, workers: int) -> None:
     """A barrier of two parties only opens when two sends run at once; with one thread it must break."""
     import threading
 
-    from medskills.triage.client import send_concurrently
+    from medskills.triage.client import send_pending
 
-    barrier = threading.Barrier(2, timeout=10)
+    barrier = threading.Barrier(2)
     opened: list[bool] = []
 
-    def send(name: str) -> dict[str, object]:
+    def send(client: object, key: str) -> dict[str, object]:
         try:
-            barrier.wait(timeout=2 if concurrency == 1 else 10)
+            barrier.wait(timeout=2 if workers == 1 else 10)
             opened.append(True)
         except threading.BrokenBarrierError:
             opened.append(False)
-        return {"path_to_study": name}
+        return {"path_to_study": key}
 
-    rows: list[dict[str, object]] = []
-    request = BatchRequest(input_dir=tmp_path, output=tmp_path / "out.csv", api_url="http://x",
-                           concurrency=concurrency)
-    send_concurrently([lambda: send("a"), lambda: send("b")], request=request, rows=rows, on_progress=None)
-    assert sorted(str(row["path_to_study"]) for row in rows) == ["a", "b"]
-    assert opened == ([True, True] if concurrency == 2 else [False, False])
+    request = BatchRequest(input_dir=tmp_path, output=tmp_path / "out.csv", api_url="http://x")
+    summary = send_pending(request, ["a", "b"], send, workers=workers, transport=httpx.MockTransport(Service()))
+    assert summary.studies_found == 2
+    assert opened == ([True, True] if workers == 2 else [False, False])
     assert (tmp_path / "out.csv").read_text().count("\n") == 3

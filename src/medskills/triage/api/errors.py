@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from medskills.core.errors import StudyError
 from medskills.dicom.errors import DicomErrorCode
 from medskills.dicom.web.errors import DicomWebErrorCode
 from medskills.triage.errors import TriageErrorCode
 from medskills.triage.prediction import ModelErrorCode
 
-__all__ = ["ErrorCode", "ServiceErrorCode", "parse_error_code", "service_error"]
+__all__ = ["ErrorCode", "ServiceErrorCode", "parse_error_code"]
 
 
 class ServiceErrorCode(StrEnum):
@@ -39,8 +38,3 @@ def parse_error_code(value: str) -> ErrorCode | None:
         except ValueError:
             continue
     return None
-
-
-def service_error(code: ServiceErrorCode, message: str) -> StudyError:
-    """Build the :class:`StudyError` for a service ``code``; callers ``raise service_error(...)``."""
-    return StudyError(message, error_code=code)

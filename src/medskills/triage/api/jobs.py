@@ -11,7 +11,8 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar
 
-from medskills.triage.api.errors import ServiceErrorCode, service_error
+from medskills.core.errors import study_error
+from medskills.triage.api.errors import ServiceErrorCode
 
 __all__ = ["JobQueue", "Slot"]
 
@@ -54,7 +55,7 @@ class JobQueue:
         """A slot, or ``queue_full`` (503 with Retry-After) when all are taken."""
         with self._lock:
             if self._in_use >= self.size:
-                raise service_error(ServiceErrorCode.QUEUE_FULL, f"the service is busy ({self.size} studies queued "
+                raise study_error(ServiceErrorCode.QUEUE_FULL, f"the service is busy ({self.size} studies queued "
                                   "or running); retry after the Retry-After delay.")
             self._in_use += 1
         return Slot(self)

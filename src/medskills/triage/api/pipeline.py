@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from medskills.triage.api.errors import ServiceErrorCode, service_error
+from medskills.core.errors import study_error
+from medskills.triage.api.errors import ServiceErrorCode
+from medskills.triage.api.schemas import InferenceResponse
 from medskills.triage.api.settings import ServiceSettings
 from medskills.triage.prediction import Predictor
-from medskills.triage.api.schemas import InferenceResponse
 from medskills.triage.studies import analyse_study
 from medskills.triage.study_input import IngestOptions, StudyFormat, StudySource
 
@@ -55,7 +56,7 @@ def analyse_upload(upload: StudyUpload, *, settings: ServiceSettings, predictor:
 
 def refuse_unconfigured() -> Predictor:
     """The loader used when the service has no predictor: a usable study gets 503 predictor_not_configured."""
-    raise service_error(ServiceErrorCode.PREDICTOR_NOT_CONFIGURED, "the study is usable but no model pack is "
+    raise study_error(ServiceErrorCode.PREDICTOR_NOT_CONFIGURED, "the study is usable but no model pack is "
                         "configured; set MEDSKILLS_PACK_DIR (or MEDSKILLS_BUILTIN_PACK=true) and restart the service.")
 
 

@@ -11,13 +11,14 @@ import secrets
 import shutil
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Header, Query, Request, UploadFile
 
+from medskills.core.errors import study_error
 from medskills.dicom.archive import copy_stream_capped
 from medskills.dicom.errors import DicomErrorCode, dicom_error
-from medskills.triage.api.errors import ServiceErrorCode, service_error
+from medskills.triage.api.errors import ServiceErrorCode
 from medskills.triage.api.pipeline import StudyUpload, analyse_upload
 from medskills.triage.api.runtime import runtime_of
 from medskills.triage.api.schemas import InferenceResponse
@@ -40,13 +41,13 @@ def require_api_key(request: Request, x_api_key: Annotated[str | None, Header(al
     if expected is None:
         return
     if x_api_key is None or not secrets.compare_digest(x_api_key.encode(), expected.get_secret_value().encode()):
-        raise service_error(ServiceErrorCode.UNAUTHORIZED, "missing or wrong X-API-Key header.")
+        raise study_error(ServiceErrorCode.UNAUTHORIZED, "missing or wrong X-API-Key header.")
 
 
 def predict_router() -> APIRouter:
     """The two predict endpoints, behind the optional API key."""
 
-    responses = {status: {"model": InferenceResponse} for status in _FAILURE_STATUSES}
+    responses: dict[int | str, dict[str, Any]] = {status: {"model": InferenceResponse} for status in _FAILURE_STATUSES}
     router = APIRouter(tags=["predict"], dependencies=[Depends(require_api_key)])
 
     @router.post("/predict", response_model=InferenceResponse, responses=responses)

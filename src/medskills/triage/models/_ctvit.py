@@ -32,6 +32,8 @@ IGNORED_AT_INFERENCE = (
 class BiasFreeLayerNorm(nn.Module):
     """LayerNorm with a learned gain and a fixed zero bias kept as a (saved) buffer."""
 
+    beta: torch.Tensor
+
     def __init__(self, dim: int) -> None:
         super().__init__()
         self.gamma = nn.Parameter(torch.ones(dim))
@@ -52,7 +54,8 @@ class PositionGenerator(nn.Module):
         original = x.shape
         grid = x.reshape(*grid_shape, -1).permute(0, 4, 1, 2, 3)
         grid = self.dsconv(F.pad(grid, (1, 1, 1, 1, 2, 0)))
-        return grid.permute(0, 2, 3, 4, 1).reshape(original)
+        out: torch.Tensor = grid.permute(0, 2, 3, 4, 1).reshape(original)
+        return out
 
 
 class CosineAttention(nn.Module):
@@ -77,15 +80,16 @@ class CosineAttention(nn.Module):
         self.to_out = nn.Linear(inner, dim, bias=False)
 
     def forward(self, x: torch.Tensor, attn_bias: torch.Tensor | None = None) -> torch.Tensor:
-        q, k, v = self.to_q(self.norm(x)), *self.to_kv(x).chunk(2, dim=-1)
-        q, k, v = (rearrange(t, "b n (h d) -> b h n d", h=self.heads) for t in (q, k, v))
+        keys, values = self.to_kv(x).chunk(2, dim=-1)
+        q, k, v = (rearrange(t, "b n (h d) -> b h n d", h=self.heads) for t in (self.to_q(self.norm(x)), keys, values))
         q = F.normalize(q, dim=-1) * self.q_scale
         k = F.normalize(k, dim=-1) * self.k_scale
         similarity = torch.einsum("bhid,bhjd->bhij", q, k) * 8.0
         if attn_bias is not None:
             similarity = similarity + attn_bias
         out = torch.einsum("bhij,bhjd->bhid", similarity.softmax(dim=-1), v)
-        return self.to_out(rearrange(out, "b h n d -> b n (h d)"))
+        projected: torch.Tensor = self.to_out(rearrange(out, "b h n d -> b n (h d)"))
+        return projected
 
 
 class GatedGELU(nn.Module):
@@ -107,27 +111,43 @@ def _feed_forward(dim: int) -> nn.Sequential:
     )
 
 
+class TransformerBlock(nn.ModuleList):
+    """[position generator, attention, (no cross-attention), feed-forward], each added to its input.
+
+    The empty cross-attention slot is an ``nn.Identity`` (no parameters), so the checkpoint keys keep
+    their indices 0, 1 and 3 inside the block.
+    """
+
+    def __init__(self, dim: int, *, dim_head: int, heads: int) -> None:
+        super().__init__(
+            [PositionGenerator(dim), CosineAttention(dim, dim_head=dim_head, heads=heads), nn.Identity(), _feed_forward(dim)]
+        )
+
+    def forward(
+        self, x: torch.Tensor, grid_shape: tuple[int, int, int, int], attn_bias: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        position, attention, _, feed_forward = self
+        x = position(x, grid_shape) + x
+        x = attention(x, attn_bias) + x
+        out: torch.Tensor = feed_forward(x) + x
+        return out
+
+
 class FactorisedTransformer(nn.Module):
-    """Blocks of [position generator, attention, (no cross-attention), feed-forward], then a norm."""
+    """``depth`` transformer blocks, then a norm."""
 
     def __init__(self, dim: int, *, depth: int, dim_head: int, heads: int) -> None:
         super().__init__()
-        self.layers = nn.ModuleList(
-            nn.ModuleList(
-                [PositionGenerator(dim), CosineAttention(dim, dim_head=dim_head, heads=heads), None, _feed_forward(dim)]
-            )
-            for _ in range(depth)
-        )
+        self.layers = nn.ModuleList(TransformerBlock(dim, dim_head=dim_head, heads=heads) for _ in range(depth))
         self.norm_out = BiasFreeLayerNorm(dim)
 
     def forward(
         self, x: torch.Tensor, grid_shape: tuple[int, int, int, int], attn_bias: torch.Tensor | None = None
     ) -> torch.Tensor:
-        for position, attention, _, feed_forward in self.layers:
-            x = position(x, grid_shape) + x
-            x = attention(x, attn_bias) + x
-            x = feed_forward(x) + x
-        return self.norm_out(x)
+        for block in self.layers:
+            x = block(x, grid_shape, attn_bias)
+        normalised: torch.Tensor = self.norm_out(x)
+        return normalised
 
 
 class ContinuousPositionBias(nn.Module):
@@ -227,10 +247,12 @@ class CTViTEncoder(nn.Module):
         spatial = self.enc_spatial_transformer(spatial, grid_shape, self.spatial_rel_pos_bias(h, w))
         temporal = rearrange(spatial, "(b t) (h w) d -> (b h w) t d", b=b, h=h, w=w)
         temporal = self.enc_temporal_transformer(temporal, grid_shape)
-        return rearrange(temporal, "(b h w) t d -> b t h w d", b=b, h=h, w=w)
+        grid_tokens: torch.Tensor = rearrange(temporal, "(b h w) t d -> b t h w d", b=b, h=h, w=w)
+        return grid_tokens
 
     def forward(self, volume: torch.Tensor) -> torch.Tensor:
-        return self.vq(self.encode(volume))
+        quantised: torch.Tensor = self.vq(self.encode(volume))
+        return quantised
 
 
 class CTCLIPImageTower(nn.Module):

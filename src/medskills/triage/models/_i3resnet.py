@@ -47,6 +47,12 @@ def build_i3resnet(architecture: I3ResNetArchitecture) -> Any:
             return self.relu(self.bn3(self.conv3(out)) + identity)
 
     class I3ResNet(nn.Module):
+        # set by name in __init__ (the checkpoint keys are layer1..layer4)
+        layer1: nn.Sequential
+        layer2: nn.Sequential
+        layer3: nn.Sequential
+        layer4: nn.Sequential
+
         def __init__(self) -> None:
             super().__init__()
             base = architecture.base_channels

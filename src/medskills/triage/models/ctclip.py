@@ -126,7 +126,8 @@ def _load_text_tower(state: Mapping[str, Any], spec: CTCLIPMemberSpec, text_dir:
     from transformers import BertConfig, BertModel, BertTokenizer
 
     tokenizer = BertTokenizer.from_pretrained(str(text_dir), do_lower_case=True, local_files_only=True)
-    bert = BertModel(BertConfig.from_pretrained(str(text_dir), local_files_only=True)).eval()
+    bert = BertModel(BertConfig.from_pretrained(str(text_dir), local_files_only=True))
+    bert.eval()  # type: ignore[no-untyped-call]  # transformers' PreTrainedModel.eval override is unannotated
     text_state = {k: v for k, v in select_prefixed(state, "text_transformer.").items() if k not in _OPTIONAL_TEXT_KEYS}
     for key in _OPTIONAL_TEXT_KEYS:
         if key in bert.state_dict():

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from medskills.cli import app
 
+from dicomweb_support.fixtures import ct_series_dir, dicomweb_environment, orthanc  # noqa: F401  (pytest fixtures, used by name)
 from dicomweb_support.orthanc import OrthancServer
 from dicomweb_support.studies import store_folder
 from triage_service_support.server import app_argv, free_port, running_server

@@ -1,15 +1,12 @@
-"""The exact bundle command line, the window/timeout arithmetic, and the laterality gate."""
+"""The exact bundle command line, the window/timeout arithmetic and the bundle config reader."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-from medskills.core.models import Invocation, Status, utc_now
-from medskills.core.volumes import label_statistics
 from medskills.segmentation.bundle import (
     build_bundle_argv,
     estimate_timeout_seconds,
@@ -17,8 +14,6 @@ from medskills.segmentation.bundle import (
     read_bundle_config,
     window_count,
 )
-from medskills.segmentation.labels import SegmentationModality
-from medskills.segmentation.postchecks import PostRunContext, centroid_x_ras, evaluate_gates
 
 
 def test_argv_always_passes_input_dict_modality_output_dir_and_device() -> None:
@@ -59,48 +54,3 @@ def test_bundle_config_numbers_are_read_and_expressions_fall_back(tmp_path: Path
     (tmp_path / "configs" / "inference.json").write_text('{"resample_spacing": [3, 3, 3], "patch_size": "$[1,2,3]"}')
     config = read_bundle_config(tmp_path)
     assert config.resample_spacing_mm == (3.0, 3.0, 3.0) and config.patch_size == (192, 192, 128)
-
-
-def _two_blobs(right_id: int, left_id: int, affine: np.ndarray) -> np.ndarray:
-    """Two blobs: ``right_id`` at low voxel-x, ``left_id`` at high voxel-x."""
-    labels = np.zeros((20, 10, 10), np.int32)
-    labels[2:5, 3:6, 3:6] = right_id
-    labels[15:18, 3:6, 3:6] = left_id
-    return labels
-
-
-def _context(labels: np.ndarray, affine: np.ndarray) -> PostRunContext:
-    invocation = Invocation(argv=["x"], cwd=Path("."), exit_code=0, timeout_seconds=1, runtime_seconds=0,
-                            started_at=utc_now())
-    return PostRunContext(invocation=invocation, expected_output=Path("x"), is_output_present=True,
-                          integrality_error=None, geometry=None, statistics=label_statistics(labels, (1, 1, 1)),
-                          allowed_ids=[1, 3, 5, 14], modality=SegmentationModality.CT_BODY,
-                          centroid_x_mm=centroid_x_ras(labels, affine, (1, 3, 5, 14)))
-
-
-def _laterality(context: PostRunContext) -> Status:
-    return next(g.status for g in evaluate_gates(context) if g.gate == "laterality")
-
-
-def test_laterality_passes_when_the_liver_is_on_the_patients_right() -> None:
-    lps_like = np.diag([-1.0, 1.0, 1.0, 1.0])  # voxel x grows towards the patient's left
-    assert _laterality(_context(_two_blobs(1, 3, lps_like), lps_like)) is Status.PASSED
-
-
-def test_laterality_fails_when_left_and_right_are_swapped() -> None:
-    ras = np.eye(4)  # voxel x grows towards the patient's right, so low x is the patient's left
-    assert _laterality(_context(_two_blobs(1, 3, ras), ras)) is Status.FAILED
-    assert _laterality(_context(_two_blobs(5, 14, ras), ras)) is Status.FAILED
-
-
-def test_laterality_is_skipped_without_a_pair() -> None:
-    ras = np.eye(4)
-    assert _laterality(_context(_two_blobs(1, 5, ras), ras)) is Status.SKIPPED
-
-
-def test_centroids_are_world_coordinates() -> None:
-    labels = np.zeros((10, 4, 4), np.int32)
-    labels[4, 0, 0] = 3
-    affine = np.diag([2.0, 1.0, 1.0, 1.0])
-    affine[0, 3] = -5.0
-    assert centroid_x_ras(labels, affine, (1, 3)) == {3: 3.0}

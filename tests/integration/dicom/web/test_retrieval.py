@@ -23,6 +23,7 @@ from medskills.dicom.web import (
     retrieved_study,
 )
 
+from dicomweb_support.fixtures import ct_series_dir, orthanc  # noqa: F401  (pytest fixtures, used by name)
 from dicomweb_support.orthanc import OrthancServer, running_orthanc
 from dicomweb_support.studies import read_series_for_pacs, settings_for, silent_server, store_folder
 

@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from medskills.cli import app
 from medskills.dicom.web import DicomWebServer, find_series, retrieved_study
 
+from dicomweb_support.fixtures import ct_series_dir, dicomweb_environment, orthanc  # noqa: F401  (pytest fixtures, used by name)
 from dicomweb_support.orthanc import REFUSED_SEG_PATIENT_ID, OrthancServer
 from dicomweb_support.studies import read_series_for_pacs, settings_for, store_folder
 from integration.segmentation.conftest import write_tiny_bundle

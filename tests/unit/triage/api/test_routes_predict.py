@@ -1,4 +1,4 @@
-"""The triage REST API in-process: bodies, status codes, auth, limits, no PHI in logs, no temp files."""
+"""The predict routes in-process: bodies, status codes, auth, limits, no PHI in logs, no temp files."""
 
 from __future__ import annotations
 
@@ -11,11 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from dicom_support.builders import chest_phantom, zip_entries, zip_folder, zip_with_symlink
-from medskills.dicom import DicomErrorCode
-from medskills.triage.api import STATUS_BY_CODE, ServiceSettings, create_app
-from medskills.triage.api.errors import ServiceErrorCode
-from medskills.triage.errors import TriageErrorCode
-from medskills.triage.prediction import ModelErrorCode, NoModelsAvailable
+from medskills.triage.prediction import NoModelsAvailable
+from triage_service_support.app_client import service_client
 from triage_service_support.predictors import FixedPredictor
 from triage_service_support.studies import chest_zip
 
@@ -32,67 +29,16 @@ def work_dir(tmp_path: Path) -> Path:
     return folder
 
 
-def _client(work_dir: Path, predictor: FixedPredictor | None = None, **settings: object) -> TestClient:
-    # a real bug is re-raised by Starlette after the 500 is sent (so servers log it); check the response.
-    # The built-in pack is off here (tests of it load it on purpose): no predictor means none at all.
-    settings = {"builtin_pack": False} | settings
-    return TestClient(create_app(ServiceSettings(work_dir=work_dir, **settings), predictor=predictor),
-                      raise_server_exceptions=False)
-
-
 def _post(client: TestClient, path: Path, name: str | None = None, endpoint: str = "/predict", **kwargs: object):
     with open(path, "rb") as handle:
         return client.post(endpoint, files={"file": (name or path.name, handle, "application/octet-stream")}, **kwargs)
-
-
-def test_every_error_code_has_one_status() -> None:
-    from medskills.dicom.web import DicomWebErrorCode
-
-    all_sets = (DicomErrorCode, TriageErrorCode, ModelErrorCode, ServiceErrorCode, DicomWebErrorCode)
-    code_sets = [{c.value for c in codes} for codes in all_sets]
-    assert sum(len(values) for values in code_sets) == len(set.union(*code_sets)), "the code sets overlap"
-    assert set(STATUS_BY_CODE) == {*DicomErrorCode, *TriageErrorCode, *ModelErrorCode, *ServiceErrorCode,
-                                   *DicomWebErrorCode}
-    assert set(STATUS_BY_CODE.values()) <= {400, 401, 404, 413, 415, 422, 500, 502, 503, 504}
-    assert STATUS_BY_CODE[ModelErrorCode.NO_MODELS_AVAILABLE] == 503
-
-
-def test_root_health_and_docs_answer(work_dir: Path) -> None:
-    with _client(work_dir) as client:
-        assert client.get("/").json()["status"] == "running"
-        assert client.get("/health").json() == {"status": "healthy"}
-        openapi = client.get("/openapi.json").json()
-        assert "/predict" in openapi["paths"]
-        description = openapi["info"]["description"]
-        assert "built-in pack" in description and '`stacker_provenance` is `"none"`' in description
-        assert "no_models_available" in description
-        assert client.get("/docs").status_code == 200
-
-
-def test_ready_names_the_members_or_says_why_not(work_dir: Path) -> None:
-    with _client(work_dir) as client:
-        response = client.get("/ready")
-        assert response.status_code == 503 and "MEDSKILLS_PACK_DIR" in response.json()["reason"]
-    with _client(work_dir, FixedPredictor()) as client:
-        body = client.get("/ready").json()
-        assert body["ready"] and body["members_available"] == ["astra_head", "tiny_mednext"]
-        assert body["members_unavailable"] == [{"name": "fvlm", "reason": "not implemented"}]
-        assert body["model_version"] == "test-pack-1"
-
-
-def test_ready_is_503_while_no_member_is_available(work_dir: Path) -> None:
-    with _client(work_dir, FixedPredictor(members=[])) as client:
-        response = client.get("/ready")
-    body = response.json()
-    assert response.status_code == 503 and not body["ready"] and body["members_available"] == []
-    assert "no ensemble member is available" in body["reason"]
 
 
 def test_a_study_no_member_could_analyse_is_refused_with_no_models_available(work_dir: Path,
                                                                               chest_archive: Path) -> None:
     refusal = NoModelsAvailable("no model could analyse this study (astra: failed: out of memory)",
                                 study_uid="1.2.826.0.1.77", series_uid="1.2.826.0.1.77.1")
-    with _client(work_dir, FixedPredictor(error=refusal)) as client:
+    with service_client(work_dir, FixedPredictor(error=refusal)) as client:
         response = _post(client, chest_archive)
     body = response.json()
     assert response.status_code == 503 and body["error_code"] == "no_models_available"
@@ -101,15 +47,9 @@ def test_a_study_no_member_could_analyse_is_refused_with_no_models_available(wor
     assert body["study_uid"] == "1.2.826.0.1.77" and "Retry-After" not in response.headers
 
 
-def test_a_broken_pack_leaves_the_service_not_ready(work_dir: Path, tmp_path: Path) -> None:
-    with _client(work_dir, pack_dir=tmp_path / "no_pack") as client:
-        response = client.get("/ready")
-    assert response.status_code == 503 and "failed to load" in response.json()["reason"]
-
-
 def test_a_chest_study_succeeds_with_the_documented_body(work_dir: Path, chest_archive: Path) -> None:
     predictor = FixedPredictor()
-    with _client(work_dir, predictor) as client:
+    with service_client(work_dir, predictor) as client:
         response = _post(client, chest_archive)
     body = response.json()
     assert response.status_code == 200, body
@@ -129,7 +69,7 @@ def test_a_chest_study_succeeds_with_the_documented_body(work_dir: Path, chest_a
 
 
 def test_a_usable_study_without_a_predictor_is_503_with_retry_after(work_dir: Path, chest_archive: Path) -> None:
-    with _client(work_dir) as client:
+    with service_client(work_dir) as client:
         response = _post(client, chest_archive)
     assert response.status_code == 503 and response.headers["Retry-After"] == "30"
     assert response.json()["error_code"] == "predictor_not_configured"
@@ -139,7 +79,7 @@ def test_the_real_abdominal_series_is_422_before_any_predictor(work_dir: Path, s
                                                                 tmp_path: Path) -> None:
     archive = zip_folder(shared_data / "ct_dicom_series", tmp_path / "study.zip")
     for predictor in (None, FixedPredictor()):
-        with _client(work_dir, predictor) as client:
+        with service_client(work_dir, predictor) as client:
             response = _post(client, archive)
         body = response.json()
         assert response.status_code == 422 and body["error_code"] == "lungs_not_found"
@@ -152,7 +92,7 @@ def test_nifti_upload_gives_the_same_body(work_dir: Path, tmp_path: Path, suffix
     phantom = chest_phantom()
     path = tmp_path / f"chest{suffix}"
     nib.save(nib.Nifti1Image(phantom.array.astype(np.int16), phantom.affine), path)
-    with _client(work_dir, FixedPredictor(probability=0.2)) as client:
+    with service_client(work_dir, FixedPredictor(probability=0.2)) as client:
         response = _post(client, path, endpoint="/predict_nifti")
     body = response.json()
     assert response.status_code == 200, body
@@ -162,7 +102,7 @@ def test_nifti_upload_gives_the_same_body(work_dir: Path, tmp_path: Path, suffix
 
 
 def test_nifti_of_the_abdomen_is_too_short(work_dir: Path, shared_data: Path) -> None:
-    with _client(work_dir, FixedPredictor()) as client:
+    with service_client(work_dir, FixedPredictor()) as client:
         response = _post(client, shared_data / "ct_abdomen_3mm" / "image.nii.gz", endpoint="/predict_nifti")
     assert response.status_code == 422 and response.json()["error_code"] == "lungs_too_short"
 
@@ -172,13 +112,13 @@ def test_nifti_of_the_abdomen_is_too_short(work_dir: Path, shared_data: Path) ->
 def test_wrong_file_types_are_415(work_dir: Path, tmp_path: Path, endpoint: str, name: str) -> None:
     path = tmp_path / "blob"
     path.write_bytes(b"data")
-    with _client(work_dir) as client:
+    with service_client(work_dir) as client:
         response = _post(client, path, name=name, endpoint=endpoint)
     assert response.status_code == 415 and response.json()["error_code"] == "unsupported_file_type"
 
 
 def test_a_missing_file_field_is_400(work_dir: Path) -> None:
-    with _client(work_dir) as client:
+    with service_client(work_dir) as client:
         response = client.post("/predict", data={"other": "x"})
     assert response.status_code == 400 and response.json()["error_code"] == "bad_request"
 
@@ -192,7 +132,7 @@ def test_a_missing_file_field_is_400(work_dir: Path) -> None:
 def test_malicious_archives_get_their_status_and_leave_nothing(work_dir: Path, tmp_path: Path, build, status: int,
                                                                code: str) -> None:
     archive = build(tmp_path / "bad.zip")
-    with _client(work_dir, FixedPredictor()) as client:
+    with service_client(work_dir, FixedPredictor()) as client:
         response = _post(client, archive)
     assert (response.status_code, response.json()["error_code"]) == (status, code)
     assert list(work_dir.iterdir()) == []
@@ -201,7 +141,7 @@ def test_malicious_archives_get_their_status_and_leave_nothing(work_dir: Path, t
 def test_an_upload_over_the_cap_is_413_by_header_and_by_stream(work_dir: Path, tmp_path: Path) -> None:
     big = tmp_path / "big.zip"
     big.write_bytes(b"x" * 200_000)
-    with _client(work_dir, max_upload_bytes=100_000) as client:
+    with service_client(work_dir, max_upload_bytes=100_000) as client:
         response = _post(client, big)
         assert response.status_code == 413 and response.json()["error_code"] == "upload_too_large"
 
@@ -216,7 +156,7 @@ def test_an_upload_over_the_cap_is_413_by_header_and_by_stream(work_dir: Path, t
 
 
 def test_the_api_key_is_required_when_configured(work_dir: Path, chest_archive: Path) -> None:
-    with _client(work_dir, FixedPredictor(), api_key="s3cret") as client:
+    with service_client(work_dir, FixedPredictor(), api_key="s3cret") as client:
         assert _post(client, chest_archive).status_code == 401
         assert _post(client, chest_archive, headers={"X-API-Key": "wrong"}).json()["error_code"] == "unauthorized"
         assert _post(client, chest_archive, headers={"X-API-Key": "s3cret"}).status_code == 200
@@ -231,7 +171,7 @@ def test_several_studies_need_study_uid_and_bad_uids_are_400(work_dir: Path, tmp
     write_series(folder, study_uid="9.1", series_uid="9.1.1", prefix="a")
     write_series(folder, study_uid="9.2", series_uid="9.2.1", prefix="b")
     archive = zip_folder(folder, tmp_path / "two.zip")
-    with _client(work_dir, FixedPredictor()) as client:
+    with service_client(work_dir, FixedPredictor()) as client:
         assert _post(client, archive).json()["error_code"] == "multiple_studies"
         chosen = _post(client, archive, params={"study_uid": "9.2"}).json()
         assert chosen["error_code"] == "lungs_not_found"
@@ -244,14 +184,14 @@ def test_a_refused_series_lists_the_candidates(work_dir: Path, tmp_path: Path) -
     folder = tmp_path / "short"
     folder.mkdir()
     write_series(folder, slices=8)
-    with _client(work_dir, FixedPredictor()) as client:
+    with service_client(work_dir, FixedPredictor()) as client:
         body = _post(client, zip_folder(folder, tmp_path / "s.zip")).json()
     assert body["error_code"] == "not_enough_slices"
     assert body["series_selection"]["candidates"][0]["rejection_code"] == "not_enough_slices"
 
 
 def test_a_predictor_bug_is_a_500_without_details(work_dir: Path, chest_archive: Path) -> None:
-    with _client(work_dir, FixedPredictor(error=RuntimeError("boom at /secret/path"))) as client:
+    with service_client(work_dir, FixedPredictor(error=RuntimeError("boom at /secret/path"))) as client:
         response = _post(client, chest_archive)
     assert response.status_code == 500 and response.json()["error_code"] == "internal_error"
     assert "/secret/path" not in response.text and list(work_dir.iterdir()) == []
@@ -260,7 +200,7 @@ def test_a_predictor_bug_is_a_500_without_details(work_dir: Path, chest_archive:
 def test_logs_carry_no_phi_and_no_raw_uids(work_dir: Path, chest_archive: Path,
                                           caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
-    with _client(work_dir, FixedPredictor()) as client:
+    with service_client(work_dir, FixedPredictor()) as client:
         assert _post(client, chest_archive).status_code == 200
     text = caplog.text
     assert "study" in text and "Doe^Jane" not in text and "PHI-98765" not in text
@@ -270,17 +210,17 @@ def test_logs_carry_no_phi_and_no_raw_uids(work_dir: Path, chest_archive: Path,
 def test_archiving_is_off_by_default_and_names_copies_without_uids(work_dir: Path, chest_archive: Path,
                                                                   tmp_path: Path) -> None:
     archive_dir = tmp_path / "archive"
-    with _client(work_dir, FixedPredictor()) as client:
+    with service_client(work_dir, FixedPredictor()) as client:
         _post(client, chest_archive)
     assert not archive_dir.exists()
-    with _client(work_dir, FixedPredictor(), archive_dir=archive_dir) as client:
+    with service_client(work_dir, FixedPredictor(), archive_dir=archive_dir) as client:
         _post(client, chest_archive)
     copies = list(archive_dir.iterdir())
     assert len(copies) == 1 and "1.2.826" not in copies[0].name and copies[0].suffix == ".zip"
 
 
 def test_malformed_multipart_gets_the_same_failure_body(work_dir: Path) -> None:
-    with _client(work_dir) as client:
+    with service_client(work_dir) as client:
         response = client.post("/predict", content=b"--b\r\nbroken\r\r\n",
                                headers={"Content-Type": "multipart/form-data; boundary=b"})
         assert client.get("/absent").status_code == 404
@@ -290,6 +230,6 @@ def test_malformed_multipart_gets_the_same_failure_body(work_dir: Path) -> None:
 def test_a_nifti_not_in_hu_is_422(work_dir: Path, tmp_path: Path) -> None:
     path = tmp_path / "scaled.nii.gz"
     nib.save(nib.Nifti1Image(np.full((32, 32, 32), 300, dtype=np.int16), np.eye(4)), path)
-    with _client(work_dir, FixedPredictor()) as client:
+    with service_client(work_dir, FixedPredictor()) as client:
         response = _post(client, path, endpoint="/predict_nifti")
     assert response.status_code == 422 and response.json()["error_code"] == "hu_implausible"

@@ -1,4 +1,5 @@
-"""One private Orthanc per test module (module scope keeps CI time modest), and the real CT series."""
+"""DICOMweb fixtures: one private Orthanc per test module (module scope keeps CI time modest), and the real
+CT series. Test modules import the fixtures they use by name."""
 
 from __future__ import annotations
 

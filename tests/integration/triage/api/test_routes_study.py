@@ -17,6 +17,7 @@ from medskills.triage.api import ServiceSettings, create_app
 from medskills.triage.measurements import MeasurementName
 from medskills.triage.structured_report import measurement_code
 
+from dicomweb_support.fixtures import orthanc  # noqa: F401  (pytest fixtures, used by name)
 from dicomweb_support.orthanc import OrthancServer
 from dicomweb_support.studies import read_series_for_pacs, settings_for, store_folder
 from triage_service_support.studies import CHEST_CROP_STUDY_UID, chest_crop_series
