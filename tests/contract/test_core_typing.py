@@ -13,7 +13,10 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-STRICT_PACKAGES = ["src/medskills/core", "src/medskills/dicom", "src/medskills/pretrained", "src/medskills/batch"]
+STRICT_PACKAGES = [
+    "src/medskills/core", "src/medskills/dicom", "src/medskills/pretrained", "src/medskills/batch",
+    "src/medskills/verification",
+]
 
 
 def test_strict_packages_are_clean_under_mypy_strict(tmp_path: Path) -> None:

@@ -21,41 +21,23 @@ from medskills.core.label_spaces import LabelSpace, load_anatomy_table, load_lab
 from medskills.core.models import Artifact, FrozenModel, Status
 from medskills.core.volumes import as_label_map, compare_geometry, read_volume
 from medskills.verification.ct_pair_consistency_calibration import (
-    ConsistencyCalibration,
-    OrganCalibration,
-    load_consistency_calibration,
+    ConsistencyCalibration, OrganCalibration, load_consistency_calibration,
 )
 from medskills.verification.ct_pair_consistency_card import outline_worst_slices, write_consistency_card
 from medskills.verification.ct_pair_consistency_measure import (
-    OrganLabel,
-    PairConsistencyScores,
-    RasPair,
-    SampleAgreement,
-    SliceSegmenter,
-    measure_organs,
-    measure_side,
+    OrganLabel, PairConsistencyScores, RasPair, SampleAgreement, SliceSegmenter, measure_organs, measure_side,
     to_ras_pair,
 )
-from medskills.verification.ct_synthesis_v1 import CT_SYNTHESIS_SKILLS
+from medskills.verification.ct_synthesis_v1 import CT_AIR_BELOW_HU, CT_BONE_ABOVE_HU, ct_target_tier
 from medskills.verification.run_inputs import CTSynthesisRun, load_run, resolve_artifact
 from medskills.verification.verdict import (
-    Tier,
-    Verdict,
-    VerdictCheck,
-    VerifierId,
-    build_verdict,
-    check,
-    file_read,
-    tier,
+    Tier, Verdict, VerdictCheck, VerifierId, build_verdict, check, file_read, tier,
 )
 
 if TYPE_CHECKING:
     from medskills.pretrained.litemedsam import LiteMedSamModel
 
 __all__ = ["PairConsistencyRequest", "grade_ct_pair_consistency", "organs_in_labels"]
-
-CT_AIR_BELOW_HU = -500.0
-CT_BONE_ABOVE_HU = 200.0
 
 
 class PairConsistencyRequest(FrozenModel):
@@ -114,7 +96,7 @@ def grade_ct_pair_consistency(request: PairConsistencyRequest, *, model: LiteMed
         run, record_path = load_run(request.run_dir, CTSynthesisRun)
         files.append(file_read("record", record_path))
         skill = run.skill
-        tiers.append(_target_tier(run))
+        tiers.append(ct_target_tier(run))
         pairs = _run_pairs(run, request.run_dir)
     else:
         assert request.image and request.label and request.label_space  # the validator guarantees it
@@ -263,13 +245,3 @@ def _sample_tiers(sample: SampleAgreement, calibration: ConsistencyCalibration) 
     if sides:
         tiers.append(tier(f"{prefix}_organ_sides", sides))
     return tiers
-
-
-def _target_tier(run: CTSynthesisRun) -> Tier:
-    skill = run.skill.removeprefix("medagent.").replace("-", "_")
-    return tier("target", [
-        check("skill_accepted", passed=skill in CT_SYNTHESIS_SKILLS, measured=run.skill,
-              threshold=", ".join(sorted(CT_SYNTHESIS_SKILLS)), reason="the run must come from a CT synthesis skill"),
-        check("run_succeeded", passed=run.status == Status.PASSED.value, measured=run.status,
-              threshold=Status.PASSED.value, reason="a run that failed its own gates cannot pass verification"),
-    ])

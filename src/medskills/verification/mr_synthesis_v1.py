@@ -5,26 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from medskills.core.models import Status
 from medskills.core.mr_brain_modality import MRBrainModality
+from medskills.core.skills import SkillId
 from medskills.core.volumes import IntensitySummary, LoadedVolume, read_volume, summarize_intensity
 from medskills.verification.honesty import claims_match_check, recorded_hash_checks
 from medskills.verification.mr_brain_volume import brain_volume_checks
 from medskills.verification.run_inputs import MRSynthesisRun, load_run, resolve_artifact
 from medskills.verification.verdict import (
-    Tier,
-    Verdict,
-    VerdictCheck,
-    VerifierId,
-    build_verdict,
-    check,
-    file_read,
-    tier,
+    Tier, Verdict, VerdictCheck, VerifierId, build_verdict, check, file_read, target_checks, tier,
 )
 
-__all__ = ["MR_SYNTHESIS_SKILLS", "grade_mr_synthesis"]
+__all__ = ["grade_mr_synthesis"]
 
-MR_SYNTHESIS_SKILLS = frozenset({"nv_generate_mr_brain", "nv_generate_mr"})
 MIN_VALUE_RANGE = 1.0
 SPACING_TOLERANCE_MM = 1e-4
 
@@ -81,13 +73,9 @@ def grade_mr_synthesis(run_dir: Path) -> Verdict:
 
 
 def _target_tier(run: MRSynthesisRun) -> Tier:
-    skill = run.skill.removeprefix("medagent.").replace("-", "_")
     modality = (run.request.modality or "").casefold()
     return tier("target", [
-        check("skill_accepted", passed=skill in MR_SYNTHESIS_SKILLS, measured=run.skill,
-              threshold=", ".join(sorted(MR_SYNTHESIS_SKILLS)), reason="the run must come from an MR synthesis skill"),
-        check("run_succeeded", passed=run.status == Status.PASSED.value, measured=run.status,
-              threshold=Status.PASSED.value, reason="a run that failed its own gates cannot pass verification"),
+        *target_checks(run.skill, run.status, accepted=SkillId.SYNTH_MR_BRAIN, what="an MR synthesis skill"),
         check("modality_supported", passed=modality in MRBrainModality.__members__.values(), measured=run.request.modality,
               threshold=", ".join(MRBrainModality),
               reason="the modality must be one NV-Generate-MR-Brain documents (configs/modality_mapping.json)"),
