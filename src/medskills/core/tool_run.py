@@ -14,7 +14,7 @@ from typing import Any, Generic, TypeVar, cast
 
 from pydantic import BaseModel
 
-from medskills.core.errors import EnvironmentProblem, ExitCode, MedskillsError
+from medskills.core.errors import EnvironmentProblem, ExitCode, MedskillsError, PreflightError
 from medskills.core.models import Check, PreflightReport, RunRecord, Severity, Status, preflight_status, utc_now
 from medskills.core.plan_card import PlanCard
 from medskills.core.run import PreparedRun
@@ -28,10 +28,15 @@ CommandRecordT = TypeVar("CommandRecordT", bound="CommandRunRecord[Any, Any]")
 
 
 class CommandRunRecord(RunRecord, Generic[RequestT, OutputT]):
-    """``OUT/result.json`` of a command without an upstream: its request and, once it ran, its output."""
+    """``OUT/result.json`` of a command without an upstream: its request and, once it ran, its output.
+
+    ``error_code`` is the machine-readable reason of a refused input where the command has one (the
+    triage study codes the service also answers with).
+    """
 
     request: RequestT
     output: OutputT | None = None
+    error_code: str | None = None
 
     @staticmethod
     def of(request_type: type[RequestT], output_type: type[OutputT]) -> type[CommandRunRecord[RequestT, OutputT]]:
@@ -49,7 +54,8 @@ def input_preflight(read: Callable[[], InputsT], *, where: str) -> tuple[InputsT
 
     Returns:
         The inputs (None when refused) and the preflight report: ``ready``, ``invalid`` (input or
-        usage error) or ``blocked`` (:class:`EnvironmentProblem`: the machine is not ready).
+        usage error; one check per problem a :class:`PreflightError` lists) or ``blocked``
+        (:class:`EnvironmentProblem`: the machine is not ready).
 
     Raises:
         MedskillsError: an error that is not exit 2 (it belongs to the run, not to its preflight).
@@ -61,9 +67,10 @@ def input_preflight(read: Callable[[], InputsT], *, where: str) -> tuple[InputsT
             raise
         is_machine = isinstance(err, EnvironmentProblem)
         code = "environment" if is_machine else f"input.{getattr(err, 'error_code', None) or 'unusable'}"
-        problem = Check(code=code, severity=Severity.ERROR, message=str(err), field=where,
-                        blocks_request=not is_machine)
-        return None, _report(request_valid=is_machine, environment_ready=not is_machine, errors=[problem])
+        messages = (err.problems if isinstance(err, PreflightError) else []) or [str(err)]
+        problems = [Check(code=code, severity=Severity.ERROR, message=message, field=where,
+                          blocks_request=not is_machine) for message in messages]
+        return None, _report(request_valid=is_machine, environment_ready=not is_machine, errors=problems)
 
 
 def _report(*, request_valid: bool, environment_ready: bool, errors: list[Check]) -> PreflightReport:
