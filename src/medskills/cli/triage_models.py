@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from medskills.cli._common import OptionalOutputDirOption, configure_logging, emit, emit_run, run_guarded
-from medskills.cli.triage_progress import with_progress
+from medskills.cli._progress import with_progress
 from medskills.triage.pack_manifest import StackerProvenance
 from medskills.triage.training import ThresholdRule
 
@@ -27,9 +27,11 @@ def predict_command(
 
     configure_logging()
     if output_dir is None:
-        emit(run_guarded(lambda: predict_study(image, pack_dir=pack)))
+        emit(run_guarded(lambda: with_progress(lambda progress: predict_study(image, pack_dir=pack,
+                                                                              on_progress=progress), unit="steps")))
     request = PredictRequest(image=image, pack_dir=pack)
-    emit_run(run_guarded(lambda: predict_in_folder(request, output_dir=output_dir)), is_preflight_only=False)
+    emit_run(run_guarded(lambda: with_progress(lambda progress: predict_in_folder(
+        request, output_dir=output_dir, on_progress=progress), unit="steps")), is_preflight_only=False)
 
 
 def train_stacker_command(
@@ -81,7 +83,7 @@ def extract_features_command(
     configure_logging()
     request = run_guarded(lambda: FeatureExtractionRequest(studies=studies, pack_dir=pack))
     emit_run(run_guarded(lambda: with_progress(lambda progress: extract_features_in_folder(
-        request, output_dir=output_dir, on_progress=progress))), is_preflight_only=False)
+        request, output_dir=output_dir, on_progress=progress), unit="studies")), is_preflight_only=False)
 
 
 def register(app: typer.Typer) -> None:

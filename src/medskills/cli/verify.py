@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, TypeVar
 
@@ -11,9 +12,11 @@ import typer
 from pydantic import BaseModel, ValidationError
 
 from medskills.cli._common import OptionalOutputDirOption, emit, emit_run, run_as_script, run_guarded
+from medskills.cli._progress import with_progress
 from medskills.core.errors import UsageError
 from medskills.core.label_spaces import LabelSpace, SegmentationModality
 from medskills.core.models import Status
+from medskills.core.progress import OnProgress
 
 if TYPE_CHECKING:
     from medskills.verification import Verdict, VerifierId
@@ -34,7 +37,7 @@ def ct_synthesis_command(
     """Grade a paired CT image + label run (ct_synthesis_quality_v1)."""
     from medskills.verification import RunDirRequest, VerifierId, grade_ct_synthesis
 
-    _verify(VerifierId.CT_SYNTHESIS, lambda: RunDirRequest(run_dir=run_dir), lambda _: grade_ct_synthesis(run_dir),
+    _verify(VerifierId.CT_SYNTHESIS, lambda: RunDirRequest(run_dir=run_dir), lambda _, progress: grade_ct_synthesis(run_dir, on_progress=progress),
             run_dir=run_dir, json_path=json_path, output_dir=output_dir)
 
 
@@ -47,7 +50,7 @@ def mr_synthesis_command(
     """Grade a synthetic brain-MRI run (mr_synthesis_quality_v1)."""
     from medskills.verification import RunDirRequest, VerifierId, grade_mr_synthesis
 
-    _verify(VerifierId.MR_SYNTHESIS, lambda: RunDirRequest(run_dir=run_dir), lambda _: grade_mr_synthesis(run_dir),
+    _verify(VerifierId.MR_SYNTHESIS, lambda: RunDirRequest(run_dir=run_dir), lambda _, progress: grade_mr_synthesis(run_dir, on_progress=progress),
             run_dir=run_dir, json_path=json_path, output_dir=output_dir)
 
 
@@ -72,7 +75,7 @@ def segmentation_command(
     _verify(VerifierId.SEGMENTATION, lambda: SegmentationVerifyRequest(
         run_dir=run_dir, prediction=prediction, image=image, prediction_labels=prediction_labels, modality=modality,
         ground_truth=ground_truth, reference_labels=reference_labels, dice_floors=_floors(dice_floor)),
-        grade_segmentation, run_dir=run_dir, json_path=json_path, output_dir=output_dir)
+        lambda request, _: grade_segmentation(request), run_dir=run_dir, json_path=json_path, output_dir=output_dir)
 
 
 @verify_app.command("ct-pair-consistency")
@@ -92,24 +95,28 @@ def ct_pair_consistency_command(
 
     _verify(VerifierId.CT_PAIR_CONSISTENCY, lambda: PairConsistencyRequest(
         run_dir=run_dir, image=image, label=label, label_space=label_space, anatomies=organ or None,
-        slices_per_organ=slices_per_organ, card=card), grade_ct_pair_consistency, run_dir=run_dir,
+        slices_per_organ=slices_per_organ, card=card),
+        lambda request, progress: grade_ct_pair_consistency(request, on_progress=progress), run_dir=run_dir,
         json_path=json_path, output_dir=output_dir)
 
 
-def _verify(verifier: VerifierId, build_request: Callable[[], RequestT], grade: Callable[[RequestT], Verdict], *,
-            run_dir: Path | None, json_path: Path | None, output_dir: Path | None) -> NoReturn:
+def _verify(verifier: VerifierId, build_request: Callable[[], RequestT],
+            grade: Callable[[RequestT, OnProgress], Verdict], *, run_dir: Path | None, json_path: Path | None,
+            output_dir: Path | None) -> NoReturn:
     """Build the request (a bad option: exit 2, nothing written), grade, and print the one JSON result.
 
     Without ``--output-dir`` stdout carries the verdict; with it, the run lifecycle owns the folder and
-    stdout carries the run record (``output`` is the verdict).
+    stdout carries the run record (``output`` is the verdict). The volumes graded show as a bar on stderr.
     """
     from medskills.verification import verify_in_folder, write_verdict
 
     request = run_guarded(lambda: _request(build_request, json_path))
     if output_dir is None:
-        _emit_verdict(run_guarded(lambda: _written(grade(request), json_path)))
-    record = run_guarded(lambda: verify_in_folder(verifier, request, run_dir=run_dir, output_dir=output_dir,
-                                                  grade=lambda: grade(request)))
+        _emit_verdict(run_guarded(lambda: _written(with_progress(partial(grade, request), unit="volumes"),
+                                                   json_path)))
+    record = run_guarded(lambda: with_progress(lambda progress: verify_in_folder(
+        verifier, request, run_dir=run_dir, output_dir=output_dir, grade=lambda: grade(request, progress)),
+        unit="volumes"))
     verdict = record.output
     if verdict is not None and json_path is not None:
         run_guarded(lambda: write_verdict(verdict, json_path))

@@ -18,6 +18,7 @@ from pydantic import Field
 
 from medskills.core.errors import StudyError, UsageError
 from medskills.core.models import DISCLAIMER, SCHEMA_VERSION, FrozenModel
+from medskills.core.progress import OnProgress, report_progress
 from medskills.dicom.selection import StudyRefusal
 from medskills.triage.ensemble import (
     EnsemblePredictor,
@@ -127,10 +128,12 @@ def analyse_study(source: StudySource, *, predictor: Predictor | Callable[[], Pr
     )
 
 
-def predict_study(image: Path, *, pack_dir: Path | None) -> StudyPredictionRecord:
+def predict_study(image: Path, *, pack_dir: Path | None,
+                  on_progress: OnProgress | None = None) -> StudyPredictionRecord:
     """Classify the input, refuse what the service refuses before any model loads, then load and predict.
 
     ``pack_dir=None`` uses the built-in default pack (:mod:`medskills.triage.default_pack`).
+    ``on_progress`` hears of three steps: the study read and checked, the pack loaded, the members run.
     """
     from medskills.triage.default_pack import load_default_predictor
     from medskills.triage.ensemble import load_predictor
@@ -138,10 +141,13 @@ def predict_study(image: Path, *, pack_dir: Path | None) -> StudyPredictionRecor
     loaded: list[EnsemblePredictor] = []
 
     def load() -> Predictor:
+        report_progress(on_progress, 1, 3)
         loaded.append(load_predictor(pack_dir) if pack_dir is not None else load_default_predictor())
+        report_progress(on_progress, 2, 3)
         return loaded[0]
 
     response = analyse_study(study_source(image), predictor=load)
+    report_progress(on_progress, 3, 3)
     return StudyPredictionRecord(
         source_path=Path(image).absolute(), pack_dir=Path(pack_dir).absolute() if pack_dir else None,
         response=response,
@@ -166,7 +172,7 @@ def check_feature_studies(studies: list[Path], *, options: IngestOptions) -> lis
 
 
 def extract_feature_table(sources: list[tuple[StudySource, str]], *, pack_dir: Path, output_dir: Path,
-                          options: IngestOptions, on_progress: Callable[[int, int], None] | None = None,
+                          options: IngestOptions, on_progress: OnProgress | None = None,
                           ) -> FeatureExtractionRecord:
     """Run every member of the pack (no stacker needed) on each checked study; write ``features.csv``.
 
@@ -186,8 +192,7 @@ def extract_feature_table(sources: list[tuple[StudySource, str]], *, pack_dir: P
         study: CheckedStudy = read_checked_study(source, options=options)
         rows.append(compute_feature_row(members, study.volume, inputs=study.inputs))
         logger.info("features extracted for %s (%s)", source.path, study_id)
-        if on_progress:
-            on_progress(done, len(sources))
+        report_progress(on_progress, done, len(sources))
     ids = tuple(study_id for _, study_id in sources)
     table = FeatureTable(ids, names, np.vstack([row.ordered(names) for row in rows]))
     table_path = write_feature_table(Path(output_dir) / "features.csv", table)

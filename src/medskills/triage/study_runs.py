@@ -19,6 +19,7 @@ from medskills.core.card import CardTable
 from medskills.core.errors import StudyError
 from medskills.core.models import FrozenModel, Status
 from medskills.core.plan_card import PlanCard, write_plan_card
+from medskills.core.progress import OnProgress
 from medskills.core.records import file_artifact
 from medskills.core.run import RunOptions, run_command
 from medskills.core.run_folder import CARD_FILE_NAME
@@ -50,7 +51,7 @@ class FeatureExtractionRequest(FrozenModel):
     pack_dir: Path
 
 
-def predict_in_folder(request: PredictRequest, *, output_dir: Path,
+def predict_in_folder(request: PredictRequest, *, output_dir: Path, on_progress: OnProgress | None = None,
                       ) -> CommandRunRecord[PredictRequest, StudyPredictionRecord]:
     """Answer for one study through the run lifecycle; the record is also ``OUT/result.json``."""
     record_type = CommandRunRecord.of(PredictRequest, StudyPredictionRecord)
@@ -59,7 +60,8 @@ def predict_in_folder(request: PredictRequest, *, output_dir: Path,
 
     def run(_: StudySource, record: CommandRunRecord[PredictRequest, StudyPredictionRecord],
             folder: Path) -> CommandRunRecord[PredictRequest, StudyPredictionRecord]:
-        return _answered(record, folder, plan, lambda: predict_study(request.image, pack_dir=request.pack_dir),
+        return _answered(record, folder, plan, lambda: predict_study(request.image, pack_dir=request.pack_dir,
+                                                                        on_progress=on_progress),
                          _prediction_rows)
 
     return run_command(RunOptions(output_dir=output_dir, is_cost_confirmed=True), lambda: prepare_command_run(
@@ -68,7 +70,7 @@ def predict_in_folder(request: PredictRequest, *, output_dir: Path,
 
 
 def extract_features_in_folder(request: FeatureExtractionRequest, *, output_dir: Path,
-                               on_progress: Callable[[int, int], None] | None = None,
+                               on_progress: OnProgress | None = None,
                                ) -> CommandRunRecord[FeatureExtractionRequest, FeatureExtractionRecord]:
     """Every member of the pack on every study, into ``OUT/features.csv``, through the run lifecycle."""
     record_type = CommandRunRecord.of(FeatureExtractionRequest, FeatureExtractionRecord)

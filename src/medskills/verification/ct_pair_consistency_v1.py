@@ -19,6 +19,7 @@ from pydantic import Field, model_validator
 from medskills.core.errors import InputError
 from medskills.core.label_spaces import LabelSpace, load_anatomy_table, load_label_dictionary
 from medskills.core.models import Artifact, FrozenModel, Status
+from medskills.core.progress import OnProgress, report_progress
 from medskills.core.volumes import as_label_map, compare_geometry, read_volume
 from medskills.verification.ct_pair_consistency_calibration import (
     ConsistencyCalibration, OrganCalibration, load_consistency_calibration,
@@ -75,10 +76,12 @@ class _PairInput(FrozenModel):
     space: LabelSpace
 
 
-def grade_ct_pair_consistency(request: PairConsistencyRequest, *, model: LiteMedSamModel | None = None) -> Verdict:
+def grade_ct_pair_consistency(request: PairConsistencyRequest, *, model: LiteMedSamModel | None = None,
+                              on_progress: OnProgress | None = None) -> Verdict:
     """Measure every calibrated organ of every pair with LiteMedSAM and grade it.
 
     ``model`` is a loaded :class:`~medskills.pretrained.LiteMedSamModel` (loaded here when None).
+    ``on_progress`` hears of each pair read, of the model loaded and of each pair measured.
 
     Raises:
         InputError: the record or a file is missing or unreadable, a pair's grids differ, or the
@@ -106,7 +109,9 @@ def grade_ct_pair_consistency(request: PairConsistencyRequest, *, model: LiteMed
     for index, pair in enumerate(pairs):  # every input is read and checked before the model loads
         files += [file_read(f"sample{index}_image", pair.image), file_read(f"sample{index}_label", pair.label)]
         read.append(_read_pair(pair, calibration, request.anatomies))
+        report_progress(on_progress, index + 1, 2 * len(pairs) + 1)
     loaded = model or load_litemedsam()
+    report_progress(on_progress, len(pairs) + 1, 2 * len(pairs) + 1)
     files.append(file_read("litemedsam_weights", loaded.weights_path))
     import torch
 
@@ -116,6 +121,7 @@ def grade_ct_pair_consistency(request: PairConsistencyRequest, *, model: LiteMed
         segmenter = SliceSegmenter(loaded, ras.image)
         sample = _measure_sample(index, pair, ras, organs, skipped, segmenter, calibration, slices_per_organ)
         samples.append(sample)
+        report_progress(on_progress, len(pairs) + 2 + index, 2 * len(pairs) + 1)
         tiers += _sample_tiers(sample, calibration)
         if request.card is not None:
             card_samples.append((sample, ras, *outline_worst_slices(ras, organs, sample.organs, segmenter)))

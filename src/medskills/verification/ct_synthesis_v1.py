@@ -14,6 +14,7 @@ import numpy.typing as npt
 
 from medskills.core.label_spaces import LabelDictionary, LabelSpace, load_label_dictionary
 from medskills.core.models import Status
+from medskills.core.progress import OnProgress, report_progress
 from medskills.core.skills import SkillId
 from medskills.core.volumes import (
     IntensitySummary, LoadedVolume, as_label_map, compare_geometry, read_volume, summarize_intensity,
@@ -46,8 +47,8 @@ class _Sample:
     intensity: IntensitySummary
 
 
-def grade_ct_synthesis(run_dir: Path) -> Verdict:
-    """Re-read every image and label of the run and grade them.
+def grade_ct_synthesis(run_dir: Path, *, on_progress: OnProgress | None = None) -> Verdict:
+    """Re-read every image and label of the run and grade them; ``on_progress`` hears of each pair read.
 
     Raises:
         InputError: ``result.json`` or a file it names is missing or unreadable (exit 2).
@@ -61,6 +62,7 @@ def grade_ct_synthesis(run_dir: Path) -> Verdict:
         label_path = resolve_artifact(entry.label_path, run_dir)
         files += [file_read(f"sample{index}_image", image_path), file_read(f"sample{index}_label", label_path)]
         samples.append(_read_sample(index, image_path, label_path, mapping))
+        report_progress(on_progress, index + 1, len(run.output.samples))
     recomputed = _recomputed_flags(samples, mapping)
     tiers = [
         ct_target_tier(run),

@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from medskills.core.mr_brain_modality import MRBrainModality
+from medskills.core.progress import OnProgress, report_progress
 from medskills.core.skills import SkillId
 from medskills.core.volumes import IntensitySummary, LoadedVolume, read_volume, summarize_intensity
 from medskills.verification.honesty import claims_match_check, recorded_hash_checks
-from medskills.verification.mr_brain_volume import brain_volume_checks
+from medskills.verification.mr_brain_volume import BRAIN_VOLUME_MODALITIES, brain_volume_checks
 from medskills.verification.run_inputs import MRSynthesisRun, load_run, resolve_artifact
 from medskills.verification.verdict import (
     Tier, Verdict, VerdictCheck, VerifierId, build_verdict, check, file_read, target_checks, tier,
@@ -40,8 +41,10 @@ class _Image:
             abs(a - b) <= SPACING_TOLERANCE_MM for a, b in zip(self.volume.geometry.spacing_mm, requested, strict=True))
 
 
-def grade_mr_synthesis(run_dir: Path) -> Verdict:
+def grade_mr_synthesis(run_dir: Path, *, on_progress: OnProgress | None = None) -> Verdict:
     """Re-read every generated MR volume and grade it against the request.
+
+    ``on_progress`` hears of each volume read and of each deepbrain brain extraction.
 
     Raises:
         InputError: ``result.json`` or an image it names is missing or unreadable (exit 2).
@@ -49,6 +52,9 @@ def grade_mr_synthesis(run_dir: Path) -> Verdict:
     run, record_path = load_run(run_dir, MRSynthesisRun)
     files = [file_read("record", record_path)]
     images = []
+    modality = (run.request.modality or "").casefold()
+    count = len(run.output.samples)
+    total = 2 * count if modality in BRAIN_VOLUME_MODALITIES else count
     for index, sample in enumerate(run.output.samples):
         path = resolve_artifact(sample.path, run_dir)
         files.append(file_read(f"sample{index}_image", path))
@@ -56,6 +62,7 @@ def grade_mr_synthesis(run_dir: Path) -> Verdict:
         images.append(_Image(index=index, volume=volume, intensity=summarize_intensity(volume.array),
                              requested_shape=run.request.dim or sample.requested_shape,
                              requested_spacing_mm=run.request.spacing_mm or sample.requested_spacing_mm))
+        report_progress(on_progress, index + 1, total)
     recomputed = _recomputed_flags(images)
     tiers = [
         _target_tier(run),
@@ -64,8 +71,9 @@ def grade_mr_synthesis(run_dir: Path) -> Verdict:
                                     *recorded_hash_checks(run.artifacts, run_dir, files)]),
         tier("image_values", [c for image in images for c in _value_checks(image)]),
         tier("requested_geometry", [c for image in images for c in _geometry_checks(image)]),
-        tier("brain_volume_plausibility", brain_volume_checks([(image.index, image.volume) for image in images],
-                                                              (run.request.modality or "").casefold())),
+        tier("brain_volume_plausibility", brain_volume_checks(
+            [(image.index, image.volume) for image in images], modality,
+            on_progress=lambda done, _: report_progress(on_progress, count + done, total))),
         tier("honesty", [claims_match_check(run.output.model_dump(include=set(recomputed)), recomputed)]),
     ]
     return build_verdict(VerifierId.MR_SYNTHESIS, run_dir=Path(run_dir), target_skill=run.skill, tiers=tiers,

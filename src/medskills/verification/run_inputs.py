@@ -213,10 +213,13 @@ def skill_of(name: str | None) -> SkillId | None:
     """The skill a record's ``skill`` names (canonical or legacy, ``medagent.`` prefix allowed); None if unknown."""
     if name is None:
         return None
-    try:
-        return SkillId(name.removeprefix("medagent."))
-    except ValueError:
-        return None
+    bare = name.removeprefix("medagent.")
+    for spelling in (bare, bare.replace("-", "_")):  # nv-generate-ct-from-mask is nv_generate_ct_from_mask
+        try:
+            return SkillId(spelling)
+        except ValueError:
+            continue
+    return None
 
 
 def _kind_of(model: type[_InputModel]) -> tuple[str, str]:

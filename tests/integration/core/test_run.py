@@ -327,11 +327,18 @@ def test_an_unexpected_exception_still_writes_the_record_with_exit_1_and_the_tra
     assert "Traceback" in stderr and (tmp_path / "out" / "summary.html").is_file()
 
 
-def test_progress_goes_to_stderr_only(inputs: Inputs, tmp_path: Path) -> None:
-    code, record, stderr = _invoke(["triage", "extract-features", str(inputs.chest), "--pack", str(inputs.pack)],
-                                   tmp_path / "out")
-    assert code == ExitCode.OK and record["output"]["studies"] == ["nifti_image"]
-    assert "1/1" in stderr  # the rich bar; json.loads above proved stdout holds the record alone
+@pytest.mark.parametrize(("name", "bar"), [("verify ct-synthesis", "volumes"), ("verify mr-synthesis", "volumes"),
+                                           ("triage predict", "steps"), ("triage extract-features", "studies")])
+def test_long_work_shows_a_progress_bar_on_stderr_and_never_on_stdout(
+    name: str, bar: str, inputs: Inputs, tmp_path: Path,
+) -> None:
+    command = next(command for command in COMMANDS if command.name == name)
+    result = runner.invoke(app, [*command.argv(inputs), "--output-dir", str(tmp_path / "out")])
+    record = json.loads(result.stdout)  # the whole of stdout is the one record
+    assert result.exit_code == record["exit_code"] and record["output"] is not None
+    drawn = [line for line in result.stderr.splitlines() if line.startswith(bar)]
+    assert drawn and drawn[-1].split()[-2].split("/")[0] == drawn[-1].split()[-2].split("/")[1]  # e.g. 2/2
+    assert not any(line.startswith(bar) for line in result.stdout.splitlines())
 
 
 def _broken_runner(command: UpstreamCommand) -> None:
