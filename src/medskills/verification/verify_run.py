@@ -16,6 +16,7 @@ from typing import TypeVar
 from pydantic import BaseModel
 
 from medskills.core.card import CardTable
+from medskills.core.errors import PreflightError
 from medskills.core.models import FrozenModel, Status
 from medskills.core.plan_card import PlanCard, write_plan_card
 from medskills.core.run import RunOptions, run_command
@@ -34,6 +35,7 @@ __all__ = ["RunDirRequest", "verify_in_folder"]
 
 RequestT = TypeVar("RequestT", bound=BaseModel)
 
+_FILE_OPTIONS = ("prediction", "image", "label", "ground_truth")
 _RECORD_MODEL: dict[VerifierId, type[_InputModel]] = {VerifierId.CT_SYNTHESIS: CTSynthesisRun, VerifierId.MR_SYNTHESIS: MRSynthesisRun,
                  VerifierId.SEGMENTATION: SegmentationRun, VerifierId.CT_PAIR_CONSISTENCY: CTSynthesisRun}
 
@@ -69,14 +71,29 @@ def verify_in_folder(verifier: VerifierId, request: RequestT, *, run_dir: Path |
         return record.with_updates(card_path=card_path, card_error=card_error)
 
     return run_command(RunOptions(output_dir=output_dir, is_cost_confirmed=True), lambda: prepare_command_run(
-        record_type, skill=verifier.value, request=request, read=lambda: _read_graded_record(verifier, run_dir),
+        record_type, skill=verifier.value, request=request, read=lambda: _check_inputs(verifier, request, run_dir),
         where=str(run_dir) if run_dir is not None else "inputs", run=graded, plan_card=plan))
 
 
-def _read_graded_record(verifier: VerifierId, run_dir: Path | None) -> None:
-    """Refuse a missing, unfinished or wrong-kind run record before anything is graded (InputError, exit 2)."""
+def _check_inputs(verifier: VerifierId, request: BaseModel, run_dir: Path | None) -> None:
+    """The verifier's preflight: what it will read exists and is of the right kind, before any volume is read.
+
+    Raises:
+        InputError: the run record is missing, never ran, or is of another kind (exit 2).
+        PreflightError: files named on the command line are missing (all listed).
+        EnvironmentProblem: LiteMedSAM's weights are not installed (ct-pair-consistency; blocked).
+    """
     if run_dir is not None:
         load_run(run_dir, _RECORD_MODEL[verifier])
+    missing = [f"--{name.replace('_', '-')} {path}: no such file" for name in _FILE_OPTIONS
+               if isinstance(path := getattr(request, name, None), Path) and not path.is_file()]
+    if missing:
+        raise PreflightError("; ".join(missing), missing)
+    if verifier is VerifierId.CT_PAIR_CONSISTENCY:
+        from medskills.pretrained import locate_packaged_weights
+        from medskills.pretrained.litemedsam import LITEMEDSAM_WEIGHTS
+
+        locate_packaged_weights(LITEMEDSAM_WEIGHTS)
 
 
 def _request_rows(request: BaseModel) -> list[list[str]]:
