@@ -37,8 +37,9 @@ def ct_synthesis_command(
     """Grade a paired CT image + label run (ct_synthesis_quality_v1)."""
     from medskills.verification import RunDirRequest, VerifierId, grade_ct_synthesis
 
-    _verify(VerifierId.CT_SYNTHESIS, lambda: RunDirRequest(run_dir=run_dir), lambda _, progress: grade_ct_synthesis(run_dir, on_progress=progress),
-            run_dir=run_dir, json_path=json_path, output_dir=output_dir)
+    _verify(VerifierId.CT_SYNTHESIS, lambda: RunDirRequest(run_dir=run_dir),
+            lambda _, progress: grade_ct_synthesis(run_dir, on_progress=progress), run_dir=run_dir, json_path=json_path,
+            output_dir=output_dir)
 
 
 @verify_app.command("mr-synthesis")
@@ -50,8 +51,9 @@ def mr_synthesis_command(
     """Grade a synthetic brain-MRI run (mr_synthesis_quality_v1)."""
     from medskills.verification import RunDirRequest, VerifierId, grade_mr_synthesis
 
-    _verify(VerifierId.MR_SYNTHESIS, lambda: RunDirRequest(run_dir=run_dir), lambda _, progress: grade_mr_synthesis(run_dir, on_progress=progress),
-            run_dir=run_dir, json_path=json_path, output_dir=output_dir)
+    _verify(VerifierId.MR_SYNTHESIS, lambda: RunDirRequest(run_dir=run_dir),
+            lambda _, progress: grade_mr_synthesis(run_dir, on_progress=progress), run_dir=run_dir, json_path=json_path,
+            output_dir=output_dir)
 
 
 @verify_app.command("segmentation")
@@ -75,7 +77,8 @@ def segmentation_command(
     _verify(VerifierId.SEGMENTATION, lambda: SegmentationVerifyRequest(
         run_dir=run_dir, prediction=prediction, image=image, prediction_labels=prediction_labels, modality=modality,
         ground_truth=ground_truth, reference_labels=reference_labels, dice_floors=_floors(dice_floor)),
-        lambda request, _: grade_segmentation(request), run_dir=run_dir, json_path=json_path, output_dir=output_dir)
+        lambda request, progress: grade_segmentation(request, on_progress=progress), run_dir=run_dir,
+        json_path=json_path, output_dir=output_dir)
 
 
 @verify_app.command("ct-pair-consistency")

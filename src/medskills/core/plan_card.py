@@ -59,6 +59,7 @@ def write_plan_card(path: Path, record: RunRecord, plan: PlanCard) -> tuple[Path
     """Write the plan card atomically; ``(path, None)`` or ``(None, error)``, never raises."""
     has_run = record.invocation is not None or bool(plan.result_tables)
     status = record.status.value if has_run else record.preflight.status.value
-    subtitle = f"{record.skill} · {'run' if has_run else 'plan (nothing ran)'} · {record.started_at:%Y-%m-%d %H:%M} UTC"
+    what = "run" if has_run else "plan (nothing ran)"
+    subtitle = f"{record.skill} · {what} · {record.started_at:%Y-%m-%d %H:%M} UTC"
     return write_card(path, title=plan.title, subtitle=subtitle, status=status, panels=[],
                       tables=plan_tables(record, plan))

@@ -11,6 +11,7 @@ from pydantic import Field, model_validator
 from medskills.core.errors import UsageError
 from medskills.core.label_spaces import LabelSpace, SegmentationModality, load_anatomy_table, load_label_dictionary
 from medskills.core.models import Artifact, FrozenModel
+from medskills.core.progress import OnProgress, report_progress
 from medskills.core.skills import SkillId
 from medskills.core.volumes import LoadedVolume, as_label_map, compare_geometry, read_volume
 from medskills.verification.honesty import recorded_hash_checks
@@ -61,18 +62,23 @@ class _Inputs(FrozenModel):
     hash_checks: list[VerdictCheck]
 
 
-def grade_segmentation(request: SegmentationVerifyRequest) -> Verdict:
+def grade_segmentation(request: SegmentationVerifyRequest, *, on_progress: OnProgress | None = None) -> Verdict:
     """Re-read the mask (and image, reference) from disk and grade it; never reuses the wrapper's numbers.
+
+    ``on_progress`` hears of each volume read and of the grading after them.
 
     Raises:
         InputError: the record or a file it names is missing or unreadable (exit 2).
         UsageError: the request names an unknown modality or label space.
     """
     inputs = _collect_inputs(request)
+    total = 2 + (inputs.image is not None) + (inputs.ground_truth is not None)
     prediction_volume = read_volume(inputs.prediction)
+    report_progress(on_progress, 1, total)
     labels = as_label_map(prediction_volume.array, where=str(inputs.prediction))
     image = read_volume(inputs.image) if inputs.image else None
     reference = read_volume(inputs.ground_truth) if inputs.ground_truth else None
+    report_progress(on_progress, total - 1, total)
     spacing = prediction_volume.geometry.spacing_mm
     tiers = [
         _target_tier(inputs),
@@ -91,6 +97,7 @@ def grade_segmentation(request: SegmentationVerifyRequest) -> Verdict:
             "reference_grid_matches", passed=False, measured=list(reference.geometry.shape),
             threshold=list(prediction_volume.geometry.shape),
             reason="the reference is on another voxel grid; resample it onto the prediction's grid")]))
+    report_progress(on_progress, total, total)
     return build_verdict(VerifierId.SEGMENTATION, run_dir=request.run_dir, target_skill=inputs.skill,
                          tiers=tiers, files_read=inputs.files_read, scores=scores)
 

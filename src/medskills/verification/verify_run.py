@@ -36,8 +36,10 @@ __all__ = ["RunDirRequest", "verify_in_folder"]
 RequestT = TypeVar("RequestT", bound=BaseModel)
 
 _FILE_OPTIONS = ("prediction", "image", "label", "ground_truth")
-_RECORD_MODEL: dict[VerifierId, type[_InputModel]] = {VerifierId.CT_SYNTHESIS: CTSynthesisRun, VerifierId.MR_SYNTHESIS: MRSynthesisRun,
-                 VerifierId.SEGMENTATION: SegmentationRun, VerifierId.CT_PAIR_CONSISTENCY: CTSynthesisRun}
+_RECORD_MODEL: dict[VerifierId, type[_InputModel]] = {
+    VerifierId.CT_SYNTHESIS: CTSynthesisRun, VerifierId.MR_SYNTHESIS: MRSynthesisRun,
+    VerifierId.SEGMENTATION: SegmentationRun, VerifierId.CT_PAIR_CONSISTENCY: CTSynthesisRun,
+}
 
 
 class RunDirRequest(FrozenModel):

@@ -11,8 +11,8 @@ commands (the rest run for all twelve):
 | preflight-only record and plan card; a blocked real run refused | synthesis, segmentation (``--preflight-only``) |
 | ``--timeout-seconds 0`` is a JSON usage error | synthesis, segmentation (``--timeout-seconds``) |
 | re-use of a folder holding an output-free record | all: ``--preflight-only`` twice, or a refused input twice |
-| a failure after the start still writes the record and a card | synthesis (library, stand-in upstream), verifiers, triage |
-| an unexpected exception still writes the record | synthesis (the failure row's runner raises OSError), verifiers, triage |
+| failure after the start: record and card, exit 1 | synthesis (library, stand-in upstream), verifiers, triage |
+| an unexpected exception still writes the record | synthesis (the failure row's runner raises), verifiers, triage |
 
 Segmentation's failure and crash rows live in ``tests/integration/segmentation`` (they need its
 stand-in bundle).
@@ -185,7 +185,8 @@ def test_stdout_is_one_json_record_the_folder_holds_it_and_stderr_ends_with_the_
     code, record, stderr = _invoke(command.argv(inputs), tmp_path / "out")  # json.loads: one document, no progress
     assert code == record["exit_code"] and code in (ExitCode.OK, ExitCode.FAILED)
     assert json.loads((tmp_path / "out" / "result.json").read_text()) == record
-    assert (tmp_path / "out" / "summary.html").is_file() and record["card_path"] == str(tmp_path / "out" / "summary.html")
+    card = tmp_path / "out" / "summary.html"
+    assert card.is_file() and record["card_path"] == str(card)
     lines = _summary_lines(stderr)
     assert lines[-1].strip().startswith("next:")
     assert any(line.startswith(f"{record['skill']}:") and f"exit {code}" in line for line in lines)
@@ -328,7 +329,8 @@ def test_an_unexpected_exception_still_writes_the_record_with_exit_1_and_the_tra
 
 
 @pytest.mark.parametrize(("name", "bar"), [("verify ct-synthesis", "volumes"), ("verify mr-synthesis", "volumes"),
-                                           ("triage predict", "steps"), ("triage extract-features", "studies")])
+                                           ("verify segmentation", "volumes"), ("triage predict", "steps"),
+                                           ("triage extract-features", "studies")])
 def test_long_work_shows_a_progress_bar_on_stderr_and_never_on_stdout(
     name: str, bar: str, inputs: Inputs, tmp_path: Path,
 ) -> None:
