@@ -17,6 +17,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 STRICT_PACKAGES = [
     "src/medskills/core", "src/medskills/dicom", "src/medskills/pretrained", "src/medskills/batch",
     "src/medskills/segmentation", "src/medskills/setup", "src/medskills/triage",
+    "src/medskills/verification",
 ]
 
 

@@ -10,6 +10,7 @@ from pydantic import Field
 
 from medskills.core.models import FrozenModel, RunRecord
 from medskills.core.preflight import parse_choice
+from medskills.core.skills import SkillId
 from medskills.core.volumes import Geometry, GeometryComparison, IntensitySummary
 from medskills.segmentation.brain_preprocess.models import BrainPreprocessOutput
 from medskills.segmentation.labels import PromptResolution, SegmentationModality
@@ -30,7 +31,7 @@ __all__ = [
     "StageTimings",
 ]
 
-SKILL_ID = "nv-segment-ctmr"
+SKILL_ID = SkillId.SEGMENT_CTMR
 
 
 class OutputType(StrEnum):
@@ -192,7 +193,7 @@ class SegmentationOutput(FrozenModel):
 class SegmentationRunRecord(RunRecord):
     """The segmentation run record: ``OUT/result.json`` and stdout."""
 
-    skill: str = SKILL_ID
+    skill: SkillId = SKILL_ID
     request: SegmentationRequest
     plan: SegmentationPlan | None = None
     output: SegmentationOutput | None = None
