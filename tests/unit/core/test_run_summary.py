@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from medskills.core.models import Check, PreflightReport, RunRecord, Severity, Status
+from medskills.core.models import Check, Invocation, PreflightReport, RunRecord, Severity, Status
 from medskills.core.run_summary import summarize_run
 
 _NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -41,12 +41,22 @@ def test_an_invalid_request_lists_the_request_error_first() -> None:
     assert summary.blocking[0].startswith("bad_prompt_field") and "re-used" in summary.next_step
 
 
-def test_a_failed_run_puts_its_reasons_first_and_points_at_the_logs() -> None:
+def test_a_failed_upstream_run_puts_its_reasons_first_and_points_at_the_logs() -> None:
     report = PreflightReport(request_valid=True, environment_ready=True)
-    summary = summarize_run(_record(exit_code=1, report=report, failure_reasons=["gate dice below 0.8"]),
-                            is_preflight_only=False)
+    invocation = Invocation(argv=["python", "-m", "monai.bundle"], cwd=Path("/bundle"), exit_code=1,
+                            timeout_seconds=60.0, runtime_seconds=1.0, started_at=_NOW)
+    record = _record(exit_code=1, report=report, failure_reasons=["gate dice below 0.8"]).with_updates(
+        invocation=invocation)
+    summary = summarize_run(record, is_preflight_only=False)
     assert summary.blocking == ["gate dice below 0.8"]
     assert "/runs/out/logs" in summary.next_step and summary.headline.startswith("nv-segment-ctmr: run failed, exit 1")
+
+
+def test_a_failed_run_without_an_upstream_points_at_its_record_not_at_logs() -> None:
+    report = PreflightReport(request_valid=True, environment_ready=True)
+    summary = summarize_run(_record(exit_code=1, report=report, failure_reasons=["verdict failed"]),
+                            is_preflight_only=False)
+    assert "/runs/out/result.json" in summary.next_step and "logs" not in summary.next_step
 
 
 def test_a_timeout_says_to_raise_the_timeout() -> None:

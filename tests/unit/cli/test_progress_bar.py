@@ -1,10 +1,10 @@
-"""The triage progress bar: on stderr only, so stdout keeps its one JSON result; the action's value comes back."""
+"""The progress bar of in-process work (cli/_progress.py): on stderr only, so stdout keeps its one JSON record."""
 
 from __future__ import annotations
 
 import pytest
 
-from medskills.cli.triage_progress import with_progress
+from medskills.cli._progress import with_progress
 
 
 def test_progress_goes_to_stderr_and_the_result_is_returned(capsys: pytest.CaptureFixture[str]) -> None:
