@@ -52,8 +52,9 @@ RUN_COMMANDS: tuple[RunCommand, ...] = (
                has_preflight_only=True, has_yes_gate=True, verifier=_CT_VERIFIER, memory_gb=16.0),
     RunCommand(("synth", "ct-mask"), OutputStyle.OUTPUT_DIR, skill="synth-ct", needs_gpu=True,
                has_preflight_only=True, has_yes_gate=True, memory_gb=16.0),
+    # No verifier grades ct-from-mask runs: `verify ct-synthesis` refuses their mode (the label is the user's).
     RunCommand(("synth", "ct-from-mask"), OutputStyle.OUTPUT_DIR, skill="synth-ct", needs_gpu=True,
-               has_preflight_only=True, has_yes_gate=True, verifier=_CT_VERIFIER, memory_gb=16.0),
+               has_preflight_only=True, has_yes_gate=True, memory_gb=16.0),
     RunCommand(("synth", "ct-image"), OutputStyle.OUTPUT_DIR, skill="synth-ct", needs_gpu=True,
                has_preflight_only=True, has_yes_gate=True, memory_gb=16.0),
     RunCommand(("synth", "mr-brain"), OutputStyle.OUTPUT_DIR, skill="synth-mr-brain", needs_gpu=True,

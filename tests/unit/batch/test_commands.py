@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from typer.main import get_command
 
@@ -27,3 +29,17 @@ def test_each_run_command_exists_and_accepts_what_the_batch_passes(command: RunC
     if command.verifier is not None:
         verifier = next(c for c in RUN_COMMANDS if c.words == command.verifier)
         assert verifier.output_style is OutputStyle.JSON_FILE
+
+
+def test_ct_from_mask_has_no_verifier_because_verify_ct_synthesis_refuses_its_runs(tmp_path: Path) -> None:
+    import json
+
+    from medskills.core.errors import InputError
+    from medskills.verification.run_inputs import CTSynthesisRun, load_run
+
+    (tmp_path / "result.json").write_text(json.dumps({"skill": "synth-ct", "mode": "ct-from-mask", "status": "passed",
+                                                      "exit_code": 0, "output": {}}))
+    with pytest.raises(InputError, match="ct-from-mask"):
+        load_run(tmp_path, CTSynthesisRun)
+    command = next(c for c in RUN_COMMANDS if c.words == ("synth", "ct-from-mask"))
+    assert command.verifier is None
