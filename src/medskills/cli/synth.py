@@ -10,7 +10,8 @@ import typer
 from medskills.cli._common import OutputDirOption, PreflightOnlyOption, emit, emit_run, run_as_script, run_guarded
 from medskills.cli._progress import progress_runner
 from medskills.core.label_spaces import LabelSpace
-from medskills.synthesis.ct_request import CTRunRequest, CTVersion
+from medskills.synthesis.nv_generate.ct_inference import CTVersion
+from medskills.synthesis.paired_ct.request import CTRunRequest
 from medskills.core.mr_brain_modality import MRBrainModality
 
 synth_app = typer.Typer(no_args_is_help=True)
@@ -40,7 +41,7 @@ def mr_brain_command(
 ) -> None:
     """Synthetic brain MRI with NV-Generate-CTMR rflow-mr-brain (image only)."""
     from medskills.core.settings import load_settings
-    from medskills.synthesis.mr_brain import MRBrainRequest, generate_mr_brain
+    from medskills.synthesis.mr_brain.run import MRBrainRequest, generate_mr_brain
 
     request = run_guarded(lambda: MRBrainRequest.from_cli(
         config, output_dir=output_dir, modality=modality.value if modality else None, random_seed=random_seed,
@@ -63,7 +64,7 @@ def ct_command(
 ) -> None:
     """Synthetic CT with a paired label mask (NV-Generate-CTMR scripts.inference)."""
     from medskills.core.settings import load_settings
-    from medskills.synthesis.ct_rflow import run_ct_synthesis
+    from medskills.synthesis.paired_ct.run import run_ct_synthesis
 
     request = run_guarded(lambda: CTRunRequest.from_cli(
         config, output_dir=output_dir, random_seed=random_seed, version=version, is_cost_confirmed=yes,
@@ -81,7 +82,7 @@ def anatomy_list_command(
 ) -> None:
     """List MAISI anatomy names usable in anatomy_list (upstream's label_dict.json when a clone is found)."""
     from medskills.core.settings import load_settings
-    from medskills.synthesis.anatomy import list_anatomies_for_settings
+    from medskills.synthesis.nv_generate.anatomy import list_anatomies_for_settings
 
     emit(run_guarded(lambda: list_anatomies_for_settings(load_settings(), region=region,
                                                          is_controllable_only=controllable, name_filter=name_filter)),
@@ -113,8 +114,8 @@ def ct_from_mask_command(
 ) -> None:
     """Synthetic CT generated from a label mask (NV-Generate-CTMR scripts.infer_image_from_mask)."""
     from medskills.core.settings import load_settings
-    from medskills.synthesis.ct_from_mask import generate_ct_from_mask
-    from medskills.synthesis.ct_from_mask_request import CTFromMaskRequest
+    from medskills.synthesis.ct_from_mask.run import generate_ct_from_mask
+    from medskills.synthesis.ct_from_mask.request import CTFromMaskRequest
 
     request = run_guarded(lambda: CTFromMaskRequest.from_cli(
         request_path=request_path, output_dir=output_dir, random_seed=random_seed, source_labels=source_labels.value,
@@ -137,7 +138,7 @@ def ct_image_command(
 ) -> None:
     """Synthetic CT image without a mask (NV-Generate-CTMR scripts.diff_model_infer)."""
     from medskills.core.settings import load_settings
-    from medskills.synthesis.ct_image import CTImageRequest, generate_ct_image
+    from medskills.synthesis.ct_image.run import CTImageRequest, generate_ct_image
 
     request = run_guarded(lambda: CTImageRequest.from_cli(
         config, output_dir=output_dir, version=version, random_seed=random_seed, is_cost_confirmed=yes,
@@ -157,7 +158,7 @@ def ct_mask_command(
 ) -> None:
     """Synthetic CT anatomy masks only (NV-Generate-CTMR mask diffusion model), in MAISI ids."""
     from medskills.core.settings import load_settings
-    from medskills.synthesis.ct_mask import CTMaskRequest, generate_ct_masks
+    from medskills.synthesis.ct_mask.run import CTMaskRequest, generate_ct_masks
 
     request = run_guarded(lambda: CTMaskRequest.from_cli(
         config, output_dir=output_dir, random_seed=random_seed, is_cost_confirmed=yes,

@@ -1,6 +1,6 @@
 """synthesis capability package: synthetic CT (paired image + label) and brain MRI through NV-Generate-CTMR."""
 
-from medskills.synthesis.anatomy import (
+from medskills.synthesis.nv_generate.anatomy import (
     CONTROLLABLE_SLOTS,
     Anatomy,
     AnatomyListing,
@@ -10,18 +10,19 @@ from medskills.synthesis.anatomy import (
     list_anatomies_for_settings,
     load_anatomy_table,
 )
-from medskills.synthesis.cost import estimate_ct_cost
-from medskills.synthesis.ct_preflight import CTPreflight, run_ct_preflight
-from medskills.synthesis.ct_record import CTOutputSection, CTRequestSection, CTSynthesisRecord, SampleEvidence
-from medskills.synthesis.ct_request import CTRunRequest, CTVersion, InferenceSettings, MaskPath
-from medskills.synthesis.ct_rflow import run_ct_synthesis
-from medskills.synthesis.ct_from_mask import CTFromMaskRecord, generate_ct_from_mask
-from medskills.synthesis.ct_from_mask_request import CTFromMaskRequest
-from medskills.synthesis.ct_image import CTImageRecord, CTImageRequest, generate_ct_image
-from medskills.synthesis.ct_mask import CTMaskRecord, CTMaskRequest, generate_ct_masks
-from medskills.synthesis.mr_brain import MRBrainRecord, MRBrainRequest, generate_mr_brain
+from medskills.synthesis.nv_generate.cost import estimate_ct_cost
+from medskills.synthesis.paired_ct.preflight import CTPreflight, run_ct_preflight
+from medskills.synthesis.paired_ct.record import CTOutputSection, CTRequestSection, CTSynthesisRecord, SampleEvidence
+from medskills.synthesis.nv_generate.ct_inference import CTVersion, InferenceSettings, MaskPath
+from medskills.synthesis.paired_ct.request import CTRunRequest
+from medskills.synthesis.paired_ct.run import run_ct_synthesis
+from medskills.synthesis.ct_from_mask.run import CTFromMaskRecord, generate_ct_from_mask
+from medskills.synthesis.ct_from_mask.request import CTFromMaskRequest
+from medskills.synthesis.ct_image.run import CTImageRecord, CTImageRequest, generate_ct_image
+from medskills.synthesis.ct_mask.run import CTMaskRecord, CTMaskRequest, generate_ct_masks
+from medskills.synthesis.mr_brain.run import MRBrainRecord, MRBrainRequest, generate_mr_brain
 from medskills.core.mr_brain_modality import MRBrainModality
-from medskills.synthesis.user_mask import SourceLabels
+from medskills.synthesis.nv_generate.user_mask import SourceLabels
 
 __all__ = [
     "CTFromMaskRecord",

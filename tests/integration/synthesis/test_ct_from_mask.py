@@ -16,9 +16,9 @@ from medskills.core.errors import ExitCode
 from medskills.core.models import Status
 from medskills.core.provenance import DeviceInfo
 from medskills.core.settings import Settings
-from medskills.synthesis.ct_from_mask import CTFromMaskRecord, generate_ct_from_mask, output_image_pattern
-from medskills.synthesis.ct_from_mask_request import CTFromMaskRequest
-from medskills.synthesis.user_mask import SourceLabels
+from medskills.synthesis.ct_from_mask.run import CTFromMaskRecord, generate_ct_from_mask, output_image_pattern
+from medskills.synthesis.ct_from_mask.request import CTFromMaskRequest
+from medskills.synthesis.nv_generate.user_mask import SourceLabels
 from standin_upstream import Behaviour, StandinRoot
 from standin_upstream.diff_model import stand_in_pins
 from standin_upstream.diff_model_fixtures import advanced_standin, gpu_device, standin_settings  # noqa: F401

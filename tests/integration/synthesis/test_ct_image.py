@@ -14,8 +14,8 @@ from medskills.core.errors import ExitCode
 from medskills.core.models import Status
 from medskills.core.provenance import DeviceInfo
 from medskills.core.settings import Settings
-from medskills.synthesis.ct_image import CTImageRecord, CTImageRequest, generate_ct_image
-from medskills.synthesis.ct_request import CTVersion
+from medskills.synthesis.ct_image.run import CTImageRecord, CTImageRequest, generate_ct_image
+from medskills.synthesis.nv_generate.ct_inference import CTVersion
 from standin_upstream import Behaviour, StandinRoot
 from standin_upstream.diff_model import stand_in_pins
 from standin_upstream.diff_model_fixtures import advanced_standin, gpu_device, standin_settings  # noqa: F401

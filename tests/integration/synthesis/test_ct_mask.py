@@ -16,7 +16,7 @@ from medskills.core.errors import ExitCode
 from medskills.core.models import Status
 from medskills.core.provenance import DeviceInfo
 from medskills.core.settings import Settings
-from medskills.synthesis.ct_mask import CTMaskRecord, CTMaskRequest, generate_ct_masks
+from medskills.synthesis.ct_mask.run import CTMaskRecord, CTMaskRequest, generate_ct_masks
 from standin_upstream import Behaviour, StandinRoot
 from standin_upstream.diff_model import stand_in_pins
 from standin_upstream.diff_model_fixtures import advanced_standin, gpu_device, standin_settings  # noqa: F401
@@ -56,7 +56,7 @@ def test_masks_hold_raw_maisi_ids_and_expected_ids_are_checked(
     call = [c for c in advanced_standin.calls() if c.get("entrypoint") == "sample_mask"][-1]
     assert call["cwd"] == str(advanced_standin.root) and call["anatomy_size"] == record.anatomy_size_condition.values
     assert call["anatomy_size"][5] == 0.5 and call["anatomy_size"][1] == 0.6
-    assert record.invocation.argv[1:3] == ["-m", "medskills.synthesis._mask_runner"]
+    assert record.invocation.argv[1:3] == ["-m", "medskills.synthesis.ct_mask._runner"]
     assert record.entrypoint == "scripts.sample_mask.ldm_conditional_sample_one_mask"
 
 

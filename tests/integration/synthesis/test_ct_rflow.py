@@ -19,9 +19,10 @@ from medskills.core.io import sha256_file
 from medskills.core.models import Status
 from medskills.core.provenance import DeviceInfo
 from medskills.core.settings import Settings, load_settings
-from medskills.synthesis.ct_record import CTSynthesisRecord
-from medskills.synthesis.ct_request import CTRunRequest, CTVersion
-from medskills.synthesis.ct_rflow import run_ct_synthesis
+from medskills.synthesis.paired_ct.record import CTSynthesisRecord
+from medskills.synthesis.nv_generate.ct_inference import CTVersion
+from medskills.synthesis.paired_ct.request import CTRunRequest
+from medskills.synthesis.paired_ct.run import run_ct_synthesis
 from standin_upstream import Behaviour, StandinRoot, build_nv_generate_root
 from standin_upstream.fixtures import nv_generate_standin as standin  # noqa: F401  (the healthy stand-in)
 from standin_upstream.snapshot import nv_generate_snapshot  # noqa: F401

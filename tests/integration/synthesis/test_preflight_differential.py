@@ -20,9 +20,9 @@ import numpy as np
 import pytest
 
 from medskills.core.preflight import PreflightCollector
-from medskills.synthesis.anatomy import CONTROLLABLE_SLOTS, REQUEST_BODY_REGIONS, load_anatomy_table
-from medskills.synthesis.ct_config_rules import check_inference_config
-from medskills.synthesis.ct_request import CTVersion
+from medskills.synthesis.nv_generate.anatomy import CONTROLLABLE_SLOTS, REQUEST_BODY_REGIONS, load_anatomy_table
+from medskills.synthesis.nv_generate.config_rules import check_inference_config
+from medskills.synthesis.nv_generate.ct_inference import CTVersion
 from standin_upstream.snapshot import nv_generate_snapshot  # noqa: F401
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]

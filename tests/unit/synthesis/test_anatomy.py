@@ -7,7 +7,7 @@ import json
 import pytest
 
 from medskills.core.errors import InputError, UsageError
-from medskills.synthesis.anatomy import (
+from medskills.synthesis.nv_generate.anatomy import (
     CONTROLLABLE_SLOTS,
     BodyRegion,
     list_anatomies,

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from medskills.synthesis.cost import estimate_ct_cost
-from medskills.synthesis.ct_request import CTVersion, InferenceSettings
+from medskills.synthesis.nv_generate.cost import estimate_ct_cost
+from medskills.synthesis.nv_generate.ct_inference import CTVersion, InferenceSettings
 
 
 def _settings(**changes: object) -> InferenceSettings:

@@ -6,9 +6,9 @@ import pytest
 
 from medskills.core.models import PreflightReport
 from medskills.core.preflight import PreflightCollector
-from medskills.synthesis.anatomy import load_anatomy_table
-from medskills.synthesis.ct_config_rules import check_inference_config
-from medskills.synthesis.ct_request import DEFAULT_CONFIG_INFER, CTVersion, InferenceSettings
+from medskills.synthesis.nv_generate.anatomy import load_anatomy_table
+from medskills.synthesis.nv_generate.config_rules import check_inference_config
+from medskills.synthesis.nv_generate.ct_inference import DEFAULT_CONFIG_INFER, CTVersion, InferenceSettings
 
 
 def _check(version: CTVersion = CTVersion.RFLOW_CT, **overrides: object) -> tuple[InferenceSettings | None, PreflightReport]:

@@ -10,14 +10,14 @@ from pathlib import Path
 import numpy as np
 
 from medskills.core.volumes import write_nifti
-from medskills.synthesis.ct_evidence import (
+from medskills.synthesis.paired_ct.evidence import (
     compute_anatomy_size_condition,
     describe_sample,
     parse_upstream_log,
     scan_outputs,
 )
-from medskills.synthesis.ct_record import LabelMappingEntry
-from medskills.synthesis.ct_request import InferenceSettings
+from medskills.synthesis.paired_ct.record import LabelMappingEntry
+from medskills.synthesis.nv_generate.ct_inference import InferenceSettings
 
 AFFINE = np.diag([1.5, 1.5, 2.0, 1.0])
 MAPPING = [LabelMappingEntry(output_label_id=1, maisi_label_id=1, anatomy="liver"),

@@ -9,7 +9,7 @@ import pytest
 
 from medskills.core.errors import UsageError
 from medskills.core.preflight import PreflightCollector
-from medskills.synthesis.ct_from_mask_request import (
+from medskills.synthesis.ct_from_mask.request import (
     CTFromMaskRequest, FromMaskFile, load_from_mask_file, validate_from_mask_overrides,
 )
 

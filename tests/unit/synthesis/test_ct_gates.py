@@ -9,8 +9,8 @@ import pytest
 
 from medskills.core.models import Invocation, Status
 from medskills.core.volumes import GeometryComparison
-from medskills.synthesis.ct_gates import CT_GATES, CTGateContext
-from medskills.synthesis.ct_record import CTOutputSection, SampleEvidence
+from medskills.synthesis.paired_ct.gates import CT_GATES, CTGateContext
+from medskills.synthesis.paired_ct.record import CTOutputSection, SampleEvidence
 
 GOOD_GEOMETRY = GeometryComparison(is_shape_match=True, is_spacing_match=True, affine_max_abs_diff=0.0,
                                    is_affine_match=True)

@@ -12,9 +12,9 @@ import pytest
 from medskills.core.io import sha256_file
 from medskills.core.provenance import DeviceInfo
 from medskills.core.settings import load_settings
-from medskills.synthesis import ct_preflight
-from medskills.synthesis.ct_preflight import run_ct_preflight
-from medskills.synthesis.ct_request import CTRunRequest
+from medskills.synthesis.paired_ct import preflight as ct_preflight
+from medskills.synthesis.paired_ct.preflight import run_ct_preflight
+from medskills.synthesis.paired_ct.request import CTRunRequest
 from standin_upstream import build_nv_generate_root
 from standin_upstream.snapshot import copy_snapshot, nv_generate_snapshot, write_fake_assets  # noqa: F401
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from medskills.core.errors import UsageError
-from medskills.synthesis.ct_request import CTRunRequest, CTVersion, load_overrides
+from medskills.synthesis.nv_generate.ct_inference import CTVersion
+from medskills.synthesis.paired_ct.request import CTRunRequest, load_overrides
 
 
 def test_default_means_no_overrides_and_comment_keys_are_dropped(tmp_path):

@@ -11,10 +11,11 @@ import yaml
 from medskills.core.assets import resolve_version, skill_assets
 from medskills.core.skills import SkillId
 from medskills.core.preflight import PreflightCollector
-from medskills.synthesis.anatomy import load_anatomy_table
-from medskills.synthesis.ct_config_rules import check_inference_config
-from medskills.synthesis.ct_record import CTSynthesisRecord
-from medskills.synthesis.ct_request import DEFAULT_CONFIG_INFER, CTVersion, load_overrides
+from medskills.synthesis.nv_generate.anatomy import load_anatomy_table
+from medskills.synthesis.nv_generate.config_rules import check_inference_config
+from medskills.synthesis.paired_ct.record import CTSynthesisRecord
+from medskills.synthesis.nv_generate.ct_inference import DEFAULT_CONFIG_INFER, CTVersion
+from medskills.synthesis.paired_ct.request import load_overrides
 
 SKILL_DIR = Path(__file__).resolve().parents[3] / "skills" / "nv-generate-ct-rflow"
 PAIRED_FIXTURES = ["default_config_infer.json", "chest_lung_lobes.json", "chest_lung_tumor_controllable.json",

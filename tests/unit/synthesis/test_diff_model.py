@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from medskills.core.errors import EnvironmentProblem
-from medskills.synthesis.diff_model import (
+from medskills.synthesis.diff_model.staging import (
     diff_model_argv, diff_model_facts, output_name_pattern, read_inference_defaults, scan_diff_model_outputs,
     stage_diff_model,
 )

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from medskills.core.models import Invocation, Status, utc_now
-from medskills.synthesis.image_evidence import (
+from medskills.synthesis.nv_generate.image_evidence import (
     ImageKind, evaluate_image_gates, inspect_image, summarize_images, write_image_card,
 )
 

@@ -8,7 +8,7 @@ import nibabel as nib
 import numpy as np
 
 from medskills.core.models import Invocation, Status, utc_now
-from medskills.synthesis.mask_evidence import evaluate_mask_gates, inspect_masks
+from medskills.synthesis.ct_mask.evidence import evaluate_mask_gates, inspect_masks
 
 
 def _mask(tmp_path: Path, ids: list[int], name: str = "mask_0000.nii.gz") -> Path:

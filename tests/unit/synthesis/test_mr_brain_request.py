@@ -10,8 +10,8 @@ import pytest
 from medskills.core.errors import UsageError
 from medskills.core.mr_brain_modality import MRBrainModality
 from medskills.core.preflight import PreflightCollector
-from medskills.synthesis.diff_model import diff_model_facts
-from medskills.synthesis.mr_brain_request import (
+from medskills.synthesis.diff_model.staging import diff_model_facts
+from medskills.synthesis.mr_brain.request import (
     MRBrainOverrides, estimate_mr_brain_cost, load_overrides, resolve_modality, validate_overrides,
 )
 

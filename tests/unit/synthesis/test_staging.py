@@ -7,10 +7,12 @@ import sys
 from pathlib import Path
 
 from medskills.core.preflight import PreflightCollector
-from medskills.synthesis.anatomy import load_anatomy_table
-from medskills.synthesis.ct_config_rules import check_inference_config
-from medskills.synthesis.ct_request import DEFAULT_CONFIG_INFER, CTRunRequest, CTVersion
-from medskills.synthesis.staging import build_ct_command, stage_ct_configs
+from medskills.synthesis.nv_generate.anatomy import load_anatomy_table
+from medskills.synthesis.nv_generate.config_rules import check_inference_config
+from medskills.synthesis.nv_generate.ct_inference import DEFAULT_CONFIG_INFER, CTVersion
+from medskills.synthesis.paired_ct.request import CTRunRequest
+from medskills.synthesis.nv_generate.staging import stage_ct_configs
+from medskills.synthesis.paired_ct.staging import build_ct_command
 from standin_upstream import build_nv_generate_root
 
 
@@ -22,7 +24,7 @@ def _stage(tmp_path: Path, scan_dir: Path, version: CTVersion, *, is_complete: b
     output_dir = tmp_path / "out"
     output_dir.mkdir()
     base_config = json.loads((standin.root / "configs" / "config_infer.json").read_text())
-    staged = stage_ct_configs(request, settings, root=standin.root, data_root=standin.data_root,
+    staged = stage_ct_configs(request.version, settings, root=standin.root, data_root=standin.data_root,
                               base_config=base_config, output_dir=output_dir)
     command = build_ct_command(request, staged, root=standin.root, data_root=standin.data_root, output_dir=output_dir,
                                is_inventory_complete=is_complete)

@@ -8,8 +8,8 @@ import pytest
 
 from medskills.core.preflight import PreflightCollector
 from medskills.core.settings import load_settings
-from medskills.synthesis.nv_generate_checks import resolve_generate_root
-from medskills.synthesis.upstream_root import locate_nv_generate_root
+from medskills.synthesis.nv_generate.checks import resolve_generate_root
+from medskills.synthesis.nv_generate.upstream_root import locate_nv_generate_root
 from standin_upstream.snapshot import copy_snapshot, nv_generate_snapshot  # noqa: F401
 
 LOCAL = Path(".workbench_data/upstreams/NV-Generate-CTMR")

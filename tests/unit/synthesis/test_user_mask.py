@@ -10,8 +10,8 @@ import pytest
 
 from medskills.core.label_spaces import UnmappedReason
 from medskills.core.preflight import PreflightCollector
-from medskills.synthesis.body_envelope import BODY_LABEL, add_body_envelope, body_mask_from_ct
-from medskills.synthesis.user_mask import SourceLabels, prepare_user_mask
+from medskills.synthesis.nv_generate.body_envelope import BODY_LABEL, add_body_envelope, body_mask_from_ct
+from medskills.synthesis.nv_generate.user_mask import SourceLabels, prepare_user_mask
 
 AFFINE = np.diag([1.5, 1.5, 2.0, 1.0])
 

@@ -20,7 +20,7 @@ from medskills.core.label_spaces import LabelMappingRecord, LabelSpace, map_labe
 from medskills.core.models import FrozenModel
 from medskills.core.preflight import PreflightCollector
 from medskills.core.volumes import Geometry, LabelStatistics, as_label_map, label_statistics, read_volume
-from medskills.synthesis.body_envelope import BODY_LABEL, BodyEnvelopeSummary, add_body_envelope
+from medskills.synthesis.nv_generate.body_envelope import BODY_LABEL, BodyEnvelopeSummary, add_body_envelope
 
 __all__ = ["MAX_MAISI_ID", "MaskEvidence", "PreparedMask", "SourceLabels", "prepare_user_mask"]
 

@@ -23,10 +23,10 @@ from medskills.core.provenance import git_state, weight_inventory
 from medskills.core.requirements import missing_packages, pip_install_command, requirements_from_file
 from medskills.core.settings import Settings
 from medskills.core.upstream import build_environment
-from medskills.synthesis.ct_request import DEFAULT_CONFIG_INFER
-from medskills.synthesis.diff_model import DiffModelFacts, checkpoint_paths
-from medskills.synthesis.staging import CUDA_ALLOC_CONF
-from medskills.synthesis.upstream_root import locate_nv_generate_root
+from medskills.synthesis.nv_generate.ct_inference import DEFAULT_CONFIG_INFER
+from medskills.synthesis.diff_model.staging import DiffModelFacts, checkpoint_paths
+from medskills.synthesis.nv_generate.staging import CUDA_ALLOC_CONF
+from medskills.synthesis.nv_generate.upstream_root import locate_nv_generate_root
 
 __all__ = [
     "check_guidance",

@@ -20,18 +20,18 @@ from medskills.core.plan_card import PlanCard
 from medskills.core.run import PreparedRun, RunOptions, run_command
 from medskills.core.settings import Settings
 from medskills.core.upstream import Runner, run_upstream
-from medskills.synthesis.cost import estimate_ct_cost
-from medskills.synthesis.ct_config_rules import (
+from medskills.synthesis.nv_generate.cost import estimate_ct_cost
+from medskills.synthesis.nv_generate.config_rules import (
     MIN_FOV_MM, OUTPUT_XY_SIZES, OUTPUT_Z_SIZES, RECOMMENDED_BODY_FOV_MM, SPACING_XY_RANGE_MM, SPACING_Z_RANGE_MM,
 )
-from medskills.synthesis.ct_request import DEFAULT_CONFIG_INFER, CTVersion, InferenceSettings
-from medskills.synthesis.diff_model import (
+from medskills.synthesis.nv_generate.ct_inference import DEFAULT_CONFIG_INFER, CTVersion, InferenceSettings
+from medskills.synthesis.diff_model.staging import (
     DIFF_MODEL_ENTRYPOINT, DiffModelInference, StagedDiffModel, diff_model_facts, read_inference_defaults,
     read_override_file,
 )
-from medskills.synthesis.diff_model_run import run_diff_model
-from medskills.synthesis.image_evidence import ImageKind, ImageOutputSummary, write_image_card
-from medskills.synthesis.nv_generate_checks import (
+from medskills.synthesis.diff_model.run import run_diff_model
+from medskills.synthesis.nv_generate.image_evidence import ImageKind, ImageOutputSummary, write_image_card
+from medskills.synthesis.nv_generate.checks import (
     check_diff_model_weights, check_guidance, check_steps, check_upstream_commit, check_upstream_requirements,
     is_finite_number, is_integer_value, resolve_generate_root,
 )

@@ -24,20 +24,20 @@ from medskills.core.run import PreparedRun, RunOptions, run_command, run_outcome
 from medskills.core.settings import Settings
 from medskills.core.upstream import Runner, UpstreamCommand, run_upstream
 from medskills.core.volumes import write_nifti
-from medskills.synthesis.ct_from_mask_request import (
+from medskills.synthesis.ct_from_mask.request import (
     CTFromMaskRequest, estimate_from_mask_cost, load_from_mask_file, validate_from_mask_overrides,
 )
-from medskills.synthesis.ct_request import CTRunRequest, CTVersion, InferenceSettings
-from medskills.synthesis.image_evidence import (
+from medskills.synthesis.nv_generate.ct_inference import CTVersion, InferenceSettings
+from medskills.synthesis.nv_generate.image_evidence import (
     ImageKind, ImageOutputSummary, evaluate_image_gates, image_artifacts, inspect_image, summarize_images,
     write_image_card,
 )
-from medskills.synthesis.nv_generate_checks import (
+from medskills.synthesis.nv_generate.checks import (
     check_upstream_commit, check_upstream_requirements, check_weights, read_config_infer, resolve_generate_root,
     run_environment,
 )
-from medskills.synthesis.staging import LOG_DIR_NAME, stage_ct_configs
-from medskills.synthesis.user_mask import MaskEvidence, PreparedMask, prepare_user_mask
+from medskills.synthesis.nv_generate.staging import LOG_DIR_NAME, stage_ct_configs
+from medskills.synthesis.nv_generate.user_mask import MaskEvidence, PreparedMask, prepare_user_mask
 
 __all__ = ["CT_FROM_MASK_ENTRYPOINT", "CTFromMaskRecord", "CTFromMaskRequestEvidence", "generate_ct_from_mask"]
 
@@ -167,9 +167,7 @@ def _run(
 ) -> CTFromMaskRecord:
     data_root = Path(settings.monai_data_directory).absolute() if settings.monai_data_directory else root
     mask_file = _upstream_mask(mask, output_dir)
-    staging_request = CTRunRequest(config_path=None, output_dir=output_dir, random_seed=request.random_seed,
-                                   version=_VERSION, timeout_seconds=request.timeout_seconds)
-    staged = stage_ct_configs(staging_request, inference, root=root, data_root=data_root, base_config=base_config,
+    staged = stage_ct_configs(_VERSION, inference, root=root, data_root=data_root, base_config=base_config,
                               output_dir=output_dir)
     argv = [sys.executable, "-m", CT_FROM_MASK_ENTRYPOINT, "--mask", str(mask_file), "-t", str(staged.network_path),
             "-e", str(staged.environment_path), "-i", str(staged.inference_path),

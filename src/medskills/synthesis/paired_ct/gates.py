@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 from medskills.core.gates import GateRegistry, gate_result
 from medskills.core.models import GateResult, Invocation
-from medskills.synthesis.ct_evidence import HU_AIR_THRESHOLD, HU_BONE_THRESHOLD
-from medskills.synthesis.ct_record import CTOutputSection
+from medskills.synthesis.paired_ct.evidence import HU_AIR_THRESHOLD, HU_BONE_THRESHOLD
+from medskills.synthesis.paired_ct.record import CTOutputSection
 from medskills.core.gates import upstream_exit_gate
 
 __all__ = ["CT_GATES", "CTGateContext"]

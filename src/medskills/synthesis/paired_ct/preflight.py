@@ -21,16 +21,12 @@ from medskills.core.models import PreflightReport, WeightFile
 from medskills.core.preflight import PreflightCollector, check_gpu, check_unknown_keys
 from medskills.core.provenance import DeviceInfo, package_versions
 from medskills.core.settings import Settings
-from medskills.synthesis.anatomy import AnatomyTable, load_anatomy_table
-from medskills.synthesis.cost import estimate_ct_cost
-from medskills.synthesis.ct_config_rules import check_inference_config
-from medskills.synthesis.ct_request import (
-    ALLOWED_OVERRIDE_KEYS,
-    CTRunRequest,
-    InferenceSettings,
-    MaskPath,
-)
-from medskills.synthesis.nv_generate_checks import (
+from medskills.synthesis.nv_generate.anatomy import AnatomyTable, load_anatomy_table
+from medskills.synthesis.nv_generate.cost import estimate_ct_cost
+from medskills.synthesis.nv_generate.config_rules import check_inference_config
+from medskills.synthesis.nv_generate.ct_inference import ALLOWED_OVERRIDE_KEYS, InferenceSettings, MaskPath
+from medskills.synthesis.paired_ct.request import CTRunRequest
+from medskills.synthesis.nv_generate.checks import (
     check_upstream_commit,
     check_upstream_requirements,
     check_weights,

@@ -9,7 +9,6 @@ upstream resolves the mask networks through them.
 from __future__ import annotations
 
 import json
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,10 +16,9 @@ from pydantic import JsonValue
 
 from medskills.core.errors import EnvironmentProblem
 from medskills.core.io import write_text_atomic
-from medskills.core.upstream import UpstreamCommand, build_environment
-from medskills.synthesis.ct_request import CTRunRequest, InferenceSettings
+from medskills.synthesis.nv_generate.ct_inference import CTVersion, InferenceSettings
 
-__all__ = ["STAGED_DIR_NAME", "StagedRun", "build_ct_command", "stage_ct_configs"]
+__all__ = ["CUDA_ALLOC_CONF", "LOG_DIR_NAME", "STAGED_DIR_NAME", "StagedRun", "stage_ct_configs"]
 
 STAGED_DIR_NAME = "_staged_configs"
 LOG_DIR_NAME = "logs"
@@ -65,7 +63,7 @@ def _absolute_environment(
 
 
 def stage_ct_configs(
-    request: CTRunRequest, settings: InferenceSettings, *, root: Path, data_root: Path,
+    version: CTVersion, settings: InferenceSettings, *, root: Path, data_root: Path,
     base_config: dict[str, JsonValue], output_dir: Path,
 ) -> StagedRun:
     """Write the staged inference and environment configs; return their paths and contents.
@@ -75,7 +73,7 @@ def stage_ct_configs(
     """
     staged_dir = output_dir / STAGED_DIR_NAME
     inference = {**base_config, **settings.as_config_values(), "output_dir": str(output_dir)}
-    environment_source = root / "configs" / f"environment_{request.version.value}.json"
+    environment_source = root / "configs" / f"environment_{version.value}.json"
     try:
         environment = json.loads(environment_source.read_text(encoding="utf-8"))
     except (OSError, ValueError) as err:
@@ -88,28 +86,6 @@ def stage_ct_configs(
     write_text_atomic(environment_path, json.dumps(staged_environment, indent=2) + "\n")
     return StagedRun(
         inference_path=inference_path, environment_path=environment_path,
-        network_path=(root / "configs" / f"config_network_{request.version.network}.json").resolve(),
+        network_path=(root / "configs" / f"config_network_{version.network}.json").resolve(),
         inference_config=inference, environment_config=staged_environment, corrections=tuple(corrections),
     )
-
-
-def build_ct_command(
-    request: CTRunRequest, staged: StagedRun, *, root: Path, data_root: Path, output_dir: Path,
-    is_inventory_complete: bool,
-) -> UpstreamCommand:
-    """The exact ``python -m scripts.inference`` call, run in the clone with an allow-listed environment."""
-    overrides = {
-        "MONAI_DATA_DIRECTORY": str(data_root),
-        "PYTHONDONTWRITEBYTECODE": "1",
-        "PYTORCH_CUDA_ALLOC_CONF": CUDA_ALLOC_CONF,
-    }
-    if is_inventory_complete:
-        overrides["HF_HUB_OFFLINE"] = "1"
-    environment = build_environment(overrides)
-    argv = [
-        sys.executable, "-m", "scripts.inference",
-        "-t", str(staged.network_path), "-i", str(staged.inference_path), "-e", str(staged.environment_path),
-        "--random-seed", str(request.random_seed), "--version", request.version.value,
-    ]
-    return UpstreamCommand(argv=argv, cwd=root, env=environment, timeout_seconds=request.timeout_seconds,
-                           log_dir=output_dir / LOG_DIR_NAME, log_name="scripts.inference")

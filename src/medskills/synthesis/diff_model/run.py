@@ -15,14 +15,14 @@ from medskills.core.records import file_artifact
 from medskills.core.run import run_outcome
 from medskills.core.settings import Settings
 from medskills.core.upstream import Runner, UpstreamCommand
-from medskills.synthesis.diff_model import (
+from medskills.synthesis.diff_model.staging import (
     DiffModelFacts, DiffModelInference, StagedDiffModel, diff_model_argv, scan_diff_model_outputs, stage_diff_model,
 )
-from medskills.synthesis.image_evidence import (
+from medskills.synthesis.nv_generate.image_evidence import (
     ImageKind, ImageOutputSummary, evaluate_image_gates, image_artifacts, inspect_image, summarize_images,
 )
-from medskills.synthesis.nv_generate_checks import run_environment
-from medskills.synthesis.staging import LOG_DIR_NAME, STAGED_DIR_NAME
+from medskills.synthesis.nv_generate.checks import run_environment
+from medskills.synthesis.nv_generate.staging import LOG_DIR_NAME, STAGED_DIR_NAME
 
 __all__ = ["DiffModelRun", "run_diff_model"]
 

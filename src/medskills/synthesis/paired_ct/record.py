@@ -9,7 +9,7 @@ from pydantic import Field, JsonValue
 
 from medskills.core.models import Artifact, FrozenModel, RunRecord
 from medskills.core.volumes import Geometry, GeometryComparison, IntensitySummary
-from medskills.synthesis.ct_request import CTVersion, InferenceSettings, MaskPath
+from medskills.synthesis.nv_generate.ct_inference import CTVersion, InferenceSettings, MaskPath
 
 __all__ = [
     "CT_SKILL_ID",

@@ -1,6 +1,6 @@
 """Mask-only CT anatomy generation through ``scripts.sample_mask.ldm_conditional_sample_one_mask``.
 
-Upstream has no command for it, so a small runner of ours (``medskills.synthesis._mask_runner``) calls
+Upstream has no command for it, so a small runner of ours (``medskills.synthesis.ct_mask._runner``) calls
 the library function in a subprocess with the upstream root as working directory; upstream is never
 imported here. Requests follow Path A's rules (controllable sizes in [0, 1] or -1, at most one tumor)
 at the mask model's fixed 256^3 x 1.5 mm grid. Masks are raw MAISI ids (body 200).
@@ -26,24 +26,24 @@ from medskills.core.records import file_artifact
 from medskills.core.run import PreparedRun, RunOptions, run_command, run_outcome
 from medskills.core.settings import Settings
 from medskills.core.upstream import Runner, UpstreamCommand, run_upstream
-from medskills.synthesis._mask_runner import MASK_SPACING_MM, MaskJob
-from medskills.synthesis.anatomy import load_anatomy_table
-from medskills.synthesis.cost import PATH_A_MASK_SECONDS_AT_1000_STEPS, STARTUP_SECONDS
-from medskills.synthesis.ct_config_rules import check_inference_config
-from medskills.synthesis.ct_evidence import compute_anatomy_size_condition
-from medskills.synthesis.ct_record import AnatomySizeCondition
-from medskills.synthesis.ct_request import CTRunRequest, CTVersion, InferenceSettings
-from medskills.synthesis.diff_model import read_override_file
-from medskills.synthesis.mask_evidence import MaskOutputSummary, evaluate_mask_gates, inspect_masks
-from medskills.synthesis.nv_generate_checks import (
+from medskills.synthesis.ct_mask._runner import MASK_SPACING_MM, MaskJob
+from medskills.synthesis.nv_generate.anatomy import load_anatomy_table
+from medskills.synthesis.nv_generate.cost import PATH_A_MASK_SECONDS_AT_1000_STEPS, STARTUP_SECONDS
+from medskills.synthesis.nv_generate.config_rules import check_inference_config
+from medskills.synthesis.paired_ct.evidence import compute_anatomy_size_condition
+from medskills.synthesis.paired_ct.record import AnatomySizeCondition
+from medskills.synthesis.nv_generate.ct_inference import CTVersion, InferenceSettings
+from medskills.synthesis.diff_model.staging import read_override_file
+from medskills.synthesis.ct_mask.evidence import MaskOutputSummary, evaluate_mask_gates, inspect_masks
+from medskills.synthesis.nv_generate.checks import (
     check_upstream_commit, check_upstream_requirements, check_weights, read_config_infer, resolve_generate_root,
     run_environment,
 )
-from medskills.synthesis.staging import LOG_DIR_NAME, STAGED_DIR_NAME, stage_ct_configs
+from medskills.synthesis.nv_generate.staging import LOG_DIR_NAME, STAGED_DIR_NAME, stage_ct_configs
 
 __all__ = ["MASK_RUNNER_MODULE", "CTMaskRecord", "CTMaskRequest", "generate_ct_masks"]
 
-MASK_RUNNER_MODULE = "medskills.synthesis._mask_runner"
+MASK_RUNNER_MODULE = "medskills.synthesis.ct_mask._runner"
 UPSTREAM_FUNCTION = "scripts.sample_mask.ldm_conditional_sample_one_mask"
 OVERRIDE_KEYS = ("num_output_samples", "controllable_anatomy_size", "output_size", "spacing",
                  "mask_generation_num_inference_steps", "autoencoder_sliding_window_infer_size",
@@ -207,9 +207,7 @@ def _run(
     record: CTMaskRecord, request: CTMaskRequest, output_dir: Path, *, runner: Runner, root: Path, data_root: Path,
     inference: InferenceSettings, condition: AnatomySizeCondition, base_config: dict[str, Any],
 ) -> CTMaskRecord:
-    staging_request = CTRunRequest(config_path=None, output_dir=output_dir, random_seed=request.random_seed,
-                                   version=_VERSION, timeout_seconds=request.timeout_seconds)
-    staged = stage_ct_configs(staging_request, inference, root=root, data_root=data_root,
+    staged = stage_ct_configs(_VERSION, inference, root=root, data_root=data_root,
                               base_config=base_config, output_dir=output_dir)
     job = MaskJob(
         environment_path=staged.environment_path, network_path=staged.network_path,

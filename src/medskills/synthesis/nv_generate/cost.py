@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from medskills.core.models import CostEstimate
-from medskills.synthesis.ct_request import CTVersion, InferenceSettings, MaskPath
+from medskills.synthesis.nv_generate.ct_inference import CTVersion, InferenceSettings, MaskPath
 
 __all__ = ["CONFIRMATION_VRAM_GB", "CONFIRMATION_WALL_SECONDS", "confirmation_reasons", "estimate_ct_cost"]
 

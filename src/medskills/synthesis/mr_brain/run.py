@@ -21,16 +21,16 @@ from medskills.core.plan_card import PlanCard
 from medskills.core.run import PreparedRun, RunOptions, run_command
 from medskills.core.settings import Settings
 from medskills.core.upstream import Runner, run_upstream
-from medskills.synthesis.diff_model import (
+from medskills.synthesis.diff_model.staging import (
     DIFF_MODEL_ENTRYPOINT, DiffModelInference, StagedDiffModel, diff_model_facts, read_inference_defaults,
 )
-from medskills.synthesis.diff_model_run import run_diff_model
-from medskills.synthesis.image_evidence import ImageKind, ImageOutputSummary, write_image_card
-from medskills.synthesis.mr_brain_request import (
+from medskills.synthesis.diff_model.run import run_diff_model
+from medskills.synthesis.nv_generate.image_evidence import ImageKind, ImageOutputSummary, write_image_card
+from medskills.synthesis.mr_brain.request import (
     MR_BRAIN_VERSION, MRBrainModality, MRBrainOverrides, estimate_mr_brain_cost, load_overrides,
     resolve_modality, validate_overrides,
 )
-from medskills.synthesis.nv_generate_checks import (
+from medskills.synthesis.nv_generate.checks import (
     check_diff_model_weights, check_upstream_commit, check_upstream_requirements, resolve_generate_root,
 )
 

@@ -1,8 +1,9 @@
-"""What a CT synthesis run is asked to do: the command-line request and the config overrides.
+"""NV-Generate-CTMR's CT inference config: upstream defaults, model versions and the validated settings.
 
-The override file is the user's JSON on top of upstream's ``configs/config_infer.json``. It is kept
-raw until preflight has checked every key and value; only then is it turned into the typed
-:class:`InferenceSettings` that staging, the cost estimate and the evidence use.
+Shared by every command that stages ``configs/config_infer.json`` (paired CT, CT masks, CT from a
+mask, CT image). A user's override file is kept raw until preflight has checked every key and value;
+only then is it turned into the typed :class:`InferenceSettings` that staging, the cost estimate and
+the evidence use.
 """
 
 from __future__ import annotations
@@ -10,23 +11,17 @@ from __future__ import annotations
 from enum import StrEnum
 from pathlib import Path
 
-from pydantic import Field, JsonValue, ValidationError
+from pydantic import JsonValue
 
-from medskills.core.errors import UsageError
-from medskills.core.io import read_json_object
 from medskills.core.models import FrozenModel
 
 __all__ = [
     "ALLOWED_OVERRIDE_KEYS",
     "DEFAULT_CONFIG_INFER",
-    "CTRunRequest",
     "CTVersion",
     "InferenceSettings",
     "MaskPath",
-    "load_overrides",
 ]
-
-DEFAULT_TIMEOUT_SECONDS = 3600.0
 
 # Shipped values of upstream configs/config_infer.json (spec §B.1), used when no clone is present.
 DEFAULT_CONFIG_INFER: dict[str, JsonValue] = {
@@ -66,29 +61,6 @@ class MaskPath(StrEnum):
 
     A = "A"
     B = "B"
-
-
-class CTRunRequest(FrozenModel):
-    """One ``synth ct`` invocation. ``config_path`` None means upstream's defaults (``default``)."""
-
-    config_path: Path | None
-    output_dir: Path
-    random_seed: int = 0
-    version: CTVersion = CTVersion.RFLOW_CT
-    is_preflight_only: bool = False
-    is_cost_confirmed: bool = Field(default=False, description="--yes: run even when the estimate is expensive.")
-    has_summary_card: bool = True
-    timeout_seconds: float = Field(default=DEFAULT_TIMEOUT_SECONDS, gt=0)
-
-    @classmethod
-    def from_cli(cls, config: str, **options: object) -> CTRunRequest:
-        """Build from the positional ``CONFIG.json|default`` argument and the options."""
-        config_path = None if config == "default" else Path(config)
-        try:
-            return cls.model_validate({"config_path": config_path, **options})
-        except ValidationError as err:
-            problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in err.errors())
-            raise UsageError(f"invalid options: {problems}.") from err
 
 
 class InferenceSettings(FrozenModel):
@@ -150,15 +122,3 @@ class InferenceSettings(FrozenModel):
         if self.autoencoder_tp_num_splits is not None:
             values["autoencoder_tp_num_splits"] = self.autoencoder_tp_num_splits
         return values
-
-
-def load_overrides(config_path: Path | None) -> dict[str, JsonValue]:
-    """Read the override JSON object (``None`` -> no overrides). Keys starting with ``_`` are comments.
-
-    Raises:
-        UsageError: the file is missing, not JSON, or not a JSON object.
-    """
-    if config_path is None:
-        return {}
-    loaded = read_json_object(config_path, what="config file", fallback_hint="the word 'default'")
-    return {str(key): value for key, value in loaded.items() if not str(key).startswith("_")}

@@ -23,19 +23,21 @@ from medskills.core.plan_card import PlanCard
 from medskills.core.run import PreparedRun, RunOptions, run_command, run_outcome
 from medskills.core.settings import Settings
 from medskills.core.upstream import Runner, run_upstream
-from medskills.synthesis.ct_card import MAX_PANELS, write_ct_card
-from medskills.synthesis.ct_evidence import (
+from medskills.synthesis.paired_ct.card import MAX_PANELS, write_ct_card
+from medskills.synthesis.paired_ct.evidence import (
     compute_anatomy_size_condition,
     describe_sample,
     label_mapping,
     scan_outputs,
     summarize_outputs,
 )
-from medskills.synthesis.ct_gates import CT_GATES, CTGateContext
-from medskills.synthesis.ct_preflight import CTPreflight, run_ct_preflight
-from medskills.synthesis.ct_record import CTRequestSection, CTSynthesisRecord, ModelSection
-from medskills.synthesis.ct_request import CTRunRequest, CTVersion, load_overrides
-from medskills.synthesis.staging import build_ct_command, stage_ct_configs
+from medskills.synthesis.paired_ct.gates import CT_GATES, CTGateContext
+from medskills.synthesis.paired_ct.preflight import CTPreflight, run_ct_preflight
+from medskills.synthesis.paired_ct.record import CTRequestSection, CTSynthesisRecord, ModelSection
+from medskills.synthesis.nv_generate.ct_inference import CTVersion
+from medskills.synthesis.paired_ct.request import CTRunRequest, load_overrides
+from medskills.synthesis.nv_generate.staging import stage_ct_configs
+from medskills.synthesis.paired_ct.staging import build_ct_command
 
 __all__ = ["run_ct_synthesis"]
 
@@ -135,7 +137,7 @@ def _run_and_record(
 ) -> CTSynthesisRecord:
     settings, root, data_root = preflight.settings, preflight.upstream_root, preflight.data_root
     assert settings is not None and root is not None and data_root is not None  # guaranteed by preflight
-    staged = stage_ct_configs(request, settings, root=root, data_root=data_root, base_config=preflight.base_config,
+    staged = stage_ct_configs(request.version, settings, root=root, data_root=data_root, base_config=preflight.base_config,
                               output_dir=output_dir)
     command = build_ct_command(request, staged, root=root, data_root=data_root, output_dir=output_dir,
                                is_inventory_complete=preflight.is_inventory_complete)

@@ -216,7 +216,7 @@ def list_anatomies_for_settings(
     Raises:
         UsageError: ``region`` is not a known region (``thorax`` is accepted as chest).
     """
-    from medskills.synthesis.upstream_root import locate_nv_generate_root
+    from medskills.synthesis.nv_generate.upstream_root import locate_nv_generate_root
 
     chosen_region = parse_region(region) if region else None
     root = locate_nv_generate_root(settings).root

@@ -1,4 +1,4 @@
-"""Child process for mask-only generation: ``python -m medskills.synthesis._mask_runner JOB.json``.
+"""Child process for mask-only generation: ``python -m medskills.synthesis.ct_mask._runner JOB.json``.
 
 Upstream has no mask-only command, only the library function
 ``scripts.sample_mask.ldm_conditional_sample_one_mask``. This module runs in a subprocess whose working

@@ -24,15 +24,15 @@ from medskills.core.volumes import (
     read_volume,
     summarize_intensity,
 )
-from medskills.synthesis.anatomy import CONTROLLABLE_SLOTS, AnatomyTable
-from medskills.synthesis.ct_record import (
+from medskills.synthesis.nv_generate.anatomy import CONTROLLABLE_SLOTS, AnatomyTable
+from medskills.synthesis.paired_ct.record import (
     AnatomySizeCondition,
     ClassVolume,
     CTOutputSection,
     LabelMappingEntry,
     SampleEvidence,
 )
-from medskills.synthesis.ct_request import InferenceSettings, MaskPath
+from medskills.synthesis.nv_generate.ct_inference import InferenceSettings, MaskPath
 from medskills.core.records import file_artifact
 
 __all__ = [

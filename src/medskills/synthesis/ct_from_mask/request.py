@@ -15,10 +15,10 @@ from pydantic import Field
 from medskills.core.errors import UsageError
 from medskills.core.models import CostEstimate, FrozenModel
 from medskills.core.preflight import PreflightCollector, check_unknown_keys, suggestion_text
-from medskills.synthesis.cost import estimate_ct_cost
-from medskills.synthesis.ct_request import DEFAULT_CONFIG_INFER, CTVersion, InferenceSettings
-from medskills.synthesis.nv_generate_checks import check_guidance, check_steps, is_finite_number, is_integer_value
-from medskills.synthesis.user_mask import CT_SIZES_XY, CT_SIZES_Z, SourceLabels
+from medskills.synthesis.nv_generate.cost import estimate_ct_cost
+from medskills.synthesis.nv_generate.ct_inference import DEFAULT_CONFIG_INFER, CTVersion, InferenceSettings
+from medskills.synthesis.nv_generate.checks import check_guidance, check_steps, is_finite_number, is_integer_value
+from medskills.synthesis.nv_generate.user_mask import CT_SIZES_XY, CT_SIZES_Z, SourceLabels
 
 __all__ = ["OVERRIDE_KEYS", "CTFromMaskRequest", "FromMaskFile", "estimate_from_mask_cost", "load_from_mask_file",
            "validate_from_mask_overrides"]

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from medskills.core.card import CardPanel, CardTable, write_card
-from medskills.synthesis.ct_evidence import MeasuredPair
-from medskills.synthesis.ct_record import CTSynthesisRecord
+from medskills.synthesis.paired_ct.evidence import MeasuredPair
+from medskills.synthesis.paired_ct.record import CTSynthesisRecord
 
 __all__ = ["CARD_FILE_NAME", "write_ct_card"]
 

@@ -10,15 +10,15 @@ from __future__ import annotations
 from pydantic import JsonValue
 
 from medskills.core.preflight import PreflightCollector, suggestion_text
-from medskills.synthesis.anatomy import (
+from medskills.synthesis.nv_generate.anatomy import (
     CONTROLLABLE_SLOTS,
     CONTROLLABLE_TUMORS,
     REQUEST_BODY_REGIONS,
     AnatomyTable,
     BodyRegion,
 )
-from medskills.synthesis.ct_request import CTVersion, InferenceSettings
-from medskills.synthesis.nv_generate_checks import (
+from medskills.synthesis.nv_generate.ct_inference import CTVersion, InferenceSettings
+from medskills.synthesis.nv_generate.checks import (
     MAX_STEPS,
     check_guidance,
     check_steps,
