@@ -20,10 +20,10 @@ SPEC_DIR = Path(__file__).resolve().parent
 RECORDS = {
     "run_record": "medskills.core.models:RunRecord",
     "ct_synthesis_record": "medskills.synthesis.paired_ct.record:CTSynthesisRecord",
-    "mr_brain_record": "medskills.synthesis.mr_brain.run:MRBrainRecord",
-    "ct_from_mask_record": "medskills.synthesis.ct_from_mask.run:CTFromMaskRecord",
-    "ct_image_record": "medskills.synthesis.ct_image.run:CTImageRecord",
-    "ct_mask_record": "medskills.synthesis.ct_mask.run:CTMaskRecord",
+    "mr_brain_record": "medskills.synthesis.mr_brain.record:MRBrainRecord",
+    "ct_from_mask_record": "medskills.synthesis.ct_from_mask.record:CTFromMaskRecord",
+    "ct_image_record": "medskills.synthesis.ct_image.record:CTImageRecord",
+    "ct_mask_record": "medskills.synthesis.ct_mask.record:CTMaskRecord",
 }
 
 

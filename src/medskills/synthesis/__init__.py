@@ -16,11 +16,18 @@ from medskills.synthesis.paired_ct.record import CTOutputSection, CTRequestSecti
 from medskills.synthesis.nv_generate.ct_inference import CTVersion, InferenceSettings, MaskPath
 from medskills.synthesis.paired_ct.request import CTRunRequest
 from medskills.synthesis.paired_ct.run import run_ct_synthesis
-from medskills.synthesis.ct_from_mask.run import CTFromMaskRecord, generate_ct_from_mask
+from medskills.synthesis.ct_from_mask.run import generate_ct_from_mask
+from medskills.synthesis.ct_from_mask.record import CTFromMaskRecord
 from medskills.synthesis.ct_from_mask.request import CTFromMaskRequest
-from medskills.synthesis.ct_image.run import CTImageRecord, CTImageRequest, generate_ct_image
-from medskills.synthesis.ct_mask.run import CTMaskRecord, CTMaskRequest, generate_ct_masks
-from medskills.synthesis.mr_brain.run import MRBrainRecord, MRBrainRequest, generate_mr_brain
+from medskills.synthesis.ct_image.run import generate_ct_image
+from medskills.synthesis.ct_image.request import CTImageRequest
+from medskills.synthesis.ct_image.record import CTImageRecord
+from medskills.synthesis.ct_mask.run import generate_ct_masks
+from medskills.synthesis.ct_mask.request import CTMaskRequest
+from medskills.synthesis.ct_mask.record import CTMaskRecord
+from medskills.synthesis.mr_brain.run import generate_mr_brain
+from medskills.synthesis.mr_brain.request import MRBrainRequest
+from medskills.synthesis.mr_brain.record import MRBrainRecord
 from medskills.core.mr_brain_modality import MRBrainModality
 from medskills.synthesis.nv_generate.user_mask import SourceLabels
 

@@ -16,7 +16,8 @@ from medskills.core.errors import ExitCode
 from medskills.core.models import Status
 from medskills.core.provenance import DeviceInfo
 from medskills.core.settings import Settings
-from medskills.synthesis.ct_from_mask.run import CTFromMaskRecord, generate_ct_from_mask, output_image_pattern
+from medskills.synthesis.ct_from_mask.run import generate_ct_from_mask, output_image_pattern
+from medskills.synthesis.ct_from_mask.record import CTFromMaskRecord
 from medskills.synthesis.ct_from_mask.request import CTFromMaskRequest
 from medskills.synthesis.nv_generate.user_mask import SourceLabels
 from standin_upstream import Behaviour, StandinRoot

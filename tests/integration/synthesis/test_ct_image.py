@@ -14,7 +14,9 @@ from medskills.core.errors import ExitCode
 from medskills.core.models import Status
 from medskills.core.provenance import DeviceInfo
 from medskills.core.settings import Settings
-from medskills.synthesis.ct_image.run import CTImageRecord, CTImageRequest, generate_ct_image
+from medskills.synthesis.ct_image.run import generate_ct_image
+from medskills.synthesis.ct_image.request import CTImageRequest
+from medskills.synthesis.ct_image.record import CTImageRecord
 from medskills.synthesis.nv_generate.ct_inference import CTVersion
 from standin_upstream import Behaviour, StandinRoot
 from standin_upstream.diff_model import stand_in_pins

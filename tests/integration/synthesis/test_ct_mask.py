@@ -16,7 +16,9 @@ from medskills.core.errors import ExitCode
 from medskills.core.models import Status
 from medskills.core.provenance import DeviceInfo
 from medskills.core.settings import Settings
-from medskills.synthesis.ct_mask.run import CTMaskRecord, CTMaskRequest, generate_ct_masks
+from medskills.synthesis.ct_mask.run import generate_ct_masks
+from medskills.synthesis.ct_mask.request import CTMaskRequest
+from medskills.synthesis.ct_mask.record import CTMaskRecord
 from standin_upstream import Behaviour, StandinRoot
 from standin_upstream.diff_model import stand_in_pins
 from standin_upstream.diff_model_fixtures import advanced_standin, gpu_device, standin_settings  # noqa: F401

@@ -17,7 +17,9 @@ from medskills.core.models import Status
 from medskills.core.provenance import DeviceInfo
 from medskills.core.settings import Settings
 from medskills.core.upstream import UpstreamCommand, run_upstream
-from medskills.synthesis.mr_brain.run import MRBrainRecord, MRBrainRequest, generate_mr_brain
+from medskills.synthesis.mr_brain.run import generate_mr_brain
+from medskills.synthesis.mr_brain.request import MRBrainRequest
+from medskills.synthesis.mr_brain.record import MRBrainRecord
 from standin_upstream import Behaviour, StandinRoot
 from standin_upstream.diff_model import set_extra_switches, stand_in_pins
 from standin_upstream.diff_model_fixtures import advanced_standin, gpu_device, standin_settings  # noqa: F401

@@ -13,7 +13,7 @@ from pydantic import BaseModel
 
 from medskills.segmentation.models import SegmentationRunRecord
 from medskills.synthesis.paired_ct.record import CTSynthesisRecord
-from medskills.synthesis.mr_brain.run import MRBrainRecord
+from medskills.synthesis.mr_brain.record import MRBrainRecord
 
 READ_PATHS: dict[type[BaseModel], list[str]] = {
     CTSynthesisRecord: [

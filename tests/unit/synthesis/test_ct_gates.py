@@ -9,7 +9,7 @@ import pytest
 
 from medskills.core.models import Invocation, Status
 from medskills.core.volumes import GeometryComparison
-from medskills.synthesis.paired_ct.gates import CT_GATES, CTGateContext
+from medskills.synthesis.paired_ct.gates import CT_GATES, CTGateContext, PairedCTGate
 from medskills.synthesis.paired_ct.record import CTOutputSection, SampleEvidence
 
 GOOD_GEOMETRY = GeometryComparison(is_shape_match=True, is_spacing_match=True, affine_max_abs_diff=0.0,
@@ -42,7 +42,7 @@ def _output(samples: list[SampleEvidence], missing: list[int] | None = None) -> 
 
 
 def _failed(invocation: Invocation, output: CTOutputSection, requested: int = 1) -> set[str]:
-    results = CT_GATES.evaluate(CTGateContext(invocation=invocation, output=output, requested_samples=requested))
+    results = CT_GATES.evaluate(CTGateContext(invocation=invocation, output=output, expected_samples=requested))
     return {r.gate for r in results if r.status == Status.FAILED}
 
 
@@ -63,3 +63,9 @@ def test_all_gates_pass_on_good_outputs():
 ])
 def test_each_gate_fails_on_its_bad_case(invocation, output, requested, gate):
     assert gate in _failed(invocation, output, requested)
+
+
+def test_paired_ct_gates_are_the_gate_enum_in_order():
+    assert CT_GATES.names == list(PairedCTGate)
+    gates = CT_GATES.evaluate(CTGateContext(invocation=_invocation(), output=_output([_sample()]), expected_samples=1))
+    assert [gate.gate for gate in gates] == [gate.value for gate in PairedCTGate]

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from medskills.core.models import Invocation, Status, utc_now
-from medskills.synthesis.nv_generate.image_evidence import (
-    ImageKind, evaluate_image_gates, inspect_image, summarize_images, write_image_card,
-)
+from medskills.synthesis.nv_generate.image_evidence import ImageKind, inspect_image, summarize_images
+from medskills.synthesis.nv_generate.image_card import write_image_card
+from medskills.synthesis.nv_generate.image_gates import ImageGate, evaluate_image_gates
 
 SPACING = (1.0, 1.0, 2.0)
 
@@ -100,3 +100,20 @@ def test_card_shows_a_triptych(tmp_path: Path) -> None:
     path, error = write_image_card(tmp_path, title="t", subtitle="s", status=Status.PASSED, output=output,
                                    request_rows=[["a", "b"]], gates=[])
     assert error is None and "data:image/png;base64" in path.read_text()
+
+
+def test_image_gates_are_the_gate_enum_in_order(tmp_path: Path) -> None:
+    image = inspect_image(_volume(tmp_path, _ct()), kind=ImageKind.CT, requested_shape=(8, 8, 4),
+                          requested_spacing_mm=SPACING)
+    gates = evaluate_image_gates(_invocation(), summarize_images(tmp_path, [image], kind=ImageKind.CT))
+    assert [gate.gate for gate in gates] == [gate.value for gate in ImageGate]
+
+
+def test_geometry_gate_passes_when_the_grid_comes_from_a_mask(tmp_path: Path) -> None:
+    image = inspect_image(_volume(tmp_path, _ct()), kind=ImageKind.CT, requested_shape=(16, 16, 16),
+                          requested_spacing_mm=SPACING)
+    output = summarize_images(tmp_path, [image], kind=ImageKind.CT)
+    by_gate = {gate.gate: gate.status for gate in evaluate_image_gates(_invocation(), output)}
+    assert by_gate[ImageGate.GEOMETRY_MATCHES_REQUEST] is Status.FAILED
+    from_mask = evaluate_image_gates(_invocation(), output, is_geometry_requested=False)
+    assert {gate.gate: gate.status for gate in from_mask}[ImageGate.GEOMETRY_MATCHES_REQUEST] is Status.PASSED

@@ -8,7 +8,8 @@ import nibabel as nib
 import numpy as np
 
 from medskills.core.models import Invocation, Status, utc_now
-from medskills.synthesis.ct_mask.evidence import evaluate_mask_gates, inspect_masks
+from medskills.synthesis.ct_mask.evidence import inspect_masks
+from medskills.synthesis.ct_mask.gates import CTMaskGate, evaluate_mask_gates
 
 
 def _mask(tmp_path: Path, ids: list[int], name: str = "mask_0000.nii.gz") -> Path:
@@ -54,3 +55,12 @@ def test_unreadable_or_empty_outputs_fail(tmp_path: Path) -> None:
     assert not output.all_masks_readable and "masks_readable" in _failed(output)
     empty = inspect_masks(tmp_path, [], expected_ids=[1])
     assert not empty.all_expected_maisi_labels_present and "masks_written" in _failed(empty)
+
+
+def test_mask_gates_are_the_gate_enum_in_order(tmp_path):
+    output = inspect_masks(tmp_path, [_mask(tmp_path, [23, 200])], expected_ids=[23])
+    invocation = Invocation(argv=["x"], cwd=Path("."), exit_code=0, timeout_seconds=1, runtime_seconds=0,
+                            started_at=utc_now())
+    gates = evaluate_mask_gates(invocation, output, expected_samples=1)
+    assert [gate.gate for gate in gates] == [gate.value for gate in CTMaskGate]
+    assert all(gate.status is Status.PASSED for gate in gates)

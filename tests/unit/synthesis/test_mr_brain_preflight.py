@@ -9,7 +9,8 @@ import pytest
 
 from medskills.core.provenance import DeviceInfo
 from medskills.core.settings import load_settings
-from medskills.synthesis.mr_brain.run import MRBrainRequest, generate_mr_brain
+from medskills.synthesis.mr_brain.run import generate_mr_brain
+from medskills.synthesis.mr_brain.request import MRBrainRequest
 from standin_upstream.snapshot import copy_snapshot, nv_generate_snapshot, write_fake_assets  # noqa: F401
 
 GPU = DeviceInfo(cuda_available=True, device_name="stand-in", total_memory_gb=24.0, torch_version="x")

@@ -13,66 +13,37 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from medskills.core.skills import SkillId
 from medskills.core.errors import ExitCode
-from medskills.core.models import FrozenModel, RunRecord, Status, utc_now
+from medskills.core.models import Status, utc_now
+from medskills.core.plan_card import PlanCard
 from medskills.core.preflight import PreflightCollector, check_gpu
 from medskills.core.provenance import DeviceInfo, collect_provenance, detect_device
-from medskills.core.plan_card import PlanCard
 from medskills.core.records import file_artifact
 from medskills.core.run import PreparedRun, RunOptions, run_command, run_outcome
 from medskills.core.settings import Settings
+from medskills.core.skills import SkillId
 from medskills.core.upstream import Runner, UpstreamCommand, run_upstream
 from medskills.core.volumes import write_nifti
+from medskills.synthesis.ct_from_mask.record import CT_FROM_MASK_ENTRYPOINT, CTFromMaskRecord, CTFromMaskRequestEvidence
 from medskills.synthesis.ct_from_mask.request import (
     CTFromMaskRequest, estimate_from_mask_cost, load_from_mask_file, validate_from_mask_overrides,
-)
-from medskills.synthesis.nv_generate.ct_inference import CTVersion, InferenceSettings
-from medskills.synthesis.nv_generate.image_evidence import (
-    ImageKind, ImageOutputSummary, evaluate_image_gates, image_artifacts, inspect_image, summarize_images,
-    write_image_card,
 )
 from medskills.synthesis.nv_generate.checks import (
     check_upstream_commit, check_upstream_requirements, check_weights, read_config_infer, resolve_generate_root,
     run_environment,
 )
+from medskills.synthesis.nv_generate.ct_inference import CTVersion, InferenceSettings
+from medskills.synthesis.nv_generate.image_evidence import ImageKind, image_artifacts, inspect_image, summarize_images
+from medskills.synthesis.nv_generate.image_card import write_image_card
+from medskills.synthesis.nv_generate.image_gates import evaluate_image_gates
 from medskills.synthesis.nv_generate.staging import LOG_DIR_NAME, stage_ct_configs
-from medskills.synthesis.nv_generate.user_mask import MaskEvidence, PreparedMask, prepare_user_mask
+from medskills.synthesis.nv_generate.user_mask import PreparedMask, prepare_user_mask
 
-__all__ = ["CT_FROM_MASK_ENTRYPOINT", "CTFromMaskRecord", "CTFromMaskRequestEvidence", "generate_ct_from_mask"]
+__all__ = ["generate_ct_from_mask"]
 
-CT_FROM_MASK_ENTRYPOINT = "scripts.infer_image_from_mask"
 FROM_MASK_WEIGHTS = ("autoencoder_v1.pt", "diff_unet_3d_rflow-ct.pt", "controlnet_3d_rflow-ct.pt")
 CT_WINDOW_HU = (-200.0, 250.0)
 _VERSION = CTVersion.RFLOW_CT
-
-
-class CTFromMaskRequestEvidence(FrozenModel):
-    """The request as resolved."""
-
-    request_path: Path
-    mask_path: Path
-    overrides: dict[str, Any]
-    source_labels: str
-    body_envelope_ct: Path | None
-    allow_missing_body_label: bool
-    random_seed: int
-    num_inference_steps: int | None
-    cfg_guidance_scale: float | None
-    version: str = _VERSION.value
-
-
-class CTFromMaskRecord(RunRecord):
-    """Evidence of one CT-from-mask run."""
-
-    skill: str = "nv-generate-ct-rflow"
-    mode: str = "ct-from-mask"
-    entrypoint: str = f"python -m {CT_FROM_MASK_ENTRYPOINT}"
-    request: CTFromMaskRequestEvidence
-    mask: MaskEvidence | None = None
-    upstream_mask_path: Path | None = None
-    staged_config_paths: list[Path] = []
-    output: ImageOutputSummary | None = None
 
 
 def generate_ct_from_mask(
@@ -177,7 +148,7 @@ def _run(
         log_dir=output_dir / LOG_DIR_NAME, log_name="infer_image_from_mask"))
     images = [inspect_image(path, kind=ImageKind.CT) for path in _scan(output_dir, mask_file, invocation.started_at)]
     output = summarize_images(output_dir, images, kind=ImageKind.CT)
-    gates = evaluate_image_gates(invocation, output, check_requested_geometry=False)
+    gates = evaluate_image_gates(invocation, output, is_geometry_requested=False)
     status, exit_code, reasons = run_outcome(invocation, gates)
     staged_paths = [staged.inference_path, staged.environment_path]
     artifacts = [*image_artifacts(images), *(file_artifact("staged_config", path) for path in staged_paths)]
@@ -191,6 +162,6 @@ def _run(
             ["steps", str(inference.num_inference_steps)], ["random seed", str(request.random_seed)],
             ["exit code", str(record.exit_code)]]
     card_path, card_error = write_image_card(output_dir, title="Synthetic CT from a mask (rflow-ct)",
-                                             subtitle="nv-generate-ct-rflow · ct-from-mask", status=record.status,
+                                             subtitle=f"{SkillId.SYNTH_CT} · ct-from-mask", status=record.status,
                                              output=output, request_rows=rows, gates=record.gates, window=CT_WINDOW_HU)
     return record.with_updates(card_path=card_path, card_error=card_error)

@@ -6,13 +6,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from medskills.core.errors import InputError
-from medskills.core.gates import GateRegistry, gate_result
 from medskills.core.io import sha256_file
-from medskills.core.models import FrozenModel, GateResult, Invocation
+from medskills.core.models import FrozenModel
 from medskills.core.volumes import LabelStatistics, as_label_map, label_statistics, read_volume
-from medskills.core.gates import upstream_exit_gate
 
-__all__ = ["MaskOutputSummary", "MaskSample", "evaluate_mask_gates", "inspect_masks"]
+__all__ = ["BODY_LABEL", "MAX_MAISI_ID", "MaskOutputSummary", "MaskSample", "inspect_masks"]
 
 BODY_LABEL = 200
 MAX_MAISI_ID = 132
@@ -79,51 +77,3 @@ def inspect_masks(directory: Path, paths: Sequence[Path], *, expected_ids: Seque
         all_expected_maisi_labels_present=bool(samples) and all(sample.is_all_expected_present for sample in samples),
         foreign_label_ids=[i for i in union if i > MAX_MAISI_ID and i != BODY_LABEL],
     )
-
-
-class _Context(FrozenModel):
-    invocation: Invocation
-    output: MaskOutputSummary
-    expected_samples: int
-
-
-_MASK_GATES: GateRegistry[_Context] = GateRegistry()
-
-
-@_MASK_GATES.register("upstream_exit_zero")
-def _gate_exit(context: _Context) -> GateResult:
-    return upstream_exit_gate(context.invocation, what="mask runner")
-
-
-@_MASK_GATES.register("masks_written")
-def _gate_written(context: _Context) -> GateResult:
-    count = context.output.num_samples
-    return gate_result("masks_written", passed=count == context.expected_samples, observed=count,
-                       threshold=context.expected_samples, message=f"{count} mask(s) written during this run")
-
-
-@_MASK_GATES.register("masks_readable")
-def _gate_readable(context: _Context) -> GateResult:
-    ok = context.output.all_masks_readable
-    return gate_result("masks_readable", passed=ok, observed=ok, message="every mask reads as an integer label map")
-
-
-@_MASK_GATES.register("label_ids_in_maisi_space")
-def _gate_space(context: _Context) -> GateResult:
-    foreign = context.output.foreign_label_ids
-    return gate_result("label_ids_in_maisi_space", passed=not foreign, observed=foreign,
-                       message=f"ids within 0..{MAX_MAISI_ID} or {BODY_LABEL}")
-
-
-@_MASK_GATES.register("expected_labels_present")
-def _gate_expected(context: _Context) -> GateResult:
-    missing = context.output.missing_expected_maisi_label_ids
-    ok = context.output.all_expected_maisi_labels_present
-    return gate_result("expected_labels_present", passed=ok, observed=missing,
-                       message="every requested anatomy's MAISI id is present in every mask"
-                       + (f"; missing {missing}" if missing else ""))
-
-
-def evaluate_mask_gates(invocation: Invocation, output: MaskOutputSummary, *, expected_samples: int) -> list[GateResult]:
-    """Evaluate every mask gate."""
-    return _MASK_GATES.evaluate(_Context(invocation=invocation, output=output, expected_samples=expected_samples))

@@ -13,117 +13,40 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field
-
-from medskills.core.skills import SkillId
 from medskills.core.errors import ExitCode
 from medskills.core.io import write_json_atomic
-from medskills.core.models import CostEstimate, FrozenModel, RunRecord, Status, utc_now
+from medskills.core.models import Status, utc_now
+from medskills.core.plan_card import PlanCard
 from medskills.core.preflight import PreflightCollector, check_gpu, check_unknown_keys
 from medskills.core.provenance import DeviceInfo, collect_provenance, detect_device
-from medskills.core.plan_card import PlanCard
 from medskills.core.records import file_artifact
 from medskills.core.run import PreparedRun, RunOptions, run_command, run_outcome
 from medskills.core.settings import Settings
+from medskills.core.skills import SkillId
 from medskills.core.upstream import Runner, UpstreamCommand, run_upstream
 from medskills.synthesis.ct_mask._runner import MASK_SPACING_MM, MaskJob
-from medskills.synthesis.nv_generate.anatomy import load_anatomy_table
-from medskills.synthesis.nv_generate.cost import PATH_A_MASK_SECONDS_AT_1000_STEPS, STARTUP_SECONDS
-from medskills.synthesis.nv_generate.config_rules import check_inference_config
-from medskills.synthesis.paired_ct.evidence import compute_anatomy_size_condition
-from medskills.synthesis.paired_ct.record import AnatomySizeCondition
-from medskills.synthesis.nv_generate.ct_inference import CTVersion, InferenceSettings
+from medskills.synthesis.ct_mask.evidence import inspect_masks
+from medskills.synthesis.ct_mask.gates import evaluate_mask_gates
+from medskills.synthesis.ct_mask.record import MASK_RUNNER_MODULE, CTMaskRecord, ExpectedLabel
+from medskills.synthesis.ct_mask.request import (
+    DEFAULT_CONTROLLABLE, MASK_SIZE, OVERRIDE_KEYS, CTMaskRequest, check_mask_request, estimate_mask_cost,
+)
 from medskills.synthesis.diff_model.staging import read_override_file
-from medskills.synthesis.ct_mask.evidence import MaskOutputSummary, evaluate_mask_gates, inspect_masks
+from medskills.synthesis.nv_generate.anatomy import load_anatomy_table
 from medskills.synthesis.nv_generate.checks import (
     check_upstream_commit, check_upstream_requirements, check_weights, read_config_infer, resolve_generate_root,
     run_environment,
 )
+from medskills.synthesis.nv_generate.config_rules import check_inference_config
+from medskills.synthesis.nv_generate.ct_inference import CTVersion, InferenceSettings
 from medskills.synthesis.nv_generate.staging import LOG_DIR_NAME, STAGED_DIR_NAME, stage_ct_configs
+from medskills.synthesis.paired_ct.evidence import compute_anatomy_size_condition
+from medskills.synthesis.paired_ct.record import AnatomySizeCondition
 
-__all__ = ["MASK_RUNNER_MODULE", "CTMaskRecord", "CTMaskRequest", "generate_ct_masks"]
+__all__ = ["generate_ct_masks"]
 
-MASK_RUNNER_MODULE = "medskills.synthesis.ct_mask._runner"
-UPSTREAM_FUNCTION = "scripts.sample_mask.ldm_conditional_sample_one_mask"
-OVERRIDE_KEYS = ("num_output_samples", "controllable_anatomy_size", "output_size", "spacing",
-                 "mask_generation_num_inference_steps", "autoencoder_sliding_window_infer_size",
-                 "autoencoder_sliding_window_infer_overlap")
-MASK_SIZE = (256, 256, 256)
 MASK_WEIGHTS = ("mask_generation_autoencoder.pt", "mask_generation_diffusion_unet.pt")
-DDPM_STEPS = 1000
-DEFAULT_CONTROLLABLE = [["lung tumor", 0.5]]
 _VERSION = CTVersion.RFLOW_CT
-
-
-class CTMaskRequest(FrozenModel):
-    """One ``synth ct-mask`` invocation; ``config_path`` None means a 0.5 lung tumor request."""
-
-    config_path: Path | None = None
-    output_dir: Path
-    random_seed: int = 0
-    is_preflight_only: bool = False
-    is_cost_confirmed: bool = False
-    timeout_seconds: float = Field(default=3600.0, gt=0)
-
-    @classmethod
-    def from_cli(cls, config: str, **options: object) -> CTMaskRequest:
-        """Build from the positional ``REQUEST.json|default`` argument and the options."""
-        return cls.model_validate({"config_path": None if config == "default" else Path(config), **options})
-
-
-class ExpectedLabel(FrozenModel):
-    """A requested anatomy and the MAISI id its voxels must carry."""
-
-    anatomy: str
-    maisi_label_id: int
-
-
-class CTMaskRecord(RunRecord):
-    """Evidence of one mask-only run."""
-
-    skill: str = "nv-generate-ct-rflow"
-    mode: str = "ct-mask"
-    entrypoint: str = UPSTREAM_FUNCTION
-    runner_module: str = MASK_RUNNER_MODULE
-    overrides: dict[str, Any]
-    random_seed: int
-    controllable_anatomy_size: list[tuple[str, float]] = []
-    anatomy_size_condition: AnatomySizeCondition | None = None
-    expected_labels: list[ExpectedLabel] = []
-    job_path: Path | None = None
-    output: MaskOutputSummary | None = None
-
-
-def _check_mask_request(collector: PreflightCollector, merged: dict[str, Any]) -> None:
-    """The mask model's own limits on top of the paired rules (Path A only, fixed grid)."""
-    if not merged.get("controllable_anatomy_size"):
-        collector.error("controllable_required", "controllable_anatomy_size is empty; mask-only generation is "
-                        "driven by the size conditions.", field="controllable_anatomy_size",
-                        fix='for example [["lung tumor", 0.5]]')
-    if merged.get("output_size") != list(MASK_SIZE):
-        collector.error("mask_size_fixed", f"output_size must be {list(MASK_SIZE)}: the mask model generates that "
-                        f"grid only, got {merged.get('output_size')!r}.", field="output_size",
-                        fix=f"drop the key or set it to {list(MASK_SIZE)}")
-    if merged.get("spacing") != list(MASK_SPACING_MM):
-        collector.error("mask_spacing_fixed", f"spacing must be {list(MASK_SPACING_MM)} mm for mask-only output, got "
-                        f"{merged.get('spacing')!r}.", field="spacing", fix=f"drop the key or set it to "
-                        f"{list(MASK_SPACING_MM)}")
-    steps = merged.get("mask_generation_num_inference_steps")
-    if isinstance(steps, int) and 1 <= steps < DDPM_STEPS:
-        collector.warning("ddpm_steps_low", f"mask_generation_num_inference_steps {steps} < {DDPM_STEPS}: the mask "
-                          "model is a DDPM and upstream only warns; quality is not guaranteed.",
-                          field="mask_generation_num_inference_steps")
-
-
-def _estimate(settings: InferenceSettings) -> CostEstimate:
-    per_sample = PATH_A_MASK_SECONDS_AT_1000_STEPS * settings.mask_generation_num_inference_steps / DDPM_STEPS
-    wall = STARTUP_SECONDS + per_sample * settings.num_output_samples
-    voxels = MASK_SIZE[0] * MASK_SIZE[1] * MASK_SIZE[2]
-    return CostEstimate(
-        wall_seconds=round(wall, 1), peak_vram_gb=16.0, disk_mb=round(voxels * 2 * settings.num_output_samples / 1e6, 1),
-        basis="25 s start-up + about 80 s per 1000-step mask DDPM at 4x64^3 latent (A6000 notes); int16 masks",
-        needs_confirmation=True, reasons=["mask-only generation always asks for --yes (a 1000-step DDPM per mask)"],
-    )
 
 
 def _expected_labels(settings: InferenceSettings) -> list[ExpectedLabel]:
@@ -163,7 +86,7 @@ def _prepare(
     default_controllable = DEFAULT_CONTROLLABLE if request.config_path is None else []
     merged = {**base, "output_size": list(MASK_SIZE), "spacing": list(MASK_SPACING_MM),
               "controllable_anatomy_size": default_controllable, **overrides}
-    _check_mask_request(collector, merged)
+    check_mask_request(collector, merged)
     inference = check_inference_config(collector, merged, table=load_anatomy_table(), version=_VERSION)
     check_upstream_commit(collector, root, skill=SkillId.SYNTH_CT, version=_VERSION.value)
     check_upstream_requirements(collector, root)
@@ -179,7 +102,7 @@ def _prepare(
                             fix="run `medskills setup synth-ct`", blocks_request=False)
     device = device or detect_device()
     check_gpu(collector, settings, device, needed_for="mask generation")
-    cost = _estimate(inference) if inference is not None else None
+    cost = estimate_mask_cost(inference) if inference is not None else None
     record = CTMaskRecord(
         status=Status.SKIPPED, exit_code=ExitCode.OK, started_at=started_at, finished_at=utc_now(),
         output_dir=Path(request.output_dir).absolute(), preflight=collector.report(cost=cost), overrides=overrides,

@@ -18,9 +18,8 @@ from medskills.core.upstream import Runner, UpstreamCommand
 from medskills.synthesis.diff_model.staging import (
     DiffModelFacts, DiffModelInference, StagedDiffModel, diff_model_argv, scan_diff_model_outputs, stage_diff_model,
 )
-from medskills.synthesis.nv_generate.image_evidence import (
-    ImageKind, ImageOutputSummary, evaluate_image_gates, image_artifacts, inspect_image, summarize_images,
-)
+from medskills.synthesis.nv_generate.image_evidence import ImageKind, ImageOutputSummary, image_artifacts, inspect_image, summarize_images
+from medskills.synthesis.nv_generate.image_gates import evaluate_image_gates
 from medskills.synthesis.nv_generate.checks import run_environment
 from medskills.synthesis.nv_generate.staging import LOG_DIR_NAME, STAGED_DIR_NAME
 

@@ -10,80 +10,31 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
-
-from medskills.core.skills import SkillId
 from medskills.core.errors import ExitCode
-from medskills.core.models import FrozenModel, RunRecord, Status, utc_now
+from medskills.core.models import Status, utc_now
+from medskills.core.plan_card import PlanCard
 from medskills.core.preflight import PreflightCollector, check_gpu
 from medskills.core.provenance import DeviceInfo, collect_provenance, detect_device
-from medskills.core.plan_card import PlanCard
 from medskills.core.run import PreparedRun, RunOptions, run_command
 from medskills.core.settings import Settings
+from medskills.core.mr_brain_modality import MRBrainModality
+from medskills.core.skills import SkillId
 from medskills.core.upstream import Runner, run_upstream
-from medskills.synthesis.diff_model.staging import (
-    DIFF_MODEL_ENTRYPOINT, DiffModelInference, StagedDiffModel, diff_model_facts, read_inference_defaults,
-)
 from medskills.synthesis.diff_model.run import run_diff_model
-from medskills.synthesis.nv_generate.image_evidence import ImageKind, ImageOutputSummary, write_image_card
+from medskills.synthesis.diff_model.staging import DiffModelInference, diff_model_facts, read_inference_defaults
+from medskills.synthesis.mr_brain.record import MRBrainRecord, MRBrainRequestEvidence
 from medskills.synthesis.mr_brain.request import (
-    MR_BRAIN_VERSION, MRBrainModality, MRBrainOverrides, estimate_mr_brain_cost, load_overrides,
+    MR_BRAIN_VERSION, MRBrainOverrides, MRBrainRequest, estimate_mr_brain_cost, load_overrides,
     resolve_modality, validate_overrides,
 )
 from medskills.synthesis.nv_generate.checks import (
     check_diff_model_weights, check_upstream_commit, check_upstream_requirements, resolve_generate_root,
 )
+from medskills.synthesis.nv_generate.image_evidence import ImageKind
+from medskills.synthesis.nv_generate.image_card import write_image_card
 
-__all__ = ["MR_BRAIN_SKILL", "MRBrainRecord", "MRBrainRequest", "MRBrainRequestEvidence", "generate_mr_brain"]
+__all__ = ["generate_mr_brain"]
 
-MR_BRAIN_SKILL = "nv-generate-mr-brain"
-DEFAULT_TIMEOUT_SECONDS = 3600.0
-
-
-class MRBrainRequest(FrozenModel):
-    """What the command line asked for. ``config=None`` means the upstream defaults."""
-
-    config_path: Path | None = None
-    output_dir: Path
-    modality: str | None = None
-    random_seed: int = 1234
-    is_preflight_only: bool = False
-    is_cost_confirmed: bool = Field(default=False, description="--yes: accept a run above the cost limits.")
-    timeout_seconds: float = Field(default=DEFAULT_TIMEOUT_SECONDS, gt=0)
-    has_summary_card: bool = True
-
-    @classmethod
-    def from_cli(cls, config: str, **options: object) -> MRBrainRequest:
-        """Build from the positional ``CONFIG.json|default`` argument and the options."""
-        return cls.model_validate({"config_path": None if config == "default" else Path(config), **options})
-
-
-class MRBrainRequestEvidence(FrozenModel):
-    """The request as resolved: overrides given, modality, the rendered settings and their sources."""
-
-    config_path: Path | None
-    overrides: dict[str, object]
-    modality_name: MRBrainModality | None
-    modality_id: int | None
-    dim_requested: tuple[int, int, int] | None
-    spacing_requested_mm: tuple[float, float, float] | None
-    num_inference_steps: int | None
-    cfg_guidance_scale: float | None
-    upstream_default_cfg_guidance_scale: float
-    defaults_source: str
-    random_seed: int
-    version: str = MR_BRAIN_VERSION
-
-
-class MRBrainRecord(RunRecord):
-    """Evidence of one MR-brain run (``OUT/result.json``)."""
-
-    skill: str = MR_BRAIN_SKILL
-    version: str = MR_BRAIN_VERSION
-    entrypoint: str = f"python -m {DIFF_MODEL_ENTRYPOINT}"
-    request: MRBrainRequestEvidence
-    staging: StagedDiffModel | None = None
-    output: ImageOutputSummary | None = None
 
 
 def _request_evidence(
@@ -180,6 +131,6 @@ def _request_rows(record: MRBrainRecord) -> list[list[str]]:
 
 def _with_card(record: MRBrainRecord, output_dir: Path) -> MRBrainRecord:
     rows = [*_request_rows(record), ["exit code", str(record.exit_code)]]
-    path, error = write_image_card(output_dir, title="Synthetic brain MRI (rflow-mr-brain)", subtitle=MR_BRAIN_SKILL,
+    path, error = write_image_card(output_dir, title="Synthetic brain MRI (rflow-mr-brain)", subtitle=SkillId.SYNTH_MR_BRAIN.value,
                                    status=record.status, output=record.output, request_rows=rows, gates=record.gates)
     return record.with_updates(card_path=path, card_error=error)  # type: ignore[return-value]

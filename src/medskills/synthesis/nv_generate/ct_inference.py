@@ -9,7 +9,6 @@ the evidence use.
 from __future__ import annotations
 
 from enum import StrEnum
-from pathlib import Path
 
 from pydantic import JsonValue
 

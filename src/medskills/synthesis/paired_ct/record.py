@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
 
 from pydantic import Field, JsonValue
 
+from medskills.core.skills import SkillId
 from medskills.core.models import Artifact, FrozenModel, RunRecord
 from medskills.core.volumes import Geometry, GeometryComparison, IntensitySummary
 from medskills.synthesis.nv_generate.ct_inference import CTVersion, InferenceSettings, MaskPath
 
 __all__ = [
-    "CT_SKILL_ID",
     "AnatomySizeCondition",
     "CTOutputSection",
     "CTRequestSection",
@@ -23,7 +22,6 @@ __all__ = [
     "SampleEvidence",
 ]
 
-CT_SKILL_ID = "nv-generate-ct-rflow"  # also the Literal default of CTSynthesisRecord.skill
 LABEL_SEMANTICS = (
     "Saved label maps hold ordinals 1..N, not MAISI ids: ordinal k is the k-th name of the effective anatomy "
     "list (the controllable names in Path A, else anatomy_list). Every other structure, body included unless "
@@ -156,7 +154,7 @@ class CTOutputSection(FrozenModel):
 class CTSynthesisRecord(RunRecord):
     """``result.json`` of ``synth ct``: the base record plus typed request and output sections."""
 
-    skill: Literal["nv-generate-ct-rflow"] = "nv-generate-ct-rflow"
+    skill: SkillId = SkillId.SYNTH_CT
     model: ModelSection
     request: CTRequestSection
     output: CTOutputSection | None = None

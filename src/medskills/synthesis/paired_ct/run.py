@@ -158,7 +158,7 @@ def _run_and_record(
         anatomy_size_condition=compute_anatomy_size_condition(settings, condition_path),
     )
     gates = CT_GATES.evaluate(CTGateContext(invocation=invocation, output=output,
-                                            requested_samples=settings.num_output_samples))
+                                            expected_samples=settings.num_output_samples))
     status, exit_code, reasons = run_outcome(invocation, gates)
     result = record.with_updates(
         status=status, exit_code=exit_code, invocation=invocation, output=output, gates=gates,
