@@ -9,6 +9,7 @@ mask as int16 NIfTI in raw MAISI ids at upstream's implied 1.5 mm isotropic spac
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 import os
@@ -70,8 +71,9 @@ def main(argv: list[str] | None = None) -> int:
     job = MaskJob.model_validate_json(Path((argv or sys.argv[1:])[0]).read_text(encoding="utf-8"))
     sys.path.insert(0, os.getcwd())  # the upstream root: its ``scripts`` package
     import torch
-    from scripts.sample_mask import ldm_conditional_sample_one_mask  # type: ignore[import-not-found]
-    from scripts.utils import define_instance  # type: ignore[import-not-found]
+    # Upstream is importable only here, with its root as working directory (never typed, never vendored).
+    ldm_conditional_sample_one_mask = importlib.import_module("scripts.sample_mask").ldm_conditional_sample_one_mask
+    define_instance = importlib.import_module("scripts.utils").define_instance
 
     from medskills.core.volumes import write_nifti
 

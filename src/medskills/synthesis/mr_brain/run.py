@@ -131,6 +131,6 @@ def _request_rows(record: MRBrainRecord) -> list[list[str]]:
 
 def _with_card(record: MRBrainRecord, output_dir: Path) -> MRBrainRecord:
     rows = [*_request_rows(record), ["exit code", str(record.exit_code)]]
-    path, error = write_image_card(output_dir, title="Synthetic brain MRI (rflow-mr-brain)", subtitle=SkillId.SYNTH_MR_BRAIN.value,
-                                   status=record.status, output=record.output, request_rows=rows, gates=record.gates)
-    return record.with_updates(card_path=path, card_error=error)  # type: ignore[return-value]
+    path, error = write_image_card(output_dir, title="Synthetic brain MRI (rflow-mr-brain)",
+                                   subtitle=SkillId.SYNTH_MR_BRAIN.value, status=record.status, output=record.output, request_rows=rows, gates=record.gates)
+    return record.with_updates(card_path=path, card_error=error)

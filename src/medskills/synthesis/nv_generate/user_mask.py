@@ -131,7 +131,7 @@ def prepare_user_mask(
         collector.error("mask_unreadable", str(err), field="mask_path", fix="pass a readable 3D NIfTI label map")
         return None
     try:
-        labels = as_label_map(volume.array, where=str(mask_path))
+        labels: npt.NDArray[np.integer] = as_label_map(volume.array, where=str(mask_path))
         labels, conversion = _convert(collector, labels, source_labels)
         stats = label_statistics(labels, volume.geometry.spacing_mm)
     except InputError as err:
