@@ -17,7 +17,7 @@ from medskills.synthesis.paired_ct.record import CTSynthesisRecord
 from medskills.synthesis.nv_generate.ct_inference import DEFAULT_CONFIG_INFER, CTVersion
 from medskills.synthesis.paired_ct.request import load_overrides
 
-SKILL_DIR = Path(__file__).resolve().parents[3] / "skills" / "nv-generate-ct-rflow"
+SKILL_DIR = Path(__file__).resolve().parents[4] / "skills" / "nv-generate-ct-rflow"
 PAIRED_FIXTURES = ["default_config_infer.json", "chest_lung_lobes.json", "chest_lung_tumor_controllable.json",
                    "abdomen_liver_spleen.json", "abdomen_hepatic_tumor.json", "head_brain.json", "pelvis.json"]
 

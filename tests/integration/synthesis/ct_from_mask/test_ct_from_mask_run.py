@@ -24,7 +24,7 @@ from standin_upstream import Behaviour, StandinRoot
 from standin_upstream.diff_model import stand_in_pins
 from standin_upstream.diff_model_fixtures import advanced_standin, gpu_device, standin_settings  # noqa: F401
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
+REPO_ROOT = Path(__file__).resolve().parents[4]
 SHIM = REPO_ROOT / "skills" / "nv-generate-ct-rflow" / "scripts" / "run_ct_from_mask.py"
 WEIGHTS = ("autoencoder_v1.pt", "diff_unet_3d_rflow-ct.pt", "controlnet_3d_rflow-ct.pt")
 

@@ -27,7 +27,7 @@ from standin_upstream import Behaviour, StandinRoot, build_nv_generate_root
 from standin_upstream.fixtures import nv_generate_standin as standin  # noqa: F401  (the healthy stand-in)
 from standin_upstream.snapshot import nv_generate_snapshot  # noqa: F401
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
+REPO_ROOT = Path(__file__).resolve().parents[4]
 SHIM = REPO_ROOT / "skills" / "nv-generate-ct-rflow" / "scripts" / "run_rflow_ct.py"
 FIXTURES = REPO_ROOT / "skills" / "nv-generate-ct-rflow" / "fixtures"
 GPU = DeviceInfo(cuda_available=True, device_name="stand-in GPU", total_memory_gb=80.0, torch_version="stand-in")

@@ -29,8 +29,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 SEED = 20261129
 REQUEST_COUNT = 2400
-CHECKER = Path(__file__).resolve().parents[2] / "standin_upstream" / "upstream_checks.py"
-DOCS = Path(__file__).resolve().parents[3] / "docs" / "real_upstreams.md"
+CHECKER = Path(__file__).resolve().parents[3] / "standin_upstream" / "upstream_checks.py"
+DOCS = Path(__file__).resolve().parents[4] / "docs" / "real_upstreams.md"
 # Our rule codes that may refuse a request upstream accepts; each is justified in docs/real_upstreams.md.
 STRICTER_RULES = {
     "bad_value", "steps_out_of_range", "bad_modality", "guidance_invalid", "bad_extension", "bad_tp_splits",
