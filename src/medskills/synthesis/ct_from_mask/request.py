@@ -10,7 +10,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field
 
 from medskills.core.errors import UsageError
 from medskills.core.models import CostEstimate, FrozenModel
@@ -19,6 +18,7 @@ from medskills.synthesis.nv_generate.cost import estimate_ct_cost
 from medskills.synthesis.nv_generate.ct_inference import DEFAULT_CONFIG_INFER, CTVersion, InferenceSettings
 from medskills.synthesis.nv_generate.checks import check_guidance, check_steps, is_finite_number, is_integer_value
 from medskills.synthesis.nv_generate.user_mask import CT_SIZES_XY, CT_SIZES_Z, SourceLabels
+from medskills.synthesis.nv_generate.request import GenerateRequest
 
 __all__ = ["OVERRIDE_KEYS", "CTFromMaskRequest", "FromMaskFile", "estimate_from_mask_cost", "load_from_mask_file",
            "validate_from_mask_overrides"]
@@ -30,18 +30,13 @@ STRONG_GUIDANCE = 5.0
 CT_MODALITY = 1
 
 
-class CTFromMaskRequest(FrozenModel):
+class CTFromMaskRequest(GenerateRequest):
     """One ``synth ct-from-mask`` invocation."""
 
     request_path: Path
-    output_dir: Path
-    random_seed: int = 0
     source_labels: SourceLabels = SourceLabels.MAISI
     body_envelope_ct: Path | None = None
     allow_missing_body_label: bool = False
-    is_preflight_only: bool = False
-    is_cost_confirmed: bool = False
-    timeout_seconds: float = Field(default=3600.0, gt=0)
 
     @classmethod
     def from_cli(cls, **options: object) -> CTFromMaskRequest:

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-from pydantic import Field
 
-from medskills.core.models import CostEstimate, FrozenModel
+from medskills.core.models import CostEstimate
 from medskills.core.preflight import PreflightCollector, check_unknown_keys
 from medskills.synthesis.diff_model.staging import DiffModelInference
 from medskills.synthesis.nv_generate.checks import check_guidance, check_steps, is_finite_number, is_integer_value
@@ -16,6 +14,7 @@ from medskills.synthesis.nv_generate.config_rules import (
 )
 from medskills.synthesis.nv_generate.cost import estimate_ct_cost
 from medskills.synthesis.nv_generate.ct_inference import DEFAULT_CONFIG_INFER, CTVersion, InferenceSettings
+from medskills.synthesis.nv_generate.request import ConfigFileRequest
 
 __all__ = ["OVERRIDE_KEYS", "CT_MODALITY", "CTImageRequest", "validate_ct_image_overrides", "estimate_ct_image_cost"]
 
@@ -26,22 +25,11 @@ OVERRIDE_KEYS = ("dim", "spacing", "num_inference_steps", "cfg_guidance_scale", 
 CT_MODALITY = 1
 
 
-class CTImageRequest(FrozenModel):
+class CTImageRequest(ConfigFileRequest):
     """One ``synth ct-image`` invocation. ``config_path`` None means the upstream defaults."""
 
-    config_path: Path | None = None
-    output_dir: Path
     version: CTVersion = CTVersion.RFLOW_CT
-    random_seed: int = 0
-    is_preflight_only: bool = False
-    is_cost_confirmed: bool = False
-    timeout_seconds: float = Field(default=3600.0, gt=0)
     has_summary_card: bool = True
-
-    @classmethod
-    def from_cli(cls, config: str, **options: object) -> CTImageRequest:
-        """Build from the positional ``CONFIG.json|default`` argument and the options."""
-        return cls.model_validate({"config_path": None if config == "default" else Path(config), **options})
 
 
 def _check_geometry(collector: PreflightCollector, dim: Any, spacing: Any) -> bool:

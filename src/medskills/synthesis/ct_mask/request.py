@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-from pydantic import Field
 
-from medskills.core.models import CostEstimate, FrozenModel
+from medskills.core.models import CostEstimate
 from medskills.core.preflight import PreflightCollector
 from medskills.synthesis.ct_mask._runner import MASK_SPACING_MM
 from medskills.synthesis.nv_generate.cost import PATH_A_MASK_SECONDS_AT_1000_STEPS, STARTUP_SECONDS
 from medskills.synthesis.nv_generate.ct_inference import InferenceSettings
+from medskills.synthesis.nv_generate.request import ConfigFileRequest
 
 __all__ = ["OVERRIDE_KEYS", "MASK_SIZE", "DDPM_STEPS", "DEFAULT_CONTROLLABLE", "CTMaskRequest", "check_mask_request", "estimate_mask_cost"]
 
@@ -27,20 +26,8 @@ DDPM_STEPS = 1000
 DEFAULT_CONTROLLABLE = [["lung tumor", 0.5]]
 
 
-class CTMaskRequest(FrozenModel):
+class CTMaskRequest(ConfigFileRequest):
     """One ``synth ct-mask`` invocation; ``config_path`` None means a 0.5 lung tumor request."""
-
-    config_path: Path | None = None
-    output_dir: Path
-    random_seed: int = 0
-    is_preflight_only: bool = False
-    is_cost_confirmed: bool = False
-    timeout_seconds: float = Field(default=3600.0, gt=0)
-
-    @classmethod
-    def from_cli(cls, config: str, **options: object) -> CTMaskRequest:
-        """Build from the positional ``REQUEST.json|default`` argument and the options."""
-        return cls.model_validate({"config_path": None if config == "default" else Path(config), **options})
 
 
 def check_mask_request(collector: PreflightCollector, merged: dict[str, Any]) -> None:

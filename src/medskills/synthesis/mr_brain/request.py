@@ -15,27 +15,11 @@ from pydantic import Field
 
 from medskills.core.models import CostEstimate, FrozenModel
 from medskills.core.mr_brain_modality import MRBrainModality
-from medskills.core.preflight import (
-    PreflightCollector,
-    check_unknown_keys,
-    suggestion_text,
-)
-from medskills.synthesis.diff_model.staging import (
-    DiffModelInference,
-    modality_ids,
-    read_override_file,
-)
-from medskills.synthesis.nv_generate.checks import (
-    check_guidance,
-    check_steps,
-    is_finite_number,
-    is_integer_value,
-)
-from medskills.synthesis.nv_generate.cost import (
-    CONFIRMATION_VRAM_GB,
-    CONFIRMATION_WALL_SECONDS,
-    STARTUP_SECONDS,
-)
+from medskills.core.preflight import PreflightCollector, check_unknown_keys, suggestion_text
+from medskills.synthesis.diff_model.staging import DiffModelInference, modality_ids, read_override_file
+from medskills.synthesis.nv_generate.checks import check_guidance, check_steps, is_finite_number, is_integer_value
+from medskills.synthesis.nv_generate.cost import CONFIRMATION_VRAM_GB, CONFIRMATION_WALL_SECONDS, STARTUP_SECONDS
+from medskills.synthesis.nv_generate.request import ConfigFileRequest
 
 __all__ = [
     "MR_BRAIN_VERSION",
@@ -48,7 +32,6 @@ __all__ = [
 ]
 
 MR_BRAIN_VERSION = "rflow-mr-brain"
-DEFAULT_TIMEOUT_SECONDS = 3600.0
 OVERRIDE_KEYS = ("dim", "spacing", "num_inference_steps", "cfg_guidance_scale", "modality")
 DIM_MULTIPLE = 32
 MAX_DIM = (512, 512, 256)
@@ -59,22 +42,12 @@ _SECONDS_PER_256_CUBE_30_STEPS = 90.0
 SPARSELY_TRAINED_MODALITIES = frozenset({MRBrainModality.MRI_MRA, MRBrainModality.MRI_MRA_SKULL_STRIPPED})
 
 
-class MRBrainRequest(FrozenModel):
-    """What the command line asked for. ``config=None`` means the upstream defaults."""
+class MRBrainRequest(ConfigFileRequest):
+    """What the command line asked for. ``config_path`` None means the upstream defaults."""
 
-    config_path: Path | None = None
-    output_dir: Path
     modality: str | None = None
     random_seed: int = 1234
-    is_preflight_only: bool = False
-    is_cost_confirmed: bool = Field(default=False, description="--yes: accept a run above the cost limits.")
-    timeout_seconds: float = Field(default=DEFAULT_TIMEOUT_SECONDS, gt=0)
     has_summary_card: bool = True
-
-    @classmethod
-    def from_cli(cls, config: str, **options: object) -> MRBrainRequest:
-        """Build from the positional ``CONFIG.json|default`` argument and the options."""
-        return cls.model_validate({"config_path": None if config == "default" else Path(config), **options})
 
 
 class MRBrainOverrides(FrozenModel):

@@ -7,37 +7,34 @@ turns it into :class:`~medskills.synthesis.nv_generate.ct_inference.InferenceSet
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Self
 
-from pydantic import Field, JsonValue, ValidationError
+from pydantic import JsonValue, ValidationError
 
 from medskills.core.errors import UsageError
 from medskills.core.io import read_json_object
-from medskills.core.models import FrozenModel
 from medskills.synthesis.nv_generate.ct_inference import CTVersion
+from medskills.synthesis.nv_generate.request import DEFAULT_TIMEOUT_SECONDS, ConfigFileRequest
 
 __all__ = ["DEFAULT_TIMEOUT_SECONDS", "CTRunRequest", "load_overrides"]
 
-DEFAULT_TIMEOUT_SECONDS = 3600.0
 
-
-class CTRunRequest(FrozenModel):
-    """One ``synth ct`` invocation. ``config_path`` None means upstream's defaults (``default``)."""
+class CTRunRequest(ConfigFileRequest):
+    """One ``synth ct`` invocation. ``config_path`` None means upstream's defaults (``default``); it must be given."""
 
     config_path: Path | None
-    output_dir: Path
-    random_seed: int = 0
     version: CTVersion = CTVersion.RFLOW_CT
-    is_preflight_only: bool = False
-    is_cost_confirmed: bool = Field(default=False, description="--yes: run even when the estimate is expensive.")
     has_summary_card: bool = True
-    timeout_seconds: float = Field(default=DEFAULT_TIMEOUT_SECONDS, gt=0)
 
     @classmethod
-    def from_cli(cls, config: str, **options: object) -> CTRunRequest:
-        """Build from the positional ``CONFIG.json|default`` argument and the options."""
-        config_path = None if config == "default" else Path(config)
+    def from_cli(cls, config: str, **options: object) -> Self:
+        """Build from the positional ``CONFIG.json|default`` argument and the options.
+
+        Raises:
+            UsageError: an option value is invalid (names the option and the rule).
+        """
         try:
-            return cls.model_validate({"config_path": config_path, **options})
+            return super().from_cli(config, **options)
         except ValidationError as err:
             problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in err.errors())
             raise UsageError(f"invalid options: {problems}.") from err
