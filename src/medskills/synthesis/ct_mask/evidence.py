@@ -9,6 +9,7 @@ from medskills.core.errors import InputError
 from medskills.core.io import sha256_file
 from medskills.core.models import FrozenModel
 from medskills.core.volumes import LabelStatistics, as_label_map, label_statistics, read_volume
+from medskills.synthesis.nv_generate.generated_file import GeneratedFile
 
 __all__ = ["BODY_LABEL", "MAX_MAISI_ID", "MaskOutputSummary", "MaskSample", "inspect_masks"]
 
@@ -16,16 +17,9 @@ BODY_LABEL = 200
 MAX_MAISI_ID = 132
 
 
-class MaskSample(FrozenModel):
+class MaskSample(GeneratedFile):
     """One generated mask read back: geometry, ids present, expected ids missing, per-class volumes."""
 
-    path: Path
-    bytes: int
-    sha256: str
-    is_readable: bool
-    error: str | None = None
-    shape: tuple[int, ...] | None = None
-    spacing_mm: tuple[float, float, float] | None = None
     label_ids_present: list[int] = []
     foreground_label_ids_present: list[int] = []
     expected_maisi_label_ids: list[int] = []

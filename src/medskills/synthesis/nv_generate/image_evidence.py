@@ -16,6 +16,7 @@ from medskills.core.errors import InputError
 from medskills.core.io import sha256_file
 from medskills.core.models import Artifact, FrozenModel
 from medskills.core.volumes import IntensitySummary, LoadedVolume, read_volume, summarize_intensity
+from medskills.synthesis.nv_generate.generated_file import GeneratedFile
 
 __all__ = [
     "CT_AIR_BELOW_HU",
@@ -42,16 +43,9 @@ class ImageKind(StrEnum):
     CT = "ct"
 
 
-class GeneratedImage(FrozenModel):
+class GeneratedImage(GeneratedFile):
     """One generated volume as read back from disk. Shape and spacing are in voxel-axis order."""
 
-    path: Path
-    bytes: int
-    sha256: str
-    is_readable: bool
-    error: str | None = None
-    shape: tuple[int, ...] | None = None
-    spacing_mm: tuple[float, float, float] | None = None
     affine: list[list[float]] | None = None
     axis_codes: str | None = None
     dtype: str | None = None
