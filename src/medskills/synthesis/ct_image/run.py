@@ -22,7 +22,8 @@ from medskills.synthesis.ct_image.request import (
     OVERRIDE_KEYS, CTImageRequest, estimate_ct_image_cost, validate_ct_image_overrides,
 )
 from medskills.synthesis.diff_model.run import run_diff_model
-from medskills.synthesis.diff_model.staging import diff_model_facts, read_inference_defaults, read_override_file
+from medskills.synthesis.diff_model.staging import diff_model_facts, read_inference_defaults
+from medskills.synthesis.nv_generate.request import read_override_file
 from medskills.synthesis.nv_generate.checks import (
     check_diff_model_weights, check_upstream_commit, check_upstream_requirements, resolve_generate_root,
 )

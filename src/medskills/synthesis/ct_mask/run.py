@@ -31,7 +31,7 @@ from medskills.synthesis.ct_mask.record import MASK_RUNNER_MODULE, CTMaskRecord,
 from medskills.synthesis.ct_mask.request import (
     DEFAULT_CONTROLLABLE, MASK_SIZE, OVERRIDE_KEYS, CTMaskRequest, check_mask_request, estimate_mask_cost,
 )
-from medskills.synthesis.diff_model.staging import read_override_file
+from medskills.synthesis.nv_generate.request import read_override_file
 from medskills.synthesis.nv_generate.anatomy import load_anatomy_table
 from medskills.synthesis.nv_generate.checks import (
     check_upstream_commit, check_upstream_requirements, check_weights, read_config_infer, resolve_generate_root,

@@ -19,8 +19,9 @@ from typing import Any
 from pydantic import Field
 
 from medskills.core.errors import EnvironmentProblem
-from medskills.core.io import read_json_object, write_text_atomic
+from medskills.core.io import write_text_atomic
 from medskills.core.models import FrozenModel
+from medskills.synthesis.nv_generate.request import INFERENCE_BLOCK
 
 __all__ = [
     "DIFF_MODEL_ENTRYPOINT",
@@ -36,13 +37,11 @@ __all__ = [
     "output_name_pattern",
     "packaged_commit",
     "read_inference_defaults",
-    "read_override_file",
     "scan_diff_model_outputs",
     "stage_diff_model",
 ]
 
 DIFF_MODEL_ENTRYPOINT = "scripts.diff_model_infer"
-INFERENCE_BLOCK = "diffusion_unet_inference"
 # Environment-file keys holding paths that upstream resolves against its working directory.
 _ENVIRONMENT_PATH_KEYS = (
     "data_base_dir", "embedding_base_dir", "json_data_list", "model_dir", "trained_autoencoder_path",
@@ -116,24 +115,6 @@ def diff_model_facts(version: str) -> DiffModelFacts:
         version=version, model_config=entry["model_config"], environment=entry["environment"],
         network=entry["network"], inference_defaults=DiffModelInference.model_validate(entry["inference_defaults"]),
     )
-
-
-def read_override_file(path: Path, *, allowed_keys: tuple[str, ...]) -> tuple[dict[str, Any], list[str]]:
-    """Read an override JSON (flat, or nested under ``diffusion_unet_inference``); ``_`` keys are comments.
-
-    Returns:
-        The allowed keys given, and the names of every other key (preflight reports them).
-
-    Raises:
-        UsageError: the file is missing, not JSON, or not an object.
-    """
-    document = read_json_object(path, what="config", fallback_hint="the word 'default'")
-    nested = document.get(INFERENCE_BLOCK)
-    if isinstance(nested, dict) and not [key for key in document if key != INFERENCE_BLOCK and not key.startswith("_")]:
-        document = nested
-    keys = [str(key) for key in document if not str(key).startswith("_")]
-    return ({key: document[key] for key in keys if key in allowed_keys},
-            [key for key in keys if key not in allowed_keys])
 
 
 def read_inference_defaults(facts: DiffModelFacts, upstream_root: Path | None) -> InferenceDefaults:

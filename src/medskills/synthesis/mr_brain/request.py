@@ -16,7 +16,8 @@ from pydantic import Field
 from medskills.core.models import CostEstimate, FrozenModel
 from medskills.core.mr_brain_modality import MRBrainModality
 from medskills.core.preflight import PreflightCollector, check_unknown_keys, suggestion_text
-from medskills.synthesis.diff_model.staging import DiffModelInference, modality_ids, read_override_file
+from medskills.synthesis.diff_model.staging import DiffModelInference, modality_ids
+from medskills.synthesis.nv_generate.request import read_override_file
 from medskills.synthesis.nv_generate.checks import check_guidance, check_steps, is_finite_number, is_integer_value
 from medskills.synthesis.nv_generate.cost import CONFIRMATION_VRAM_GB, CONFIRMATION_WALL_SECONDS, STARTUP_SECONDS
 from medskills.synthesis.nv_generate.request import ConfigFileRequest

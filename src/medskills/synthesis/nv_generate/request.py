@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Self
+from typing import Any, Self
 
 from pydantic import Field
 
+from medskills.core.io import read_json_object
 from medskills.core.models import FrozenModel
 
-__all__ = ["DEFAULT_TIMEOUT_SECONDS", "ConfigFileRequest", "GenerateRequest"]
+__all__ = ["DEFAULT_TIMEOUT_SECONDS", "INFERENCE_BLOCK", "ConfigFileRequest", "GenerateRequest", "read_override_file"]
 
 DEFAULT_TIMEOUT_SECONDS = 3600.0
+INFERENCE_BLOCK = "diffusion_unet_inference"  # the block of upstream's diffusion model configs
 
 
 class GenerateRequest(FrozenModel):
@@ -33,3 +35,21 @@ class ConfigFileRequest(GenerateRequest):
     def from_cli(cls, config: str, **options: object) -> Self:
         """Build from the positional ``CONFIG.json|default`` argument and the options."""
         return cls.model_validate({"config_path": None if config == "default" else Path(config), **options})
+
+
+def read_override_file(path: Path, *, allowed_keys: tuple[str, ...]) -> tuple[dict[str, Any], list[str]]:
+    """Read an override JSON (flat, or nested under ``diffusion_unet_inference``); ``_`` keys are comments.
+
+    Returns:
+        The allowed keys given, and the names of every other key (preflight reports them).
+
+    Raises:
+        UsageError: the file is missing, not JSON, or not an object.
+    """
+    document = read_json_object(path, what="config", fallback_hint="the word 'default'")
+    nested = document.get(INFERENCE_BLOCK)
+    if isinstance(nested, dict) and not [key for key in document if key != INFERENCE_BLOCK and not key.startswith("_")]:
+        document = nested
+    keys = [str(key) for key in document if not str(key).startswith("_")]
+    return ({key: document[key] for key in keys if key in allowed_keys},
+            [key for key in keys if key not in allowed_keys])
