@@ -10,6 +10,7 @@ from medskills.core.models import FrozenModel, RunRecord
 from medskills.synthesis.nv_generate.ct_inference import CTVersion
 from medskills.synthesis.nv_generate.image_evidence import ImageOutputSummary
 from medskills.synthesis.nv_generate.user_mask import MaskEvidence
+from medskills.synthesis.nv_generate.user_mask import SourceLabels
 
 __all__ = ["CT_FROM_MASK_ENTRYPOINT", "CTFromMaskRequestEvidence", "CTFromMaskRecord"]
 
@@ -23,13 +24,13 @@ class CTFromMaskRequestEvidence(FrozenModel):
     request_path: Path
     mask_path: Path
     overrides: dict[str, Any]
-    source_labels: str
+    source_labels: SourceLabels
     body_envelope_ct: Path | None
     allow_missing_body_label: bool
     random_seed: int
     num_inference_steps: int | None
     cfg_guidance_scale: float | None
-    version: str = CTVersion.RFLOW_CT.value
+    version: CTVersion = CTVersion.RFLOW_CT
 
 
 class CTFromMaskRecord(RunRecord):

@@ -91,7 +91,7 @@ def _prepare(
         mask=None if mask is None else mask.evidence,
         request=CTFromMaskRequestEvidence(
             request_path=request.request_path, mask_path=file.mask_path, overrides=file.overrides,
-            source_labels=request.source_labels.value, body_envelope_ct=request.body_envelope_ct,
+            source_labels=request.source_labels, body_envelope_ct=request.body_envelope_ct,
             allow_missing_body_label=request.allow_missing_body_label, random_seed=request.random_seed,
             num_inference_steps=None if inference is None else inference.num_inference_steps,
             cfg_guidance_scale=None if inference is None else inference.cfg_guidance_scale,
