@@ -11,6 +11,8 @@ from medskills.synthesis.nv_generate.anatomy import (
     load_anatomy_table,
 )
 from medskills.synthesis.nv_generate.cost import estimate_ct_cost
+from medskills.synthesis.nv_generate.image_gates import ImageGate
+from medskills.synthesis.paired_ct.gates import PairedCTGate
 from medskills.synthesis.paired_ct.preflight import CTPreflight, run_ct_preflight
 from medskills.synthesis.paired_ct.record import CTOutputSection, CTRequestSection, CTSynthesisRecord, SampleEvidence
 from medskills.synthesis.nv_generate.ct_inference import CTVersion, InferenceSettings, MaskPath
@@ -22,6 +24,7 @@ from medskills.synthesis.ct_from_mask.request import CTFromMaskRequest
 from medskills.synthesis.ct_image.run import generate_ct_image
 from medskills.synthesis.ct_image.request import CTImageRequest
 from medskills.synthesis.ct_image.record import CTImageRecord
+from medskills.synthesis.ct_mask.gates import CTMaskGate
 from medskills.synthesis.ct_mask.run import generate_ct_masks
 from medskills.synthesis.ct_mask.request import CTMaskRequest
 from medskills.synthesis.ct_mask.record import CTMaskRecord
@@ -32,6 +35,9 @@ from medskills.core.mr_brain_modality import MRBrainModality
 from medskills.synthesis.nv_generate.user_mask import SourceLabels
 
 __all__ = [
+    "CTMaskGate",
+    "ImageGate",
+    "PairedCTGate",
     "CTFromMaskRecord",
     "CTFromMaskRequest",
     "CTImageRecord",
