@@ -15,7 +15,7 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STRICT_PACKAGES = [
     "src/medskills/core", "src/medskills/dicom", "src/medskills/pretrained", "src/medskills/batch",
-    "src/medskills/synthesis",
+    "src/medskills/synthesis", "src/medskills/verification",
 ]
 
 

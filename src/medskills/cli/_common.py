@@ -15,6 +15,7 @@ from medskills.core.errors import ExitCode, MedskillsError, PreflightError, Stud
 from medskills.core.models import ErrorRecord, RunRecord
 
 __all__ = [
+    "OptionalOutputDirOption",
     "OutputDirOption",
     "PreflightOnlyOption",
     "configure_logging",
@@ -32,6 +33,10 @@ T = TypeVar("T")
 OutputDirOption = Annotated[Path, typer.Option(
     "--output-dir", "-o", help="New or empty folder for the run (a folder holding only an earlier preflight-only or "
     "refused record of ours is re-used; that record moves to .previous/).")]
+OptionalOutputDirOption = Annotated[Path | None, typer.Option(
+    "--output-dir", "-o", help="Run folder for result.json and summary.html, as for every run command (new, empty, "
+    "or holding only an earlier output-free record of ours, which moves to .previous/). Without it the JSON record "
+    "goes to stdout only.")]
 PreflightOnlyOption = Annotated[bool, typer.Option("--preflight-only", help="Validate and estimate; run nothing.")]
 
 logger = logging.getLogger("medskills")

@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
-from medskills.cli._common import configure_logging, emit, run_guarded
-from medskills.cli.triage_progress import with_progress
+from medskills.cli._common import OptionalOutputDirOption, configure_logging, emit, emit_run, run_guarded
+from medskills.cli._progress import with_progress
 from medskills.triage.pack_manifest import StackerProvenance
 from medskills.triage.training import ThresholdRule
 
@@ -19,12 +19,19 @@ def predict_command(
     image: StudyArgument,
     pack: Annotated[Path | None, typer.Option("--pack", help="Model pack directory (holds pack.yaml); "
                                               "default: the built-in pack (measurements, no probability).")] = None,
+    output_dir: OptionalOutputDirOption = None,
 ) -> None:
     """Answer for one study as the service would; refusals exit 2 (the study) or 1 (no model)."""
     from medskills.triage.studies import predict_study
+    from medskills.triage.study_runs import PredictRequest, predict_in_folder
 
     configure_logging()
-    emit(run_guarded(lambda: predict_study(image, pack_dir=pack)))
+    if output_dir is None:
+        emit(run_guarded(lambda: with_progress(lambda progress: predict_study(image, pack_dir=pack,
+                                                                              on_progress=progress), unit="steps")))
+    request = PredictRequest(image=image, pack_dir=pack)
+    emit_run(run_guarded(lambda: with_progress(lambda progress: predict_in_folder(
+        request, output_dir=output_dir, on_progress=progress), unit="steps")), is_preflight_only=False)
 
 
 def train_stacker_command(
@@ -66,14 +73,17 @@ def train_stacker_command(
 def extract_features_command(
     studies: Annotated[list[Path], typer.Argument(help="Studies: DICOM ZIPs, DICOM folders or .nii/.nii.gz CTs.")],
     pack: Annotated[Path, typer.Option("--pack", help="Model pack directory (a stacker is not needed).")],
-    output_dir: Annotated[Path, typer.Option("--out", help="New directory for features.csv.")],
+    output_dir: Annotated[Path, typer.Option("--output-dir", "--out", "-o", help="Run folder for features.csv, "
+                                             "result.json and summary.html (new, empty, or holding only an earlier "
+                                             "output-free record of ours).")],
 ) -> None:
     """Check every study first, then run every member of a pack on each and write the feature table."""
-    from medskills.triage.studies import extract_features
+    from medskills.triage.study_runs import FeatureExtractionRequest, extract_features_in_folder
 
     configure_logging()
-    emit(run_guarded(lambda: with_progress(
-        lambda progress: extract_features(studies, pack_dir=pack, output_dir=output_dir, on_progress=progress))))
+    request = run_guarded(lambda: FeatureExtractionRequest(studies=studies, pack_dir=pack))
+    emit_run(run_guarded(lambda: with_progress(lambda progress: extract_features_in_folder(
+        request, output_dir=output_dir, on_progress=progress), unit="studies")), is_preflight_only=False)
 
 
 def register(app: typer.Typer) -> None:

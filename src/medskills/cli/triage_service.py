@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from medskills.cli._common import configure_logging, emit, exit_with, run_guarded
-from medskills.cli.triage_progress import with_progress
+from medskills.cli._progress import with_progress
 
 if TYPE_CHECKING:
     from medskills.triage.client import BatchRequest

@@ -18,12 +18,17 @@ __all__ = ["PlanCard", "plan_tables", "write_plan_card"]
 
 @dataclass(frozen=True)
 class PlanCard:
-    """What a command adds to its plan card: a title, the request rows, the expected label mapping."""
+    """What a command adds to its card: a title, the request rows, the expected label mapping.
+
+    ``result_tables`` are what a command without an upstream (a verifier, a triage study command)
+    found; they follow the outcome, and a card with them describes a run, not a plan.
+    """
 
     title: str = "medskills run"
     request_rows: list[list[str]] = field(default_factory=list)
     label_header: list[str] = field(default_factory=list)
     label_rows: list[list[str]] = field(default_factory=list)
+    result_tables: list[CardTable] = field(default_factory=list)
 
 
 def plan_tables(record: RunRecord, plan: PlanCard) -> list[CardTable]:
@@ -35,7 +40,7 @@ def plan_tables(record: RunRecord, plan: PlanCard) -> list[CardTable]:
               for check in sorted(report.errors, key=lambda c: not c.blocks_request)]
     checks += [[check.severity.value, check.field or check.code, check.message, check.fix or ""]
                for check in report.warnings]
-    tables = [CardTable(title="Outcome", rows=outcome),
+    tables = [CardTable(title="Outcome", rows=outcome), *plan.result_tables,
               CardTable(title="Checks", header=["severity", "where", "problem", "fix"], rows=checks
                         or [["ok", "", "no problems found", ""]]),
               CardTable(title="Request", rows=plan.request_rows)]
@@ -52,8 +57,8 @@ def plan_tables(record: RunRecord, plan: PlanCard) -> list[CardTable]:
 
 def write_plan_card(path: Path, record: RunRecord, plan: PlanCard) -> tuple[Path | None, str | None]:
     """Write the plan card atomically; ``(path, None)`` or ``(None, error)``, never raises."""
-    status = record.preflight.status.value if record.invocation is None else record.status.value
-    subtitle = f"{record.skill} · {'plan (nothing ran)' if record.invocation is None else 'run'} · " \
-               f"{record.started_at:%Y-%m-%d %H:%M} UTC"
+    has_run = record.invocation is not None or bool(plan.result_tables)
+    status = record.status.value if has_run else record.preflight.status.value
+    subtitle = f"{record.skill} · {'run' if has_run else 'plan (nothing ran)'} · {record.started_at:%Y-%m-%d %H:%M} UTC"
     return write_card(path, title=plan.title, subtitle=subtitle, status=status, panels=[],
                       tables=plan_tables(record, plan))

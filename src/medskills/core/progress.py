@@ -1,16 +1,27 @@
-"""What can be read off an upstream's output while it runs: bar position, samples written, elapsed, ETA.
+"""Progress of long work: what an upstream's output says while it runs, and in-process steps done of a total.
 
 The upstreams print tqdm bars (``12/30 [00:03<00:04, ...]``: denoising steps, sliding windows) and a
 line per saved file. :class:`UpstreamProgress` keeps the latest of each and says it in one line; it
-never guesses what it cannot parse.
+never guesses what it cannot parse. In-process work (a verifier's volumes, the triage studies)
+reports ``on_progress(done, total)`` (:data:`OnProgress`); only the command line draws it, on stderr.
 """
 
 from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 
-__all__ = ["UpstreamProgress"]
+__all__ = ["OnProgress", "UpstreamProgress", "report_progress"]
+
+OnProgress = Callable[[int, int], None]
+"""Called with (steps done, steps in all) after each step of long in-process work."""
+
+
+def report_progress(on_progress: OnProgress | None, done: int, total: int) -> None:
+    """Tell ``on_progress`` (when there is one) that ``done`` of ``total`` steps are finished."""
+    if on_progress is not None:
+        on_progress(done, total)
 
 _BAR = re.compile(r"(?:(?P<label>[A-Za-z][\w ]{0,40}):\s*)?(?:\d+%\|[^|]*\|\s*)?(?P<done>\d+)/(?P<total>\d+)\s*\[")
 _SAVED = re.compile(r"\b(saved?|saving|writing)\b.*\.(nii(\.gz)?|dcm)\b", re.IGNORECASE)

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Generic, TypeVar
 
-from medskills.core.errors import ExitCode, MedskillsError
+from medskills.core.errors import ExitCode, MedskillsError, StudyError
 from medskills.core.gates import overall_status
 from medskills.core.models import (
     CostEstimate, GateResult, Invocation, PreflightReport, PreflightStatus, RunRecord, Status, utc_now,
@@ -35,6 +35,7 @@ __all__ = [
     "PreparedRun",
     "RunOptions",
     "cost_gate_reason",
+    "failure_reason",
     "refusal_reasons",
     "run_command",
     "run_outcome",
@@ -102,6 +103,11 @@ def refusal_reasons(report: PreflightReport, *, is_preflight_only: bool, cost_re
     return []
 
 
+def failure_reason(error: MedskillsError) -> str:
+    """An error as a failure reason, led by its machine-readable code when it has one."""
+    return f"{error.error_code}: {error}" if isinstance(error, StudyError) else str(error)
+
+
 def run_outcome(invocation: Invocation, gates: list[GateResult]) -> tuple[Status, ExitCode, list[str]]:
     """Status, exit code and failure reasons of a finished upstream run: 124 on timeout, 1 if a gate failed."""
     reasons = [f"{gate.gate}: {gate.message}" for gate in gates if gate.status is Status.FAILED]
@@ -142,7 +148,8 @@ def _execute(run_step: Callable[[RecordT, Path], RecordT], record: RecordT) -> R
         return run_step(record, record.output_dir)
     except MedskillsError as err:
         logger.error("%s", err)
-        return record.with_updates(status=Status.FAILED, exit_code=int(err.exit_code), failure_reasons=[str(err)])
+        return record.with_updates(status=Status.FAILED, exit_code=int(err.exit_code),
+                                   failure_reasons=[failure_reason(err)])
     except Exception as err:  # recorded, with the traceback on stderr: a bug must still leave a record
         logger.exception("unexpected error during the run")
         return record.with_updates(status=Status.FAILED, exit_code=ExitCode.FAILED, failure_reasons=[

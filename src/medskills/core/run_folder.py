@@ -51,13 +51,14 @@ class OutputFolder:
 
 
 def _is_output_free_record(path: Path) -> bool:
-    """True for a record of ours whose run never started the upstream and wrote no artifacts."""
+    """True for a record of ours whose run never started the upstream, produced no output and wrote no artifacts."""
     try:
         document: Any = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
     return (isinstance(document, dict) and _RECORD_KEYS <= set(document)
-            and document.get("invocation") is None and not document.get("artifacts"))
+            and document.get("invocation") is None and document.get("output") is None
+            and not document.get("artifacts"))
 
 
 def inspect_output_folder(output_dir: Path) -> OutputFolder:

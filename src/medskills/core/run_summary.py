@@ -60,8 +60,8 @@ def _next_step(record: RunRecord, *, is_preflight_only: bool, success_hint: str)
     if record.exit_code == ExitCode.TIMEOUT:
         return "raise --timeout-seconds and run again into a new --output-dir."
     if record.exit_code != ExitCode.OK:
-        return f"read failure_reasons in {output_dir}/result.json and the logs in {output_dir}/logs, then run " \
-               "again into a new --output-dir."
+        logs = f" and the logs in {output_dir}/logs" if record.invocation is not None else ""
+        return f"read failure_reasons in {output_dir}/result.json{logs}, then run again into a new --output-dir."
     return success_hint or f"open {record.card_path or output_dir}."
 
 
@@ -73,7 +73,7 @@ def summarize_run(record: RunRecord, *, is_preflight_only: bool, success_hint: s
         reason.startswith("preflight ") for reason in record.failure_reasons)
     if record.exit_code != ExitCode.OK and not is_preflight_refusal:
         blocking = [*record.failure_reasons, *blocking]
-    if record.invocation is None and record.exit_code == ExitCode.OK:
+    if is_preflight_only and record.exit_code == ExitCode.OK:
         what = f"preflight {report.status.value} (--preflight-only: nothing ran)"
     else:
         what = f"run {record.status.value}"

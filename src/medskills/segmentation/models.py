@@ -12,6 +12,7 @@ from pydantic import Field
 from medskills.core.errors import UsageError
 from medskills.core.preflight import suggestion_text
 from medskills.core.models import FrozenModel, RunRecord
+from medskills.core.skills import SkillId
 from medskills.core.volumes import Geometry, GeometryComparison, IntensitySummary
 from medskills.segmentation.brain_preprocess.models import BrainPreprocessOutput
 from medskills.segmentation.labels import PromptResolution, SegmentationModality
@@ -32,7 +33,7 @@ __all__ = [
     "StageTimings",
 ]
 
-SKILL_ID = "nv-segment-ctmr"
+SKILL_ID = SkillId.SEGMENT_CTMR
 
 
 class OutputType(StrEnum):
@@ -200,7 +201,7 @@ class SegmentationOutput(FrozenModel):
 class SegmentationRunRecord(RunRecord):
     """The segmentation run record: ``OUT/result.json`` and stdout."""
 
-    skill: str = SKILL_ID
+    skill: SkillId = SKILL_ID
     request: SegmentationRequest
     plan: SegmentationPlan | None = None
     output: SegmentationOutput | None = None

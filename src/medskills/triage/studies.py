@@ -1,4 +1,4 @@
-"""The one study pipeline, and the library entry points of ``medskills triage predict`` and ``extract-features``.
+"""The one study pipeline, and the library halves of ``medskills triage predict`` and ``extract-features``.
 
 :func:`analyse_study` is the whole path from an input to an answer: read the study
 (:func:`medskills.triage.study_input.read_checked_study`: series selection, HU volume, HU and
@@ -16,10 +16,9 @@ from pathlib import Path
 import numpy as np
 from pydantic import Field
 
-from medskills.core.errors import UsageError
-from medskills.core.io import prepare_output_dir
+from medskills.core.errors import StudyError, UsageError
 from medskills.core.models import DISCLAIMER, SCHEMA_VERSION, FrozenModel
-from medskills.core.errors import StudyError
+from medskills.core.progress import OnProgress, report_progress
 from medskills.dicom.selection import StudyRefusal
 from medskills.triage.ensemble import (
     EnsemblePredictor,
@@ -47,7 +46,8 @@ __all__ = [
     "PackWeightRecord",
     "StudyPredictionRecord",
     "analyse_study",
-    "extract_features",
+    "check_feature_studies",
+    "extract_feature_table",
     "predict_study",
 ]
 
@@ -128,10 +128,12 @@ def analyse_study(source: StudySource, *, predictor: Predictor | Callable[[], Pr
     )
 
 
-def predict_study(image: Path, *, pack_dir: Path | None) -> StudyPredictionRecord:
+def predict_study(image: Path, *, pack_dir: Path | None,
+                  on_progress: OnProgress | None = None) -> StudyPredictionRecord:
     """Classify the input, refuse what the service refuses before any model loads, then load and predict.
 
     ``pack_dir=None`` uses the built-in default pack (:mod:`medskills.triage.default_pack`).
+    ``on_progress`` hears of three steps: the study read and checked, the pack loaded, the members run.
     """
     from medskills.triage.default_pack import load_default_predictor
     from medskills.triage.ensemble import load_predictor
@@ -139,10 +141,13 @@ def predict_study(image: Path, *, pack_dir: Path | None) -> StudyPredictionRecor
     loaded: list[EnsemblePredictor] = []
 
     def load() -> Predictor:
+        report_progress(on_progress, 1, 3)
         loaded.append(load_predictor(pack_dir) if pack_dir is not None else load_default_predictor())
+        report_progress(on_progress, 2, 3)
         return loaded[0]
 
     response = analyse_study(study_source(image), predictor=load)
+    report_progress(on_progress, 3, 3)
     return StudyPredictionRecord(
         source_path=Path(image).absolute(), pack_dir=Path(pack_dir).absolute() if pack_dir else None,
         response=response,
@@ -154,37 +159,43 @@ def predict_study(image: Path, *, pack_dir: Path | None) -> StudyPredictionRecor
     )
 
 
-def extract_features(studies: list[Path], *, pack_dir: Path, output_dir: Path,
-                     on_progress: Callable[[int, int], None] | None = None) -> FeatureExtractionRecord:
-    """Run every member of the pack (no stacker needed) on each checked study; write ``features.csv``.
-
-    Every input is checked first (readable, distinct study ids), before any member loads.
+def check_feature_studies(studies: list[Path], *, options: IngestOptions) -> list[tuple[StudySource, str]]:
+    """Every study readable, with a distinct study id, from headers only: the preflight of ``extract-features``.
 
     Raises:
-        UsageError: no studies, or an output directory that is not new/empty.
+        UsageError: no studies.
         PreflightError: unreadable inputs or repeated study ids, all listed.
-        StudyRefusal: a study fails the pipeline's checks (nothing is written).
-        ModelPackError: a bad pack, or one with no member that can run here.
     """
     if not studies:
         raise UsageError("extract-features needs at least one study path.")
-    options = IngestOptions()
-    sources = preflight_studies(studies, options=options)
+    return preflight_studies(studies, options=options)
+
+
+def extract_feature_table(sources: list[tuple[StudySource, str]], *, pack_dir: Path, output_dir: Path,
+                          options: IngestOptions, on_progress: OnProgress | None = None,
+                          ) -> FeatureExtractionRecord:
+    """Run every member of the pack (no stacker needed) on each checked study; write ``features.csv``.
+
+    ``sources`` come from :func:`check_feature_studies`, so every input was checked before any
+    member loads. ``output_dir`` exists (the run lifecycle owns it).
+
+    Raises:
+        StudyRefusal: a study fails the pipeline's checks (no table is written).
+        ModelPackError: a bad pack, or one with no member that can run here.
+    """
     pack = load_pack(pack_dir, require_stacker=False)
     members = load_members(pack)
     refuse_without_available_members(pack, members)
-    output_dir = prepare_output_dir(output_dir)
     names = tuple(name for member in members for name in member.feature_names)
     rows: list[FeatureRow] = []
     for done, (source, study_id) in enumerate(sources, start=1):
         study: CheckedStudy = read_checked_study(source, options=options)
         rows.append(compute_feature_row(members, study.volume, inputs=study.inputs))
         logger.info("features extracted for %s (%s)", source.path, study_id)
-        if on_progress:
-            on_progress(done, len(sources))
+        report_progress(on_progress, done, len(sources))
     ids = tuple(study_id for _, study_id in sources)
     table = FeatureTable(ids, names, np.vstack([row.ordered(names) for row in rows]))
-    table_path = write_feature_table(output_dir / "features.csv", table)
+    table_path = write_feature_table(Path(output_dir) / "features.csv", table)
     return FeatureExtractionRecord(
         table_path=table_path,
         pack_dir=pack.root,

@@ -11,6 +11,7 @@ from medskills.verification.segmentation_v1 import (
     SegmentationVerifyRequest,
     grade_segmentation,
 )
+from medskills.verification.verify_run import RunDirRequest, verify_in_folder
 from medskills.verification.verdict import (
     ClassScore,
     SegmentationScores,
@@ -25,6 +26,7 @@ __all__ = [
     "FIELD_PATHS",
     "ClassOverlap",
     "PairConsistencyRequest",
+    "RunDirRequest",
     "ClassScore",
     "SegmentationModality",
     "SegmentationScores",
@@ -41,5 +43,6 @@ __all__ = [
     "hd95_mm",
     "overlap_per_class",
     "score_segmentation",
+    "verify_in_folder",
     "write_verdict",
 ]

@@ -19,43 +19,26 @@ from pydantic import Field, model_validator
 from medskills.core.errors import InputError
 from medskills.core.label_spaces import LabelSpace, load_anatomy_table, load_label_dictionary
 from medskills.core.models import Artifact, FrozenModel, Status
+from medskills.core.progress import OnProgress, report_progress
 from medskills.core.volumes import as_label_map, compare_geometry, read_volume
 from medskills.verification.ct_pair_consistency_calibration import (
-    ConsistencyCalibration,
-    OrganCalibration,
-    load_consistency_calibration,
+    ConsistencyCalibration, OrganCalibration, load_consistency_calibration,
 )
 from medskills.verification.ct_pair_consistency_card import outline_worst_slices, write_consistency_card
 from medskills.verification.ct_pair_consistency_measure import (
-    OrganLabel,
-    PairConsistencyScores,
-    RasPair,
-    SampleAgreement,
-    SliceSegmenter,
-    measure_organs,
-    measure_side,
+    OrganLabel, PairConsistencyScores, RasPair, SampleAgreement, SliceSegmenter, measure_organs, measure_side,
     to_ras_pair,
 )
-from medskills.verification.ct_synthesis_v1 import CT_SYNTHESIS_SKILLS
+from medskills.verification.ct_synthesis_v1 import CT_AIR_BELOW_HU, CT_BONE_ABOVE_HU, ct_target_tier
 from medskills.verification.run_inputs import CTSynthesisRun, load_run, resolve_artifact
 from medskills.verification.verdict import (
-    Tier,
-    Verdict,
-    VerdictCheck,
-    VerifierId,
-    build_verdict,
-    check,
-    file_read,
-    tier,
+    Tier, Verdict, VerdictCheck, VerifierId, build_verdict, check, file_read, tier,
 )
 
 if TYPE_CHECKING:
     from medskills.pretrained.litemedsam import LiteMedSamModel
 
 __all__ = ["PairConsistencyRequest", "grade_ct_pair_consistency", "organs_in_labels"]
-
-CT_AIR_BELOW_HU = -500.0
-CT_BONE_ABOVE_HU = 200.0
 
 
 class PairConsistencyRequest(FrozenModel):
@@ -93,10 +76,12 @@ class _PairInput(FrozenModel):
     space: LabelSpace
 
 
-def grade_ct_pair_consistency(request: PairConsistencyRequest, *, model: LiteMedSamModel | None = None) -> Verdict:
+def grade_ct_pair_consistency(request: PairConsistencyRequest, *, model: LiteMedSamModel | None = None,
+                              on_progress: OnProgress | None = None) -> Verdict:
     """Measure every calibrated organ of every pair with LiteMedSAM and grade it.
 
     ``model`` is a loaded :class:`~medskills.pretrained.LiteMedSamModel` (loaded here when None).
+    ``on_progress`` hears of each pair read, of the model loaded and of each pair measured.
 
     Raises:
         InputError: the record or a file is missing or unreadable, a pair's grids differ, or the
@@ -114,7 +99,7 @@ def grade_ct_pair_consistency(request: PairConsistencyRequest, *, model: LiteMed
         run, record_path = load_run(request.run_dir, CTSynthesisRun)
         files.append(file_read("record", record_path))
         skill = run.skill
-        tiers.append(_target_tier(run))
+        tiers.append(ct_target_tier(run))
         pairs = _run_pairs(run, request.run_dir)
     else:
         assert request.image and request.label and request.label_space  # the validator guarantees it
@@ -124,7 +109,9 @@ def grade_ct_pair_consistency(request: PairConsistencyRequest, *, model: LiteMed
     for index, pair in enumerate(pairs):  # every input is read and checked before the model loads
         files += [file_read(f"sample{index}_image", pair.image), file_read(f"sample{index}_label", pair.label)]
         read.append(_read_pair(pair, calibration, request.anatomies))
+        report_progress(on_progress, index + 1, 2 * len(pairs) + 1)
     loaded = model or load_litemedsam()
+    report_progress(on_progress, len(pairs) + 1, 2 * len(pairs) + 1)
     files.append(file_read("litemedsam_weights", loaded.weights_path))
     import torch
 
@@ -134,6 +121,7 @@ def grade_ct_pair_consistency(request: PairConsistencyRequest, *, model: LiteMed
         segmenter = SliceSegmenter(loaded, ras.image)
         sample = _measure_sample(index, pair, ras, organs, skipped, segmenter, calibration, slices_per_organ)
         samples.append(sample)
+        report_progress(on_progress, len(pairs) + 2 + index, 2 * len(pairs) + 1)
         tiers += _sample_tiers(sample, calibration)
         if request.card is not None:
             card_samples.append((sample, ras, *outline_worst_slices(ras, organs, sample.organs, segmenter)))
@@ -263,13 +251,3 @@ def _sample_tiers(sample: SampleAgreement, calibration: ConsistencyCalibration) 
     if sides:
         tiers.append(tier(f"{prefix}_organ_sides", sides))
     return tiers
-
-
-def _target_tier(run: CTSynthesisRun) -> Tier:
-    skill = run.skill.removeprefix("medagent.").replace("-", "_")
-    return tier("target", [
-        check("skill_accepted", passed=skill in CT_SYNTHESIS_SKILLS, measured=run.skill,
-              threshold=", ".join(sorted(CT_SYNTHESIS_SKILLS)), reason="the run must come from a CT synthesis skill"),
-        check("run_succeeded", passed=run.status == Status.PASSED.value, measured=run.status,
-              threshold=Status.PASSED.value, reason="a run that failed its own gates cannot pass verification"),
-    ])

@@ -14,32 +14,20 @@ import numpy.typing as npt
 
 from medskills.core.label_spaces import LabelDictionary, LabelSpace, load_label_dictionary
 from medskills.core.models import Status
+from medskills.core.progress import OnProgress, report_progress
+from medskills.core.skills import SkillId
 from medskills.core.volumes import (
-    IntensitySummary,
-    LoadedVolume,
-    as_label_map,
-    compare_geometry,
-    read_volume,
-    summarize_intensity,
+    IntensitySummary, LoadedVolume, as_label_map, compare_geometry, read_volume, summarize_intensity,
 )
 from medskills.verification.honesty import claims_match_check, recorded_hash_checks
 from medskills.verification.hu_statistics import group_medians_hu, load_hu_ranges
 from medskills.verification.run_inputs import CTSynthesisRun, LabelMappingItem, load_run, resolve_artifact
 from medskills.verification.verdict import (
-    Tier,
-    Verdict,
-    VerdictCheck,
-    VerifierId,
-    build_verdict,
-    check,
-    file_read,
-    skipped,
-    tier,
+    Tier, Verdict, VerdictCheck, VerifierId, build_verdict, check, file_read, skipped, target_checks, tier,
 )
 
-__all__ = ["CT_AIR_BELOW_HU", "CT_BONE_ABOVE_HU", "CT_SYNTHESIS_SKILLS", "grade_ct_synthesis"]
+__all__ = ["CT_AIR_BELOW_HU", "CT_BONE_ABOVE_HU", "ct_target_tier", "grade_ct_synthesis"]
 
-CT_SYNTHESIS_SKILLS = frozenset({"nv_generate_ct_rflow", "nv_generate_ct_from_mask", "nv_generate_ct"})
 CT_AIR_BELOW_HU = -500.0
 CT_BONE_ABOVE_HU = 200.0
 MIN_VALUE_RANGE = 1.0
@@ -59,8 +47,8 @@ class _Sample:
     intensity: IntensitySummary
 
 
-def grade_ct_synthesis(run_dir: Path) -> Verdict:
-    """Re-read every image and label of the run and grade them.
+def grade_ct_synthesis(run_dir: Path, *, on_progress: OnProgress | None = None) -> Verdict:
+    """Re-read every image and label of the run and grade them; ``on_progress`` hears of each pair read.
 
     Raises:
         InputError: ``result.json`` or a file it names is missing or unreadable (exit 2).
@@ -74,9 +62,10 @@ def grade_ct_synthesis(run_dir: Path) -> Verdict:
         label_path = resolve_artifact(entry.label_path, run_dir)
         files += [file_read(f"sample{index}_image", image_path), file_read(f"sample{index}_label", label_path)]
         samples.append(_read_sample(index, image_path, label_path, mapping))
+        report_progress(on_progress, index + 1, len(run.output.samples))
     recomputed = _recomputed_flags(samples, mapping)
     tiers = [
-        _target_tier(run),
+        ct_target_tier(run),
         tier("artifact_inventory", [check("samples_declared", passed=bool(samples), measured=len(samples),
                                           threshold=1, reason="the record must list at least one image/label pair"),
                                     *recorded_hash_checks(run.artifacts, run_dir, files)]),
@@ -108,14 +97,9 @@ def _read_sample(index: int, image_path: Path, label_path: Path, mapping: list[L
                    intensity=summarize_intensity(image.array))
 
 
-def _target_tier(run: CTSynthesisRun) -> Tier:
-    skill = run.skill.removeprefix("medagent.").replace("-", "_")
-    return tier("target", [
-        check("skill_accepted", passed=skill in CT_SYNTHESIS_SKILLS, measured=run.skill,
-              threshold=", ".join(sorted(CT_SYNTHESIS_SKILLS)), reason="the run must come from a CT synthesis skill"),
-        check("run_succeeded", passed=run.status == Status.PASSED.value, measured=run.status,
-              threshold=Status.PASSED.value, reason="a run that failed its own gates cannot pass verification"),
-    ])
+def ct_target_tier(run: CTSynthesisRun) -> Tier:
+    """The run is a CT synthesis run (``synth-ct`` or a legacy name) that passed its own gates."""
+    return tier("target", target_checks(run.skill, run.status, accepted=SkillId.SYNTH_CT, what="a CT synthesis skill"))
 
 
 def _geometry_check(sample: _Sample) -> VerdictCheck:

@@ -15,6 +15,7 @@ import numpy as np
 
 from medskills.core.errors import EnvironmentProblem, InputError
 from medskills.core.mr_brain_modality import MRBrainModality
+from medskills.core.progress import OnProgress, report_progress
 from medskills.core.volumes import LoadedVolume
 from medskills.verification.verdict import VerdictCheck, check, skipped
 
@@ -33,8 +34,12 @@ def _skip_reason(modality: str) -> str:
     return f"modality {modality or 'not given'}: the check applies to whole-head {', '.join(sorted(BRAIN_VOLUME_MODALITIES))}"
 
 
-def brain_volume_checks(images: Sequence[tuple[int, LoadedVolume]], modality: str) -> list[VerdictCheck]:
-    """One check per image: deepbrain's brain-mask volume (mL) within the adult range, or why it was skipped."""
+def brain_volume_checks(images: Sequence[tuple[int, LoadedVolume]], modality: str, *,
+                        on_progress: OnProgress | None = None) -> list[VerdictCheck]:
+    """One check per image: deepbrain's brain-mask volume (mL) within the adult range, or why it was skipped.
+
+    ``on_progress`` hears of each image deepbrain has read.
+    """
     from medskills.pretrained.deepbrain import ADULT_BRAIN_MASK_RANGE_ML, load_deepbrain
 
     if modality not in BRAIN_VOLUME_MODALITIES:
@@ -45,13 +50,15 @@ def brain_volume_checks(images: Sequence[tuple[int, LoadedVolume]], modality: st
         return [skipped("brain_volume", reason=f"deepbrain not usable here: {err}")]
     low, high = ADULT_BRAIN_MASK_RANGE_ML
     checks = []
-    for index, volume in images:
+    for done, (index, volume) in enumerate(images, start=1):
         name = f"sample{index}_brain_volume_ml"
         try:
             probability = model.predict_probability(np.asarray(volume.array, dtype=np.float32))
         except InputError as err:
+            report_progress(on_progress, done, len(images))
             checks.append(check(name, passed=False, reason=f"deepbrain found no brain: {err}"))
             continue
+        report_progress(on_progress, done, len(images))
         voxel_ml = float(np.prod(volume.geometry.spacing_mm)) / 1000.0
         volume_ml = round(float((probability > BRAIN_PROBABILITY_THRESHOLD).sum()) * voxel_ml, 1)
         checks.append(check(name, passed=low <= volume_ml <= high, measured=volume_ml,

@@ -5,26 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from medskills.core.models import Status
 from medskills.core.mr_brain_modality import MRBrainModality
+from medskills.core.progress import OnProgress, report_progress
+from medskills.core.skills import SkillId
 from medskills.core.volumes import IntensitySummary, LoadedVolume, read_volume, summarize_intensity
 from medskills.verification.honesty import claims_match_check, recorded_hash_checks
-from medskills.verification.mr_brain_volume import brain_volume_checks
+from medskills.verification.mr_brain_volume import BRAIN_VOLUME_MODALITIES, brain_volume_checks
 from medskills.verification.run_inputs import MRSynthesisRun, load_run, resolve_artifact
 from medskills.verification.verdict import (
-    Tier,
-    Verdict,
-    VerdictCheck,
-    VerifierId,
-    build_verdict,
-    check,
-    file_read,
-    tier,
+    Tier, Verdict, VerdictCheck, VerifierId, build_verdict, check, file_read, target_checks, tier,
 )
 
-__all__ = ["MR_SYNTHESIS_SKILLS", "grade_mr_synthesis"]
+__all__ = ["grade_mr_synthesis"]
 
-MR_SYNTHESIS_SKILLS = frozenset({"nv_generate_mr_brain", "nv_generate_mr"})
 MIN_VALUE_RANGE = 1.0
 SPACING_TOLERANCE_MM = 1e-4
 
@@ -48,8 +41,10 @@ class _Image:
             abs(a - b) <= SPACING_TOLERANCE_MM for a, b in zip(self.volume.geometry.spacing_mm, requested, strict=True))
 
 
-def grade_mr_synthesis(run_dir: Path) -> Verdict:
+def grade_mr_synthesis(run_dir: Path, *, on_progress: OnProgress | None = None) -> Verdict:
     """Re-read every generated MR volume and grade it against the request.
+
+    ``on_progress`` hears of each volume read and of each deepbrain brain extraction.
 
     Raises:
         InputError: ``result.json`` or an image it names is missing or unreadable (exit 2).
@@ -57,6 +52,9 @@ def grade_mr_synthesis(run_dir: Path) -> Verdict:
     run, record_path = load_run(run_dir, MRSynthesisRun)
     files = [file_read("record", record_path)]
     images = []
+    modality = (run.request.modality or "").casefold()
+    count = len(run.output.samples)
+    total = 2 * count if modality in BRAIN_VOLUME_MODALITIES else count
     for index, sample in enumerate(run.output.samples):
         path = resolve_artifact(sample.path, run_dir)
         files.append(file_read(f"sample{index}_image", path))
@@ -64,6 +62,7 @@ def grade_mr_synthesis(run_dir: Path) -> Verdict:
         images.append(_Image(index=index, volume=volume, intensity=summarize_intensity(volume.array),
                              requested_shape=run.request.dim or sample.requested_shape,
                              requested_spacing_mm=run.request.spacing_mm or sample.requested_spacing_mm))
+        report_progress(on_progress, index + 1, total)
     recomputed = _recomputed_flags(images)
     tiers = [
         _target_tier(run),
@@ -72,8 +71,9 @@ def grade_mr_synthesis(run_dir: Path) -> Verdict:
                                     *recorded_hash_checks(run.artifacts, run_dir, files)]),
         tier("image_values", [c for image in images for c in _value_checks(image)]),
         tier("requested_geometry", [c for image in images for c in _geometry_checks(image)]),
-        tier("brain_volume_plausibility", brain_volume_checks([(image.index, image.volume) for image in images],
-                                                              (run.request.modality or "").casefold())),
+        tier("brain_volume_plausibility", brain_volume_checks(
+            [(image.index, image.volume) for image in images], modality,
+            on_progress=lambda done, _: report_progress(on_progress, count + done, total))),
         tier("honesty", [claims_match_check(run.output.model_dump(include=set(recomputed)), recomputed)]),
     ]
     return build_verdict(VerifierId.MR_SYNTHESIS, run_dir=Path(run_dir), target_skill=run.skill, tiers=tiers,
@@ -81,13 +81,9 @@ def grade_mr_synthesis(run_dir: Path) -> Verdict:
 
 
 def _target_tier(run: MRSynthesisRun) -> Tier:
-    skill = run.skill.removeprefix("medagent.").replace("-", "_")
     modality = (run.request.modality or "").casefold()
     return tier("target", [
-        check("skill_accepted", passed=skill in MR_SYNTHESIS_SKILLS, measured=run.skill,
-              threshold=", ".join(sorted(MR_SYNTHESIS_SKILLS)), reason="the run must come from an MR synthesis skill"),
-        check("run_succeeded", passed=run.status == Status.PASSED.value, measured=run.status,
-              threshold=Status.PASSED.value, reason="a run that failed its own gates cannot pass verification"),
+        *target_checks(run.skill, run.status, accepted=SkillId.SYNTH_MR_BRAIN, what="an MR synthesis skill"),
         check("modality_supported", passed=modality in MRBrainModality.__members__.values(), measured=run.request.modality,
               threshold=", ".join(MRBrainModality),
               reason="the modality must be one NV-Generate-MR-Brain documents (configs/modality_mapping.json)"),

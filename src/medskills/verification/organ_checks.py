@@ -10,7 +10,7 @@ import numpy.typing as npt
 from medskills.core.label_spaces import LabelSpace
 
 from medskills.core.volumes import label_statistics
-from medskills.verification.organ_bounds import ORGAN_BOUNDS, OrganBound, organ_class_ids
+from medskills.verification.organ_bounds import OrganBound, load_organ_bounds, organ_class_ids
 from medskills.verification.verdict import VerdictCheck, check
 
 __all__ = ["OrganMeasurement", "largest_component_fraction", "measure_organs", "organ_checks"]
@@ -42,14 +42,14 @@ def largest_component_fraction(mask: npt.NDArray[np.bool_]) -> tuple[float, int]
 def measure_organs(
     labels: npt.NDArray[np.integer], *, space: LabelSpace, spacing_mm: tuple[float, float, float]
 ) -> list[OrganMeasurement]:
-    """Measure every organ of :data:`ORGAN_BOUNDS` that has voxels in ``labels`` (voxel-index order)."""
+    """Measure every organ of :func:`load_organ_bounds` that has voxels in ``labels`` (voxel-index order)."""
     from scipy import ndimage
 
     statistics = label_statistics(labels, spacing_mm).by_id()
     on_faces = set(np.flatnonzero(np.bincount(_face_voxels(labels))).tolist())
     boxes = ndimage.find_objects(labels)
     result = []
-    for bound in ORGAN_BOUNDS:
+    for bound in load_organ_bounds():
         ids = [i for i in organ_class_ids(bound, space) if i in statistics]
         if not ids:
             continue

@@ -15,6 +15,7 @@ from typing import TypeVar
 from pydantic import AliasChoices, AliasPath, BaseModel, ConfigDict, Field, ValidationError
 
 from medskills.core.errors import InputError
+from medskills.core.skills import SkillId
 
 __all__ = [
     "FIELD_PATHS",
@@ -23,6 +24,7 @@ __all__ = [
     "SegmentationRun",
     "load_run",
     "resolve_artifact",
+    "skill_of",
 ]
 
 RunT = TypeVar("RunT", bound="_InputModel")
@@ -167,7 +169,8 @@ class SegmentationRun(_InputModel):
 
 FIELD_PATHS: dict[str, tuple[str, ...]] = {
     "ct_synthesis_quality_v1": (
-        "skill", "status", "exit_code", "artifacts[].role|path|sha256",
+        "skill (synth-ct or a legacy name)", "mode (ct or absent: runs of another mode are refused)", "status",
+        "exit_code", "artifacts[].role|path|sha256",
         "output.samples[].image_path (or .image.path)", "output.samples[].label_path (or .label.path)",
         "output.output_label_mapping[].anatomy|maisi_label_id|output_label_id "
         "(optional: without it labels are MAISI ids)",
@@ -175,7 +178,7 @@ FIELD_PATHS: dict[str, tuple[str, ...]] = {
         "is_all_images_hu_like|is_all_expected_labels_present (claims, optional; all_* spellings also read)",
     ),
     "mr_synthesis_quality_v1": (
-        "skill", "status", "exit_code", "artifacts[].role|path|sha256",
+        "skill (synth-mr-brain or a legacy name)", "status", "exit_code", "artifacts[].role|path|sha256",
         "request.modality_name (or .modality)", "request.dim_requested (or .dim)",
         "request.spacing_requested_mm (or .spacing_mm, .spacing, input.spacing_requested)",
         "output.samples[].path (or .image_path), .requested_shape, .requested_spacing_mm (fallback for the request)",
@@ -183,7 +186,7 @@ FIELD_PATHS: dict[str, tuple[str, ...]] = {
         "all_images_nonconstant|all_images_nonnegative (claims, optional)",
     ),
     "ct_segmentation_quality_v1": (
-        "skill", "status", "exit_code", "artifacts[].role|path|sha256",
+        "skill (segment-ctmr or a legacy name)", "status", "exit_code", "artifacts[].role|path|sha256",
         "request.image_path (or .image)", "request.modality (CT_BODY|MRI_BODY|MRI_BRAIN)",
         "request.ground_truth_path (or .ground_truth)",
         "plan.prompts.requested_ids (or request.label_prompts; empty = everything mode)",
@@ -191,12 +194,32 @@ FIELD_PATHS: dict[str, tuple[str, ...]] = {
         "output.label_space (default vista3d)",
         "output.label_ids_present (claim, optional)",
     ),
+    "ct_pair_consistency_v1": (
+        "skill (synth-ct or a legacy name)", "mode (ct or absent)", "status",
+        "output.samples[].image_path (or .image.path)", "output.samples[].label_path (or .label.path)",
+        "output.output_label_mapping[].maisi_label_id|output_label_id (optional: without it labels are MAISI ids)",
+    ),
 }
 
 
 # Which verify command grades which kind of record, so a wrong pairing gets a pointer, not a parse error.
-_VERIFY_COMMAND_BY_SKILL = {"nv-generate-ct-rflow": "ct-synthesis", "nv-generate-mr-brain": "mr-synthesis",
-                            "nv-segment-ctmr": "segmentation"}
+_VERIFY_COMMAND_BY_SKILL = {SkillId.SYNTH_CT: "ct-synthesis", SkillId.SYNTH_MR_BRAIN: "mr-synthesis",
+                            SkillId.SEGMENT_CTMR: "segmentation"}
+_VERDICT_NAMES = frozenset({"ct_synthesis_quality_v1", "mr_synthesis_quality_v1", "ct_segmentation_quality_v1",
+                            "ct_pair_consistency_v1"})
+
+
+def skill_of(name: str | None) -> SkillId | None:
+    """The skill a record's ``skill`` names (canonical or legacy, ``medagent.`` prefix allowed); None if unknown."""
+    if name is None:
+        return None
+    bare = name.removeprefix("medagent.")
+    for spelling in (bare, bare.replace("-", "_")):  # nv-generate-ct-from-mask is nv_generate_ct_from_mask
+        try:
+            return SkillId(spelling)
+        except ValueError:
+            continue
+    return None
 
 
 def _kind_of(model: type[_InputModel]) -> tuple[str, str]:
@@ -219,7 +242,11 @@ def _refuse_unrunnable(document: dict[str, object], record_path: Path, model: ty
             f"{record_path} records a {kind} run that never started the upstream (status {document.get('status')!r}, "
             f"exit {document.get('exit_code')}; preflight-only, refused, or failed before running): there is nothing "
             "to grade. Run the skill without --preflight-only into a new folder, then verify that folder.")
-    right = _VERIFY_COMMAND_BY_SKILL.get(skill)
+    if skill in _VERDICT_NAMES:
+        raise InputError(f"{record_path} is the record of the verifier {skill}, not of a run it grades. Pass the "
+                         "--output-dir of the synthesis or segmentation run instead.")
+    known = skill_of(skill)
+    right = _VERIFY_COMMAND_BY_SKILL.get(known) if known is not None else None
     is_other_skill = right is not None and right != command
     is_other_mode = command == "ct-synthesis" and mode not in (None, "ct")
     if is_other_skill or is_other_mode:

@@ -10,28 +10,19 @@ from pydantic import Field, model_validator
 
 from medskills.core.errors import UsageError
 from medskills.core.label_spaces import LabelSpace, SegmentationModality, load_anatomy_table, load_label_dictionary
-from medskills.core.models import Artifact, FrozenModel, Status
+from medskills.core.models import Artifact, FrozenModel
+from medskills.core.skills import SkillId
 from medskills.core.volumes import LoadedVolume, as_label_map, compare_geometry, read_volume
 from medskills.verification.honesty import recorded_hash_checks
 from medskills.verification.organ_checks import measure_organs, organ_checks
 from medskills.verification.run_inputs import SegmentationRun, load_run, resolve_artifact
 from medskills.verification.segmentation_scores import score_segmentation
 from medskills.verification.verdict import (
-    SegmentationScores,
-    Tier,
-    Verdict,
-    VerdictCheck,
-    VerifierId,
-    build_verdict,
-    check,
-    file_read,
-    skipped,
-    tier,
+    SegmentationScores, Tier, Verdict, VerdictCheck, VerifierId, build_verdict, check, file_read, skipped,
+    target_checks, tier,
 )
 
-__all__ = ["SEGMENTATION_SKILLS", "SegmentationModality", "SegmentationVerifyRequest", "grade_segmentation"]
-
-SEGMENTATION_SKILLS = frozenset({"nv_segment_ctmr", "nv_segment_ct"})
+__all__ = ["SegmentationModality", "SegmentationVerifyRequest", "grade_segmentation"]
 
 
 class SegmentationVerifyRequest(FrozenModel):
@@ -160,12 +151,8 @@ def _default_modality(space: LabelSpace) -> SegmentationModality:
 def _target_tier(inputs: _Inputs) -> Tier:
     if inputs.skill is None:
         return tier("target", [skipped("skill_accepted", reason="a mask graded without a run record")])
-    skill = inputs.skill.removeprefix("medagent.").replace("-", "_")
     return tier("target", [
-        check("skill_accepted", passed=skill in SEGMENTATION_SKILLS, measured=inputs.skill,
-              threshold=", ".join(sorted(SEGMENTATION_SKILLS)), reason="the run must come from a segmentation skill"),
-        check("run_succeeded", passed=inputs.run_status == Status.PASSED.value, measured=inputs.run_status,
-              threshold=Status.PASSED.value, reason="a run that failed its own gates cannot pass verification"),
+        *target_checks(inputs.skill, inputs.run_status, accepted=SkillId.SEGMENT_CTMR, what="a segmentation skill"),
         check("modality_supported", passed=True, measured=inputs.modality.value,
               reason="CT_BODY, MRI_BODY and MRI_BRAIN are graded (MRI with the MRI-trained classes)"),
     ])

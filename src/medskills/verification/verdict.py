@@ -11,7 +11,9 @@ from medskills.core.errors import ExitCode, UsageError
 from medskills.core.io import sha256_file, write_json_atomic
 from medskills.core.label_spaces import UnitMerge, UnpairedClass
 from medskills.core.models import DISCLAIMER, SCHEMA_VERSION, Artifact, FrozenModel, Status
+from medskills.core.skills import SkillId
 from medskills.verification.ct_pair_consistency_measure import PairConsistencyScores
+from medskills.verification.run_inputs import skill_of
 
 __all__ = [
     "VERIFIER_VERSION",
@@ -25,6 +27,7 @@ __all__ = [
     "check",
     "file_read",
     "skipped",
+    "target_checks",
     "tier",
     "write_verdict",
 ]
@@ -123,6 +126,16 @@ def check(
 def skipped(name: str, *, reason: str) -> VerdictCheck:
     """A check that does not apply to this run (it neither passes nor fails the tier)."""
     return VerdictCheck(name=name, status=Status.SKIPPED, reason=reason)
+
+
+def target_checks(skill: str, run_status: str | None, *, accepted: SkillId, what: str) -> list[VerdictCheck]:
+    """The run came from the skill this verifier grades (any of its names) and passed its own gates."""
+    return [
+        check("skill_accepted", passed=skill_of(skill) is accepted, measured=skill,
+              threshold=f"{accepted.value} (or a legacy name of it)", reason=f"the run must come from {what}"),
+        check("run_succeeded", passed=run_status == Status.PASSED.value, measured=run_status,
+              threshold=Status.PASSED.value, reason="a run that failed its own gates cannot pass verification"),
+    ]
 
 
 def tier(name: str, checks: list[VerdictCheck]) -> Tier:

@@ -50,8 +50,10 @@ CHEST = ("ct_chest_crop_1p5mm", "image.nii.gz")
 
 def test_extract_train_predict_with_every_member(base_pack: Path, shared_data: Path, tmp_path: Path) -> None:
     image = shared_data.joinpath(*CHEST)
-    extracted = _run(["extract-features", str(image), "--pack", str(base_pack), "--out", str(tmp_path / "features")],
-                     stderr_has="1/1")  # the rich progress bar, on stderr
+    record = _run(["extract-features", str(image), "--pack", str(base_pack), "--out", str(tmp_path / "features")],
+                  stderr_has="1/1")  # the rich progress bar, on stderr
+    extracted = record["output"]
+    assert record["artifacts"][0]["path"] == str(tmp_path / "features" / "features.csv")
     assert extracted["members_available"] == ["astra", "ctclip", "supervised", "mednext"]
     assert {m["name"] for m in extracted["members_unavailable"]} == {"diffusion_anomaly", "fvlm"}
     with (tmp_path / "features" / "features.csv").open() as handle:
@@ -132,17 +134,18 @@ def test_extract_features_checks_every_input_before_computing_anything(
         app, ["triage", "extract-features", *arguments, "--pack", str(base_pack), "--out", str(tmp_path / "f")]
     )
     assert result.exit_code == 2
-    problems = json.loads(result.stdout)["problems"]
+    problems = [check["message"] for check in json.loads(result.stdout)["preflight"]["errors"]]
     assert len(problems) == 4  # every problem at once, not the first only
     assert "'nifti_image' is also the id of" in problems[0]
     assert "broken.nii.gz" in problems[1] and "not a readable NIfTI" in problems[1]
     assert "absent.zip" in problems[2] and "does not exist" in problems[2]
     assert "notes.txt" in problems[3] and ".zip of DICOM files" in problems[3]
-    assert not (tmp_path / "f").exists()
+    assert sorted(path.name for path in (tmp_path / "f").iterdir()) == ["result.json", "summary.html"]
 
 
 def test_extract_features_refuses_what_the_service_refuses(base_pack: Path, shared_data: Path, tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["triage", "extract-features", str(shared_data / "ct_torso_3mm" / "image.nii.gz"),
                                       "--pack", str(base_pack), "--out", str(tmp_path / "f")])
-    assert result.exit_code == 2
-    assert json.loads(result.stdout)["error_code"] == "lungs_not_found"
+    record = json.loads(result.stdout)
+    assert result.exit_code == 2 == record["exit_code"] and record["error_code"] == "lungs_not_found"
+    assert not (tmp_path / "f" / "features.csv").exists() and (tmp_path / "f" / "summary.html").is_file()

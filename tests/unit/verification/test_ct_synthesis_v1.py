@@ -110,8 +110,16 @@ def test_mapping_with_a_wrong_anatomy_name_fails(tmp_path: Path, shared_data: Pa
     assert "declared_anatomy_coverage.mapping_well_formed" in _failed(verdict)
 
 
+@pytest.mark.parametrize("skill", ["synth-ct", "nv-generate-ct-rflow", "nv_generate_ct_from_mask",
+                                   "nv-generate-ct-from-mask", "medagent.nv_generate_ct", "SYNTH-CT"])
+def test_every_name_of_the_ct_synthesis_skill_is_accepted(skill: str, tmp_path: Path, shared_data: Path) -> None:
+    run_dir = build_ct_synthesis_run(tmp_path / "run", shared_data, skill=skill)
+    target = next(item for item in grade_ct_synthesis(run_dir).tiers if item.name == "target")
+    assert target.status is Status.PASSED and target.checks[0].measured == skill
+
+
 def test_foreign_skill_and_failed_run_fail_the_target_tier(tmp_path: Path, shared_data: Path) -> None:
-    run_dir = build_ct_synthesis_run(tmp_path / "run", shared_data, skill="nv_segment_ctmr")
+    run_dir = build_ct_synthesis_run(tmp_path / "run", shared_data, skill="another_vendor_ct_tool")
     record = json.loads((run_dir / "result.json").read_text())
     record["status"] = "failed"
     (run_dir / "result.json").write_text(json.dumps(record))

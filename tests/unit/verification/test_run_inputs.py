@@ -13,6 +13,7 @@ from medskills.cli import app
 runner = CliRunner()
 VERIFIERS = {"ct-synthesis": "nv-generate-ct-rflow", "mr-synthesis": "nv-generate-mr-brain",
              "segmentation": "nv-segment-ctmr"}
+CANONICAL = {"ct-synthesis": "synth-ct", "mr-synthesis": "synth-mr-brain", "segmentation": "segment-ctmr"}
 
 
 def _verify(verifier: str, run_dir: Path) -> tuple[int, dict[str, object]]:
@@ -38,12 +39,13 @@ def test_a_preflight_only_run_is_an_exit_2_error_saying_nothing_ran(verifier: st
 
 
 @pytest.mark.parametrize(("verifier", "foreign_skill"), [
-    (verifier, skill) for verifier in sorted(VERIFIERS) for skill in VERIFIERS.values() if skill != VERIFIERS[verifier]
+    (verifier, names[other]) for names in (VERIFIERS, CANONICAL) for verifier in sorted(names) for other in names
+    if other != verifier
 ])
 def test_a_run_of_another_kind_names_the_right_verifier(verifier: str, foreign_skill: str, tmp_path: Path) -> None:
     (tmp_path / "result.json").write_text(json.dumps({"skill": foreign_skill, "output": {"samples": []}}))
     code, record = _verify(verifier, tmp_path)
-    right = next(name for name, skill in VERIFIERS.items() if skill == foreign_skill)
+    right = next(name for names in (VERIFIERS, CANONICAL) for name, skill in names.items() if skill == foreign_skill)
     assert code == 2 and f"is a {foreign_skill} run" in str(record["error"])
     assert f"Use `medskills verify {right}`" in str(record["error"])
 
@@ -53,3 +55,11 @@ def test_an_image_only_ct_run_is_not_graded_as_a_paired_run(tmp_path: Path) -> N
                                                       "output": {"samples": []}}))
     code, record = _verify("ct-synthesis", tmp_path)
     assert code == 2 and "(ct-image)" in str(record["error"]) and "paired CT" in str(record["error"])
+
+
+@pytest.mark.parametrize("verifier", sorted(VERIFIERS))
+def test_a_verifiers_own_record_is_refused_as_not_a_run(verifier: str, tmp_path: Path) -> None:
+    (tmp_path / "result.json").write_text(json.dumps({"skill": "ct_synthesis_quality_v1", "status": "passed",
+                                                      "output": {"verifier": "ct_synthesis_quality_v1"}}))
+    code, record = _verify(verifier, tmp_path)
+    assert code == 2 and "is the record of the verifier ct_synthesis_quality_v1" in str(record["error"])
