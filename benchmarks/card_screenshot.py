@@ -61,8 +61,8 @@ def card_from_standin(work_dir: Path) -> Path:
     from medskills.core.io import sha256_file
     from medskills.core.provenance import DeviceInfo
     from medskills.core.settings import Settings
-    from medskills.synthesis.ct_request import CTRunRequest
-    from medskills.synthesis.ct_rflow import run_ct_synthesis
+    from medskills.synthesis.paired_ct.request import CTRunRequest
+    from medskills.synthesis.paired_ct.run import run_ct_synthesis
     from standin_upstream import build_nv_generate_root
 
     scan_dir = Path(os.environ.get("MEDSKILLS_SHARED_DATA", REPO_ROOT.parent / "shared" / "data")) / "ct_abdomen_3mm"

@@ -28,8 +28,8 @@ import numpy as np
 
 from medskills.core.card import CardPanel, render_card_html
 from medskills.core.volumes import as_label_map, label_statistics, summarize_intensity, write_nifti
-from medskills.synthesis.ct_evidence import describe_sample
-from medskills.synthesis.ct_record import LabelMappingEntry
+from medskills.synthesis.paired_ct.evidence import describe_sample
+from medskills.synthesis.paired_ct.record import LabelMappingEntry
 
 NUM_LABELS = 30
 SPACING_MM = (0.75, 0.75, 1.0)

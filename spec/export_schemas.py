@@ -19,11 +19,11 @@ from pydantic import BaseModel
 SPEC_DIR = Path(__file__).resolve().parent
 RECORDS = {
     "run_record": "medskills.core.models:RunRecord",
-    "ct_synthesis_record": "medskills.synthesis.ct_record:CTSynthesisRecord",
-    "mr_brain_record": "medskills.synthesis.mr_brain:MRBrainRecord",
-    "ct_from_mask_record": "medskills.synthesis.ct_from_mask:CTFromMaskRecord",
-    "ct_image_record": "medskills.synthesis.ct_image:CTImageRecord",
-    "ct_mask_record": "medskills.synthesis.ct_mask:CTMaskRecord",
+    "ct_synthesis_record": "medskills.synthesis.paired_ct.record:CTSynthesisRecord",
+    "mr_brain_record": "medskills.synthesis.mr_brain.record:MRBrainRecord",
+    "ct_from_mask_record": "medskills.synthesis.ct_from_mask.record:CTFromMaskRecord",
+    "ct_image_record": "medskills.synthesis.ct_image.record:CTImageRecord",
+    "ct_mask_record": "medskills.synthesis.ct_mask.record:CTMaskRecord",
 }
 
 

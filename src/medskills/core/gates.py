@@ -7,14 +7,16 @@ decorator; :meth:`GateRegistry.evaluate` runs every gate, so one broken gate nev
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from medskills.core.models import GateResult, Invocation, Status
 from medskills.core.upstream import has_traceback
 
-__all__ = ["GateFunction", "GateRegistry", "gate_result", "overall_status", "upstream_exit_gate"]
+__all__ = ["GateFunction", "GateRegistry", "OutputGateContext", "gate_result", "overall_status", "upstream_exit_gate"]
 
 ContextT = TypeVar("ContextT")
+OutputT = TypeVar("OutputT")
 GateFunction = Callable[[ContextT], GateResult]
 
 
@@ -26,6 +28,20 @@ def gate_result(
     """Build a passed/failed :class:`GateResult`."""
     return GateResult(gate=gate, status=Status.PASSED if passed else Status.FAILED, message=message,
                       observed=observed, threshold=threshold)
+
+
+@dataclass(frozen=True)
+class OutputGateContext(Generic[OutputT]):
+    """What post-run gates usually look at: how the upstream ended, what it wrote, what was asked for.
+
+    ``expected_samples`` is how many outputs the request asked for; ``is_geometry_requested`` is False
+    when the output grid comes from an input (a mask) rather than from the request.
+    """
+
+    invocation: Invocation
+    output: OutputT
+    expected_samples: int = 1
+    is_geometry_requested: bool = True
 
 
 class GateRegistry(Generic[ContextT]):

@@ -348,13 +348,16 @@ def _broken_runner(command: UpstreamCommand) -> None:
 
 
 def _synth_calls(tmp_path: Path, shared_data: Path) -> dict[str, Callable[..., object]]:
-    from medskills.synthesis.ct_from_mask import generate_ct_from_mask
-    from medskills.synthesis.ct_from_mask_request import CTFromMaskRequest
-    from medskills.synthesis.ct_image import CTImageRequest, generate_ct_image
-    from medskills.synthesis.ct_mask import CTMaskRequest, generate_ct_masks
-    from medskills.synthesis.ct_request import CTRunRequest
-    from medskills.synthesis.ct_rflow import run_ct_synthesis
-    from medskills.synthesis.mr_brain import MRBrainRequest, generate_mr_brain
+    from medskills.synthesis.ct_from_mask.run import generate_ct_from_mask
+    from medskills.synthesis.ct_from_mask.request import CTFromMaskRequest
+    from medskills.synthesis.ct_image.run import generate_ct_image
+    from medskills.synthesis.ct_image.request import CTImageRequest
+    from medskills.synthesis.ct_mask.run import generate_ct_masks
+    from medskills.synthesis.ct_mask.request import CTMaskRequest
+    from medskills.synthesis.paired_ct.request import CTRunRequest
+    from medskills.synthesis.paired_ct.run import run_ct_synthesis
+    from medskills.synthesis.mr_brain.run import generate_mr_brain
+    from medskills.synthesis.mr_brain.request import MRBrainRequest
 
     out = tmp_path / "out"
     scan = shared_data / "ct_abdomen_3mm"

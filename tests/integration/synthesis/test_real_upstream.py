@@ -22,10 +22,12 @@ from medskills.core.errors import UpstreamFailure
 from medskills.core.provenance import DeviceInfo
 from medskills.core.settings import load_settings
 from medskills.core.upstream import UpstreamCommand
-from medskills.synthesis.ct_image import CTImageRequest, generate_ct_image
-from medskills.synthesis.ct_request import CTRunRequest
-from medskills.synthesis.ct_rflow import run_ct_synthesis
-from medskills.synthesis.mr_brain import MRBrainRequest, generate_mr_brain
+from medskills.synthesis.ct_image.run import generate_ct_image
+from medskills.synthesis.ct_image.request import CTImageRequest
+from medskills.synthesis.paired_ct.request import CTRunRequest
+from medskills.synthesis.paired_ct.run import run_ct_synthesis
+from medskills.synthesis.mr_brain.run import generate_mr_brain
+from medskills.synthesis.mr_brain.request import MRBrainRequest
 from standin_upstream.snapshot import copy_snapshot, nv_generate_snapshot, write_fake_assets  # noqa: F401
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]

@@ -12,8 +12,8 @@ import pytest
 from pydantic import BaseModel
 
 from medskills.segmentation.models import SegmentationRunRecord
-from medskills.synthesis.ct_record import CTSynthesisRecord
-from medskills.synthesis.mr_brain import MRBrainRecord
+from medskills.synthesis.paired_ct.record import CTSynthesisRecord
+from medskills.synthesis.mr_brain.record import MRBrainRecord
 
 READ_PATHS: dict[type[BaseModel], list[str]] = {
     CTSynthesisRecord: [

@@ -1,0 +1,1 @@
+"""Brain MRI: ``synth mr-brain``, one MR volume through ``scripts.diff_model_infer``."""
