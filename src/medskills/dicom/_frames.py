@@ -1,7 +1,7 @@
-"""Encoded pixel frames and their decoding: the part of assembly that runs in decode worker processes.
+"""Encoded pixel frames and their decoding: the part of assembly that also runs in decode helper processes.
 
-Everything here crosses the process boundary by pickle: frames in, arrays or
-:class:`FrameDecodeError` out.
+The helpers are forked, so frames reach them by inheritance; decoded arrays come back through shared
+memory (:mod:`medskills.dicom.decoding`).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import numpy as np
 import numpy.typing as npt
 from pydicom.pixels.decoders.base import get_decoder
 
-__all__ = ["EncodedFrame", "FrameDecodeError", "decode_chunk", "decode_frame", "encoded_frame"]
+__all__ = ["EncodedFrame", "FrameDecodeError", "decode_frame", "encoded_frame"]
 
 _PREFERRED_PLUGIN = "pylibjpeg"
 """pydicom tries GDCM first when python-gdcm is installed; pylibjpeg-openjpeg decodes the real JPEG 2000
@@ -22,7 +22,7 @@ series with about 15% less CPU (benchmarks/dicom_zip_ingest.py), so it is asked 
 
 @dataclass(frozen=True)
 class EncodedFrame:
-    """One slice's pixel data as stored, with the pixel-module values needed to decode it (picklable)."""
+    """One slice's pixel data as stored, with the pixel-module values needed to decode it."""
 
     index: int
     file_name: str
@@ -39,7 +39,7 @@ class EncodedFrame:
 
 
 class FrameDecodeError(Exception):
-    """A frame could not be decoded (truncated or corrupt data). Picklable across processes."""
+    """A frame could not be decoded (truncated or corrupt data)."""
 
     def __init__(self, file_name: str, detail: str) -> None:
         super().__init__(file_name, detail)
@@ -84,7 +84,3 @@ def decode_frame(frame: EncodedFrame) -> npt.NDArray[np.generic]:
         raise FrameDecodeError(frame.file_name, f"decoded shape {array.shape}, expected {(frame.rows, frame.columns)}")
     return np.asarray(array)
 
-
-def decode_chunk(frames: tuple[EncodedFrame, ...]) -> list[tuple[int, npt.NDArray[np.generic]]]:
-    """Decode several frames; each result carries its frame's index."""
-    return [(frame.index, decode_frame(frame)) for frame in frames]
