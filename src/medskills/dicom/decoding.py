@@ -208,7 +208,7 @@ def _reported(board: _FrameBoard, frames: Sequence[EncodedFrame], helpers: list[
     for helper in [h for h in helpers if h.reports in ready]:
         try:
             position, dtype, shape = helper.reports.recv()
-        except EOFError:  # finished, or died: its unreported frames are decoded here at the end
+        except (EOFError, OSError):  # finished, or died: its unreported frames are decoded here at the end
             _stop(helper, grace_seconds=_EXIT_GRACE_SECONDS)
             helpers.remove(helper)
             continue
