@@ -39,8 +39,6 @@ MIN_FRAMES_FOR_WORKERS = 8
 HELPER_SILENCE_SECONDS = 60.0
 """A helper that reports no frame for this long is taken for hung: it is killed and its frames decoded here."""
 
-_EXIT_GRACE_SECONDS = 5.0
-"""How long a helper that closed its pipe may take to exit before it is killed."""
 _UNCOMPRESSED_SYNTAXES = frozenset({"1.2.840.10008.1.2", "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.2",
                                     "1.2.840.10008.1.2.1.99"})
 
@@ -148,12 +146,13 @@ def _help(board: _FrameBoard, frames: Sequence[EncodedFrame], reports: Connectio
         while (position := board.claim()) is not None:
             report = board.put(position, decode_frame(frames[position]))
             if report is None:
-                return
+                break
             reports.send(report)
     except FrameDecodeError:
         pass  # left unreported: the caller decodes it again and raises with the file name
     finally:
         reports.close()
+    os._exit(0)  # nothing to flush or finalise in a forked decoder: exit at once, the caller does not wait
 
 
 def _decode_beside_helpers(frames: Sequence[EncodedFrame], *,
@@ -162,19 +161,23 @@ def _decode_beside_helpers(frames: Sequence[EncodedFrame], *,
     board = _FrameBoard(len(frames), _slot_bytes(frames), context.Lock())
     started = _start_helpers(context, board, frames, helpers)
     done: set[int] = set()
+    is_complete = False
     try:
         while (position := board.claim()) is not None:
             yield frames[position].index, decode_frame(frames[position])
             done.add(position)
             yield from _reported(board, frames, started, done, timeout=0.0)
-        while started:  # every frame is claimed: collect the helpers' last ones
+        while started and len(done) < len(frames):  # every frame is claimed: collect the helpers' last ones
             yield from _reported(board, frames, started, done, timeout=HELPER_SILENCE_SECONDS)
         for position in range(len(frames)):
             if position not in done:  # a helper failed, died or hung on it
                 yield frames[position].index, decode_frame(frames[position])
+        is_complete = True
     finally:
-        for helper in started:  # only when the caller stopped early (a frame failed to decode here)
-            _stop(helper, grace_seconds=0.0)
+        for helper in started:  # all frames done: these find nothing left to claim and exit by themselves
+            if not is_complete:  # the caller stopped early (a frame failed to decode here)
+                _kill(helper)
+            helper.reports.close()
 
 
 def _start_helpers(context: Any, board: _FrameBoard, frames: Sequence[EncodedFrame], count: int) -> list[_Helper]:
@@ -202,14 +205,16 @@ def _reported(board: _FrameBoard, frames: Sequence[EncodedFrame], helpers: list[
     if timeout > 0 and not ready:
         logger.warning("decode helpers silent for %.0f s; decoding their frames in this process", timeout)
         for helper in helpers:
-            _stop(helper, grace_seconds=0.0)
+            _kill(helper)
+            helper.reports.close()
         helpers.clear()
         return
     for helper in [h for h in helpers if h.reports in ready]:
         try:
             position, dtype, shape = helper.reports.recv()
         except (EOFError, OSError):  # finished, or died: its unreported frames are decoded here at the end
-            _stop(helper, grace_seconds=_EXIT_GRACE_SECONDS)
+            _log_if_died(helper)
+            helper.reports.close()
             helpers.remove(helper)
             continue
         yield frames[position].index, board.view(position, dtype, shape)
@@ -217,13 +222,14 @@ def _reported(board: _FrameBoard, frames: Sequence[EncodedFrame], helpers: list[
         done.add(position)
 
 
-def _stop(helper: _Helper, *, grace_seconds: float) -> None:
-    """Wait ``grace_seconds`` for the helper to exit, then kill it; a helper that died is logged."""
-    helper.process.join(grace_seconds)
-    if helper.process.is_alive():
-        helper.process.kill()
-        helper.process.join()
-    elif helper.process.exitcode != 0:
+def _kill(helper: _Helper) -> None:
+    helper.process.kill()
+    helper.process.join()
+
+
+def _log_if_died(helper: _Helper) -> None:
+    """Log a helper that ended otherwise than by finishing (one still exiting is reaped by multiprocessing later)."""
+    helper.process.join(0)
+    if helper.process.exitcode not in (0, None):
         logger.warning("a decode helper died (exit code %s); its unreported frames are decoded here",
                        helper.process.exitcode)
-    helper.reports.close()
