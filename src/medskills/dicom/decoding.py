@@ -124,7 +124,10 @@ class _FrameBoard:
         return self._slot(position, np.dtype(dtype), shape)
 
     def release(self, position: int) -> None:
-        self.memory.madvise(mmap.MADV_REMOVE, self._offset(position), self.slot_bytes)
+        try:
+            self.memory.madvise(mmap.MADV_REMOVE, self._offset(position), self.slot_bytes)
+        except OSError:  # a kernel without MADV_REMOVE for shared memory: the pages go with the mapping
+            logger.debug("MADV_REMOVE refused; slot %d is freed with the mapping", position)
 
     def _offset(self, position: int) -> int:
         return mmap.PAGESIZE + position * self.slot_bytes
