@@ -89,6 +89,13 @@ def _agreement(volumes: dict[str, Volume]) -> dict[str, dict[str, object]]:
     return report
 
 
+def _scheduling() -> str:
+    """This process's nice value and, on Linux, its autogroup's (a busy shared machine can be outweighed by
+    running the whole benchmark, every side alike, in an autogroup of raised priority)."""
+    autogroup = Path("/proc/self/autogroup")
+    return f"nice {os.nice(0)}" + (f"; {autogroup.read_text().strip()}" if autogroup.exists() else "")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--series", type=Path, default=DEFAULT_SERIES)
@@ -114,6 +121,7 @@ def main() -> None:
         "series": str(arguments.series), "shape": list(volumes["medskills"][0].shape), "repeats": arguments.repeats,
         "cores": len(os.sched_getaffinity(0)),
         "load_average_1min": {"before": round(load_before, 2), "after": round(os.getloadavg()[0], 2)},
+        "scheduling": _scheduling(),
         "python": platform.python_version(),
         "median_seconds": {k: round(v, 4) for k, v in seconds.items()},
         "ratio_other_over_medskills": ratios,
