@@ -2,7 +2,8 @@
 
 The JPEG 2000 / JPEG-LS / JPEG decoders hold the GIL (pylibjpeg's and GDCM's bindings do not
 release it), so threads do not help. On Linux, one helper process per spare core is forked: it
-inherits the encoded frames (nothing is pickled in), and the calling process decodes beside it.
+inherits the frames (nothing is pickled in; each process reads the pixel data of the frames it
+takes), and the calling process decodes beside it.
 Each process takes the next frame from one shared counter, so a process that starts late or runs
 on a busy core simply takes fewer. A helper copies each decoded frame into that frame's slot of an
 anonymous shared memory block and sends the slot number down a pipe; the caller yields it from there
@@ -52,15 +53,15 @@ def decode_frames(frames: Sequence[EncodedFrame], *,
                   workers: int | None = None) -> Iterator[tuple[int, npt.NDArray[np.generic]]]:
     """Yield ``(frame.index, stored values)`` for every frame, in no particular order.
 
-    A yielded array may be a view into shared memory that is reused once the generator resumes:
-    place or copy it before asking for the next frame.
+    A yielded array may be a view into shared memory whose pages are handed back once the generator
+    resumes: place or copy it before asking for the next frame.
 
     Args:
         frames: the encoded slices.
         workers: decoding processes, the caller included (default: :func:`available_cores`); 1 decodes
-            everything in the calling process, as does any platform without ``fork`` (the helpers must
-            inherit the frames, and ``spawn`` would re-run an unguarded script's top level) and a
-            daemonic process (it may not have children).
+            everything in the calling process, as does any platform but Linux (the helpers must be
+            forked to inherit the frames, and ``spawn`` would re-run an unguarded script's top level)
+            and a daemonic process (it may not have children).
 
     Raises:
         FrameDecodeError: a frame is truncated or corrupt (its file name is in the error).
