@@ -15,7 +15,8 @@ helpers anew each time, nothing is kept between calls. Each side runs once to wa
 plugins and the page cache; then the sides take turns, ``--repeats`` rounds, each round starting
 with the next side, so machine load falls on all of them alike. The script checks that every side
 gives the same voxels on the same grid, prints median seconds, ratios (other / medskills) against the
-1.5x target and the load average, from this one run, as JSON, and writes them to
+1.5x target, the load average and what a second decoding process adds on this machine (one process
+decoding the series alone against two at once), from this one run, as JSON, and writes them to
 ``benchmarks/results/dicom_zip_ingest.json``.
 """
 
@@ -89,6 +90,38 @@ def _agreement(volumes: dict[str, Volume]) -> dict[str, dict[str, object]]:
     return report
 
 
+def _decode_scaling(series: Path, *, rounds: int = 3) -> dict[str, float]:
+    """Milliseconds per frame when one process decodes the series alone, and when two decode it at once
+    (a forked copy beside this one): how much a second core can add to decoding on this machine."""
+    from pydicom.pixels import pixel_array
+
+    paths = sorted(series.iterdir())
+
+    def per_frame_ms() -> float:
+        start = time.perf_counter()
+        for path in paths:
+            pixel_array(path, decoding_plugin="pylibjpeg")
+        return 1000 * (time.perf_counter() - start) / len(paths)
+
+    per_frame_ms()  # warm
+    alone = [per_frame_ms() for _ in range(rounds)]
+    together: list[float] = []
+    for _ in range(rounds):
+        reader, writer = os.pipe()
+        child = os.fork()
+        if child == 0:
+            os.write(writer, str(per_frame_ms()).encode())
+            os._exit(0)
+        together.append(per_frame_ms())
+        os.waitpid(child, 0)
+        together.append(float(os.read(reader, 64)))
+        os.close(reader)
+        os.close(writer)
+    one, two = statistics.median(alone), statistics.median(together)
+    return {"one_process_ms_per_frame": round(one, 1), "two_at_once_ms_per_frame": round(two, 1),
+            "throughput_of_two_over_one": round(2 * one / two, 2)}
+
+
 def _scheduling() -> str:
     """This process's nice value and, on Linux, its autogroup's (a busy shared machine can be outweighed by
     running the whole benchmark, every side alike, in an autogroup of raised priority)."""
@@ -108,6 +141,7 @@ def main() -> None:
             "medskills": ingest_medskills, "simpleitk": _extracted(read_simpleitk),
             "dicom2nifti": _extracted(read_dicom2nifti), "pydicom_floor": _extracted(read_pydicom_floor)}
         volumes = {name: run(archive) for name, run in sides.items()}  # warm-up, and the outputs compared
+        scaling = _decode_scaling(arguments.series)
         times: dict[str, list[float]] = {name: [] for name in sides}
         names = list(sides)
         for round_number in range(arguments.repeats):
@@ -125,6 +159,7 @@ def main() -> None:
         "python": platform.python_version(),
         "median_seconds": {k: round(v, 4) for k, v in seconds.items()},
         "ratio_other_over_medskills": ratios,
+        "decode_scaling": scaling,
         "target_ratio": TARGET_RATIO,
         "meets_target": {k: ratios[k] >= TARGET_RATIO for k in ("simpleitk", "dicom2nifti")},
         "all_seconds": {k: [round(t, 4) for t in v] for k, v in times.items()},
