@@ -1,7 +1,8 @@
-"""Encoded pixel frames and their decoding: the part of assembly that runs in decode worker processes.
+"""Encoded pixel frames and their decoding: the part of assembly that also runs in decode helper processes.
 
-Everything here crosses the process boundary by pickle: frames in, arrays or
-:class:`FrameDecodeError` out.
+The helpers are forked, so frames reach them by inheritance, pixel data still on disk: whichever
+process decodes a frame reads its bytes. Decoded arrays come back through shared memory
+(:mod:`medskills.dicom.decoding`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 from pydicom.pixels.decoders.base import get_decoder
 
-__all__ = ["EncodedFrame", "FrameDecodeError", "decode_chunk", "decode_frame", "encoded_frame"]
+__all__ = ["EncodedFrame", "FrameDecodeError", "decode_frame", "encoded_frame"]
 
 _PREFERRED_PLUGIN = "pylibjpeg"
 """pydicom tries GDCM first when python-gdcm is installed; pylibjpeg-openjpeg decodes the real JPEG 2000
@@ -22,12 +23,12 @@ series with about 15% less CPU (benchmarks/dicom_zip_ingest.py), so it is asked 
 
 @dataclass(frozen=True)
 class EncodedFrame:
-    """One slice's pixel data as stored, with the pixel-module values needed to decode it (picklable)."""
+    """Where one slice's pixel data is stored, with the pixel-module values needed to decode it."""
 
     index: int
     file_name: str
     transfer_syntax: str
-    pixel_data: bytes
+    dataset: Any  # pydicom.Dataset with its pixel data deferred: read by the process that decodes it
     rows: int
     columns: int
     samples_per_pixel: int
@@ -39,7 +40,7 @@ class EncodedFrame:
 
 
 class FrameDecodeError(Exception):
-    """A frame could not be decoded (truncated or corrupt data). Picklable across processes."""
+    """A frame could not be decoded (truncated or corrupt data)."""
 
     def __init__(self, file_name: str, detail: str) -> None:
         super().__init__(file_name, detail)
@@ -48,11 +49,11 @@ class FrameDecodeError(Exception):
 
 
 def encoded_frame(index: int, file_name: str, dataset: Any) -> EncodedFrame:
-    """Read one single-frame dataset's pixel data (deferred until now) and its pixel-module values."""
+    """One single-frame dataset's pixel-module values (its pixel data is read when decoded)."""
     try:
         return EncodedFrame(
             index=index, file_name=file_name, transfer_syntax=str(dataset.file_meta.TransferSyntaxUID),
-            pixel_data=bytes(dataset.PixelData), rows=int(dataset.Rows), columns=int(dataset.Columns),
+            dataset=dataset, rows=int(dataset.Rows), columns=int(dataset.Columns),
             samples_per_pixel=int(dataset.get("SamplesPerPixel", 1) or 1),
             bits_allocated=int(dataset.BitsAllocated),
             bits_stored=int(dataset.get("BitsStored", dataset.BitsAllocated)),
@@ -71,20 +72,17 @@ def decode_frame(frame: EncodedFrame) -> npt.NDArray[np.generic]:
     plugin = _PREFERRED_PLUGIN if _PREFERRED_PLUGIN in decoder.available_plugins else ""
     try:
         array, _ = decoder.as_array(
-            frame.pixel_data, decoding_plugin=plugin, rows=frame.rows, columns=frame.columns, samples_per_pixel=frame.samples_per_pixel,
-            bits_allocated=frame.bits_allocated, bits_stored=frame.bits_stored,
+            bytes(frame.dataset.PixelData), decoding_plugin=plugin, rows=frame.rows, columns=frame.columns,
+            samples_per_pixel=frame.samples_per_pixel, bits_allocated=frame.bits_allocated, bits_stored=frame.bits_stored,
             pixel_representation=frame.pixel_representation,
             photometric_interpretation=frame.photometric_interpretation,
             planar_configuration=frame.planar_configuration,
             number_of_frames=1, pixel_keyword="PixelData",
         )
-    except (NotImplementedError, RuntimeError, ValueError, EOFError, OSError, AttributeError, KeyError) as err:
+    except (NotImplementedError, RuntimeError, ValueError, TypeError, EOFError, OSError, AttributeError,
+            KeyError) as err:
         raise FrameDecodeError(frame.file_name, f"{type(err).__name__}: {err}") from err
     if array.shape != (frame.rows, frame.columns):
         raise FrameDecodeError(frame.file_name, f"decoded shape {array.shape}, expected {(frame.rows, frame.columns)}")
     return np.asarray(array)
 
-
-def decode_chunk(frames: tuple[EncodedFrame, ...]) -> list[tuple[int, npt.NDArray[np.generic]]]:
-    """Decode several frames; each result carries its frame's index."""
-    return [(frame.index, decode_frame(frame)) for frame in frames]

@@ -160,10 +160,7 @@ def extract_zip(path: Path, destination: Path, limits: ArchiveLimits) -> Extract
     with zipfile.ZipFile(path) as archive:
         for index, info in enumerate(inventory.members, start=1):
             target = destination / f"{index:06d}.dcm"
-            _extract_member(archive, info, target)
-            with open(target, "rb") as handle:
-                is_zip = handle.read(4) == _ZIP_MAGIC
-            if is_zip:
+            if _extract_member(archive, info, target) == _ZIP_MAGIC:
                 target.unlink()
                 nested.append(info.filename)
                 continue
@@ -171,11 +168,14 @@ def extract_zip(path: Path, destination: Path, limits: ArchiveLimits) -> Extract
     return ExtractedArchive(files=tuple(files), nested_archives=tuple(nested))
 
 
-def _extract_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path) -> None:
+def _extract_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path) -> bytes:
+    """Extract one member to ``target``; returns its first four bytes (a ZIP inside the ZIP starts ``PK``)."""
     written = 0
+    head = b""
     try:
         with archive.open(info) as source, open(target, "wb") as out:
             while chunk := source.read(_CHUNK_BYTES):
+                head = head or chunk[:4]
                 written += len(chunk)
                 if written > info.file_size:
                     raise dicom_error(DicomErrorCode.ZIP_BOMB, f"ZIP entry {info.filename!r} expands past its "
@@ -184,3 +184,4 @@ def _extract_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, target: Pat
     except (zipfile.BadZipFile, EOFError, OSError, NotImplementedError, RuntimeError) as err:
         raise dicom_error(DicomErrorCode.ZIP_INVALID, f"ZIP entry {info.filename!r} cannot be extracted ({err}); "
                           "the archive is corrupt or uses an unsupported compression method.") from err
+    return head
