@@ -7,7 +7,7 @@ lives in :mod:`medskills.triage.series_policy`).
 
 from medskills.dicom.archive import ArchiveLimits, copy_stream_capped, extract_zip, inspect_zip, work_directory
 from medskills.dicom.assembly import DicomSeries, read_dicom_files, read_dicom_series
-from medskills.dicom.errors import DicomErrorCode, dicom_error
+from medskills.dicom.errors import DicomErrorCode
 from medskills.dicom.geometry import AcquisitionPlane
 from medskills.dicom.ingest import read_dicom_zip
 from medskills.dicom.nifti import read_nifti_volume
@@ -38,7 +38,6 @@ __all__ = [
     "SeriesSelectionError",
     "StudyRefusal",
     "copy_stream_capped",
-    "dicom_error",
     "extract_zip",
     "inspect_zip",
     "read_dicom_files",

@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
-from medskills.dicom.errors import DicomErrorCode, dicom_error
+from medskills.core.errors import study_error
+from medskills.dicom.errors import DicomErrorCode
 
 __all__ = [
     "ArchiveLimits",
@@ -70,7 +71,7 @@ def copy_stream_capped(source: BinaryIO, destination: Path, *, max_bytes: int) -
         while chunk := source.read(_CHUNK_BYTES):
             written += len(chunk)
             if written > max_bytes:
-                raise dicom_error(DicomErrorCode.UPLOAD_TOO_LARGE,
+                raise study_error(DicomErrorCode.UPLOAD_TOO_LARGE,
                                   f"the upload is larger than the {max_bytes} byte limit; split the study or raise "
                                   "MEDSKILLS_MAX_UPLOAD_BYTES.")
             out.write(chunk)
@@ -100,10 +101,10 @@ def inspect_zip(path: Path, limits: ArchiveLimits) -> ZipInventory:
         with zipfile.ZipFile(path) as archive:
             infos = archive.infolist()
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError) as err:
-        raise dicom_error(DicomErrorCode.ZIP_INVALID, f"the upload is not a readable ZIP archive ({err}); "
+        raise study_error(DicomErrorCode.ZIP_INVALID, f"the upload is not a readable ZIP archive ({err}); "
                           "compress the DICOM folder with a standard zip tool.") from err
     if len(infos) > limits.max_entries:
-        raise dicom_error(DicomErrorCode.ZIP_TOO_MANY_ENTRIES, f"the ZIP holds {len(infos)} entries, more than the "
+        raise study_error(DicomErrorCode.ZIP_TOO_MANY_ENTRIES, f"the ZIP holds {len(infos)} entries, more than the "
                           f"limit of {limits.max_entries}; upload one study per archive.")
     seen: set[str] = set()
     members: list[zipfile.ZipInfo] = []
@@ -118,11 +119,11 @@ def inspect_zip(path: Path, limits: ArchiveLimits) -> ZipInventory:
         members.append(info)
     total = sum(info.file_size for info in members)
     if total > limits.max_uncompressed_bytes:
-        raise dicom_error(DicomErrorCode.ZIP_TOO_LARGE, f"the ZIP expands to {total} bytes, more than the limit of "
+        raise study_error(DicomErrorCode.ZIP_TOO_LARGE, f"the ZIP expands to {total} bytes, more than the limit of "
                           f"{limits.max_uncompressed_bytes}; upload one study per archive.")
     compressed = sum(info.compress_size for info in members)
     if total > 0 and total / max(compressed, 1) > limits.max_compression_ratio:
-        raise dicom_error(DicomErrorCode.ZIP_BOMB, f"the ZIP expands {total / max(compressed, 1):.0f}x overall, more "
+        raise study_error(DicomErrorCode.ZIP_BOMB, f"the ZIP expands {total / max(compressed, 1):.0f}x overall, more "
                           f"than the {limits.max_compression_ratio:g}x limit (a zip bomb?).")
     return ZipInventory(members=tuple(members), nested_archives=tuple(nested), uncompressed_bytes=total)
 
@@ -131,20 +132,20 @@ def _check_entry(info: zipfile.ZipInfo, seen: set[str], limits: ArchiveLimits) -
     name = info.filename
     pure = PurePosixPath(name.replace("\\", "/"))
     if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":") or ".." in pure.parts:
-        raise dicom_error(DicomErrorCode.ZIP_PATH_TRAVERSAL, f"ZIP entry {name!r} is an absolute path or climbs out "
+        raise study_error(DicomErrorCode.ZIP_PATH_TRAVERSAL, f"ZIP entry {name!r} is an absolute path or climbs out "
                           "with '..'; re-create the archive from inside the study folder.")
     if stat.S_ISLNK(info.external_attr >> 16):
-        raise dicom_error(DicomErrorCode.ZIP_SYMLINK, f"ZIP entry {name!r} is a symbolic link; archive the files "
+        raise study_error(DicomErrorCode.ZIP_SYMLINK, f"ZIP entry {name!r} is a symbolic link; archive the files "
                           "themselves (zip without --symlinks).")
     if info.flag_bits & _ENCRYPTED_FLAG:
-        raise dicom_error(DicomErrorCode.ZIP_ENCRYPTED, f"ZIP entry {name!r} is encrypted; upload an archive "
+        raise study_error(DicomErrorCode.ZIP_ENCRYPTED, f"ZIP entry {name!r} is encrypted; upload an archive "
                           "without a password.")
     if name in seen:
-        raise dicom_error(DicomErrorCode.ZIP_DUPLICATE_NAMES, f"ZIP entry {name!r} appears twice; re-create the "
+        raise study_error(DicomErrorCode.ZIP_DUPLICATE_NAMES, f"ZIP entry {name!r} appears twice; re-create the "
                           "archive.")
     seen.add(name)
     if info.file_size > limits.max_compression_ratio * max(info.compress_size, 1) and info.file_size > _CHUNK_BYTES:
-        raise dicom_error(DicomErrorCode.ZIP_BOMB, f"ZIP entry {name!r} expands {info.file_size} bytes from "
+        raise study_error(DicomErrorCode.ZIP_BOMB, f"ZIP entry {name!r} expands {info.file_size} bytes from "
                           f"{info.compress_size} (over the {limits.max_compression_ratio:g}x limit; a zip bomb?).")
 
 
@@ -178,10 +179,10 @@ def _extract_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, target: Pat
                 head = head or chunk[:4]
                 written += len(chunk)
                 if written > info.file_size:
-                    raise dicom_error(DicomErrorCode.ZIP_BOMB, f"ZIP entry {info.filename!r} expands past its "
+                    raise study_error(DicomErrorCode.ZIP_BOMB, f"ZIP entry {info.filename!r} expands past its "
                                       f"declared size of {info.file_size} bytes.")
                 out.write(chunk)
     except (zipfile.BadZipFile, EOFError, OSError, NotImplementedError, RuntimeError) as err:
-        raise dicom_error(DicomErrorCode.ZIP_INVALID, f"ZIP entry {info.filename!r} cannot be extracted ({err}); "
+        raise study_error(DicomErrorCode.ZIP_INVALID, f"ZIP entry {info.filename!r} cannot be extracted ({err}); "
                           "the archive is corrupt or uses an unsupported compression method.") from err
     return head

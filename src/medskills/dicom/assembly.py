@@ -18,7 +18,8 @@ import numpy as np
 from medskills.core.image_volume import ImageVolume, VolumeOrientation, VolumeUnits, canonical_transform
 from medskills.dicom._frames import FrameDecodeError, encoded_frame
 from medskills.dicom.decoding import decode_frames
-from medskills.dicom.errors import DicomErrorCode, dicom_error
+from medskills.core.errors import study_error
+from medskills.dicom.errors import DicomErrorCode
 from medskills.dicom.geometry import voxel_to_ras_affine
 from medskills.dicom.headers import DicomInstance, group_series, scan_headers
 from medskills.dicom.selection import SelectedSeries, SeriesPolicy, SeriesSelection, select_series
@@ -57,7 +58,7 @@ def read_dicom_series(directory: Path, *, policy: SeriesPolicy | None = None, st
     """
     directory = Path(directory)
     if not directory.is_dir():
-        raise dicom_error(DicomErrorCode.NO_DICOM_SERIES, f"{directory} is not a folder of DICOM files.")
+        raise study_error(DicomErrorCode.NO_DICOM_SERIES, f"{directory} is not a folder of DICOM files.")
     paths = [p for p in directory.rglob("*") if p.is_file() and not p.is_symlink()]
     return read_dicom_files(paths, policy=policy, study_uid=study_uid, source=directory, decode_workers=decode_workers)
 
@@ -85,7 +86,7 @@ def assemble_volume(selected: SelectedSeries, *, source: Path | None = None, ski
         for k, stored in decode_frames(frames, workers=decode_workers):
             _place_slice(by_source_index[:, :, k], stored, instances[k])
     except FrameDecodeError as err:
-        raise dicom_error(DicomErrorCode.TRUNCATED_FILE, f"{err.file_name}: pixel data could not be decoded "
+        raise study_error(DicomErrorCode.TRUNCATED_FILE, f"{err.file_name}: pixel data could not be decoded "
                           f"({err.detail}); the file is truncated or corrupt, re-export the series.") from err
     slice_order = list(range(len(instances)))
     if transform.is_flipped[transform.source_axis_for.index(2)]:
@@ -131,7 +132,7 @@ def _require_decoders(instances: tuple[DicomInstance, ...]) -> None:
         except NotImplementedError:
             is_available = False
         if not is_available:
-            raise dicom_error(DicomErrorCode.UNSUPPORTED_TRANSFER_SYNTAX,
+            raise study_error(DicomErrorCode.UNSUPPORTED_TRANSFER_SYNTAX,
                               f"{instance.path.name}: transfer syntax {syntax} cannot be decoded here; install the "
                               "pylibjpeg plugins (pip install 'medskills[dicom]') or re-export the series "
                               "uncompressed.")

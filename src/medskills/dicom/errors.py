@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from medskills.core.errors import study_error
 
-__all__ = ["DicomErrorCode", "dicom_error"]
+__all__ = ["DicomErrorCode"]
 
 
 class DicomErrorCode(StrEnum):
@@ -45,6 +44,4 @@ class DicomErrorCode(StrEnum):
     INVALID_NIFTI = "invalid_nifti"
 
 
-dicom_error = study_error
-"""The DICOM layer's name for :func:`medskills.core.errors.study_error`; callers ``raise dicom_error(...)``."""
 

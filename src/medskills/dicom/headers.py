@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from medskills.dicom.errors import DicomErrorCode, dicom_error
+from medskills.core.errors import study_error
+from medskills.dicom.errors import DicomErrorCode
 
 __all__ = ["DicomInstance", "HeaderScan", "SeriesGroup", "group_series", "scan_headers"]
 
@@ -91,18 +92,18 @@ def group_series(scan: HeaderScan, *, study_uid: str | None = None) -> list[Seri
             ``study_not_found`` (the chosen study is absent).
     """
     if not scan.instances:
-        raise dicom_error(DicomErrorCode.NO_DICOM_SERIES,
+        raise study_error(DicomErrorCode.NO_DICOM_SERIES,
                           f"no DICOM image found ({len(scan.skipped_files)} files were not DICOM images); "
                           "pass the series' .dcm files (a folder, or a ZIP of it).")
     studies = sorted({instance.study_uid for instance in scan.instances})
     if study_uid is not None:
         if study_uid not in studies:
-            raise dicom_error(DicomErrorCode.STUDY_NOT_FOUND,
+            raise study_error(DicomErrorCode.STUDY_NOT_FOUND,
                               f"study_uid {study_uid!r} is not in the upload; it holds {len(studies)} studies: "
                               f"{', '.join(studies)}.")
         studies = [study_uid]
     elif len(studies) > 1:
-        raise dicom_error(DicomErrorCode.MULTIPLE_STUDIES,
+        raise study_error(DicomErrorCode.MULTIPLE_STUDIES,
                           f"the upload holds {len(studies)} studies ({', '.join(studies)}); upload one study, "
                           "or choose one with ?study_uid=.")
     grouped: dict[tuple[str, str], list[DicomInstance]] = defaultdict(list)

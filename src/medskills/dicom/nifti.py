@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from medskills.core.errors import InputError
+from medskills.core.errors import InputError, study_error
 from medskills.core.image_volume import VolumeOrientation, read_nifti, spacing_from_affine, to_canonical_ras
-from medskills.dicom.errors import DicomErrorCode, dicom_error
+from medskills.dicom.errors import DicomErrorCode
 from medskills.dicom.volume import HUVolume
 
 __all__ = ["NIFTI_SUFFIXES", "nifti_study_name", "read_nifti_volume"]
@@ -35,12 +35,12 @@ def read_nifti_volume(path: Path) -> HUVolume:
     """
     path = Path(path)
     if not path.name.lower().endswith(NIFTI_SUFFIXES):
-        raise dicom_error(DicomErrorCode.UNSUPPORTED_FILE_TYPE,
+        raise study_error(DicomErrorCode.UNSUPPORTED_FILE_TYPE,
                           f"{path.name}: expected a NIfTI file ending in .nii or .nii.gz.")
     try:
         on_disk = read_nifti(path, orientation=VolumeOrientation.ON_DISK)
     except InputError as err:
-        raise dicom_error(DicomErrorCode.INVALID_NIFTI, f"{path.name}: {err}") from err
+        raise study_error(DicomErrorCode.INVALID_NIFTI, f"{path.name}: {err}") from err
     array, affine = to_canonical_ras(on_disk.array, on_disk.affine)  # one float32 copy
     name = nifti_study_name(path)
     return HUVolume(array=array, affine=affine, spacing_mm=spacing_from_affine(affine), study_uid=f"nifti_{name}",

@@ -14,14 +14,14 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
-from medskills.core.errors import InputError, PreflightError, StudyError
+from medskills.core.errors import InputError, PreflightError, StudyError, study_error
 from medskills.dicom.archive import ArchiveLimits, inspect_zip
 from medskills.dicom.assembly import read_dicom_series
 from medskills.triage.chest import ChestCoverage, validate_chest
 from medskills.triage.lungs import study_lungs
 from medskills.triage.preprocessing import StudyInputs
 from medskills.triage.series_policy import DEFAULT_MIN_SLICES, ChestCTSeriesPolicy
-from medskills.dicom.errors import DicomErrorCode, dicom_error
+from medskills.dicom.errors import DicomErrorCode
 from medskills.dicom.ingest import read_dicom_zip
 from medskills.dicom.nifti import NIFTI_SUFFIXES, nifti_study_name, read_nifti_volume
 from medskills.dicom.selection import SeriesSelection, StudyRefusal
@@ -97,7 +97,7 @@ def study_source(path: Path, *, study_uid: str | None = None) -> StudySource:
         return StudySource(path, StudyFormat.DICOM_ZIP, study_uid)
     if name.endswith(NIFTI_SUFFIXES):
         return StudySource(path, StudyFormat.NIFTI, study_uid)
-    raise dicom_error(DicomErrorCode.UNSUPPORTED_FILE_TYPE, f"{path}: expected a .zip of DICOM files, a folder of "
+    raise study_error(DicomErrorCode.UNSUPPORTED_FILE_TYPE, f"{path}: expected a .zip of DICOM files, a folder of "
                       "DICOM files, or a NIfTI file ending in .nii or .nii.gz.")
 
 
@@ -170,9 +170,9 @@ def _peek_study_id(source: StudySource, options: IngestOptions) -> str:
         try:
             shape: tuple[int, ...] = tuple(getattr(nib.load(source.path), "shape", ()))  # header only, no voxels
         except Exception as err:  # nibabel raises many unrelated types for corrupt files
-            raise dicom_error(DicomErrorCode.INVALID_NIFTI, f"not a readable NIfTI file ({err})") from err
+            raise study_error(DicomErrorCode.INVALID_NIFTI, f"not a readable NIfTI file ({err})") from err
         if len([n for n in shape if n > 1]) != 3:
-            raise dicom_error(DicomErrorCode.INVALID_NIFTI, f"expected one 3D volume, got shape {tuple(shape)}")
+            raise study_error(DicomErrorCode.INVALID_NIFTI, f"expected one 3D volume, got shape {tuple(shape)}")
         return f"nifti_{nifti_study_name(source.path)}"
     if source.format is StudyFormat.DICOM_ZIP:
         inventory = inspect_zip(source.path, options.archive_limits)
@@ -188,7 +188,7 @@ def _peek_study_id(source: StudySource, options: IngestOptions) -> str:
                 uid = _study_uid_of(handle)
             if uid:
                 return uid
-    raise dicom_error(DicomErrorCode.NO_DICOM_SERIES, "no DICOM file with a StudyInstanceUID was found")
+    raise study_error(DicomErrorCode.NO_DICOM_SERIES, "no DICOM file with a StudyInstanceUID was found")
 
 
 def _study_uid_of(handle: object) -> str | None:

@@ -17,7 +17,7 @@ from fastapi import APIRouter, Depends, File, Header, Query, Request, UploadFile
 
 from medskills.core.errors import study_error
 from medskills.dicom.archive import copy_stream_capped
-from medskills.dicom.errors import DicomErrorCode, dicom_error
+from medskills.dicom.errors import DicomErrorCode
 from medskills.triage.api.errors import ServiceErrorCode
 from medskills.triage.api.pipeline import StudyUpload, analyse_upload
 from medskills.triage.api.runtime import runtime_of
@@ -55,7 +55,7 @@ def predict_router() -> APIRouter:
                       study_uid: Annotated[str | None, Query(pattern=_UID_PATTERN)] = None) -> InferenceResponse:
         name = file.filename or ""
         if not name.lower().endswith(".zip"):
-            raise dicom_error(DicomErrorCode.UNSUPPORTED_FILE_TYPE,
+            raise study_error(DicomErrorCode.UNSUPPORTED_FILE_TYPE,
                               f"{_safe_name(name)!r}: /predict takes a .zip of DICOM files; use /predict_nifti "
                               "for NIfTI.")
         return await _run(runtime_of(request), file, "upload.zip", is_nifti=False, study_uid=study_uid)
@@ -66,7 +66,7 @@ def predict_router() -> APIRouter:
                             ) -> InferenceResponse:
         name = _safe_name(file.filename or "")
         if not name.lower().endswith(_NIFTI_SUFFIXES) or name.lower() in _NIFTI_SUFFIXES:
-            raise dicom_error(DicomErrorCode.UNSUPPORTED_FILE_TYPE,
+            raise study_error(DicomErrorCode.UNSUPPORTED_FILE_TYPE,
                               f"{name!r}: /predict_nifti takes a .nii or .nii.gz file; use /predict for DICOM.")
         return await _run(runtime_of(request), file, name, is_nifti=True, study_uid=None)
 
