@@ -25,6 +25,7 @@ __all__ = [
     "run_app",
     "run_as_script",
     "run_guarded",
+    "write_summary",
 ]
 
 T = TypeVar("T")
@@ -69,7 +70,8 @@ def _write_result(record: BaseModel) -> None:
     sys.stdout.flush()
 
 
-def _write_summary(lines: list[str]) -> None:
+def write_summary(lines: list[str]) -> None:
+    """The short summary for people, on stderr (stdout keeps the one JSON record)."""
     sys.stderr.write("\n".join(lines) + "\n")
     sys.stderr.flush()
 
@@ -85,7 +87,7 @@ def emit_run(record: RunRecord, *, is_preflight_only: bool, success_hint: str = 
     """Print the run record on stdout and its summary (blocking problems, warnings, next step) on stderr."""
     from medskills.core.run_summary import summarize_run
 
-    _write_summary(summarize_run(record, is_preflight_only=is_preflight_only, success_hint=success_hint).lines())
+    write_summary(summarize_run(record, is_preflight_only=is_preflight_only, success_hint=success_hint).lines())
     emit(record)
 
 
@@ -96,7 +98,7 @@ def exit_with(error: MedskillsError) -> NoReturn:
                          problems=problems or [str(error)],
                          error_code=_error_code(error))
     kind = "usage error" if error.exit_code == ExitCode.USAGE else "error"
-    _write_summary([f"medskills: {kind}, exit {record.exit_code}",
+    write_summary([f"medskills: {kind}, exit {record.exit_code}",
                     *(f"  BLOCKING {index}. {problem}" for index, problem in enumerate(record.problems, start=1)),
                     "  next: fix the problem above (the message says how) and run the command again."])
     emit(record)

@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from medskills.cli._common import OptionalOutputDirOption, configure_logging, emit, emit_run, run_guarded
+from medskills.cli._common import (
+    OptionalOutputDirOption,
+    configure_logging,
+    emit,
+    emit_run,
+    run_guarded,
+    write_summary,
+)
 from medskills.cli._progress import with_progress
 from medskills.triage.pack_manifest import StackerProvenance
 from medskills.triage.training import ThresholdRule
+
+if TYPE_CHECKING:
+    from medskills.triage.studies import StudyPredictionRecord
 
 StudyArgument = Annotated[Path, typer.Argument(help="A ZIP of DICOM files, a DICOM folder, or a .nii/.nii.gz CT.")]
 
@@ -27,11 +37,30 @@ def predict_command(
 
     configure_logging()
     if output_dir is None:
-        emit(run_guarded(lambda: with_progress(lambda progress: predict_study(image, pack_dir=pack,
-                                                                              on_progress=progress), unit="steps")))
+        record = run_guarded(lambda: with_progress(lambda progress: predict_study(image, pack_dir=pack,
+                                                                                  on_progress=progress), unit="steps"))
+        write_summary(prediction_summary(record))
+        emit(record)
     request = PredictRequest(image=image, pack_dir=pack)
     emit_run(run_guarded(lambda: with_progress(lambda progress: predict_in_folder(
         request, output_dir=output_dir, on_progress=progress), unit="steps")), is_preflight_only=False)
+
+
+def prediction_summary(record: StudyPredictionRecord) -> list[str]:
+    """The stderr lines of an answer: what it says, which members gave it, what did not run, the next step."""
+    answer = record.response
+    if answer.probability_of_pathology is None:
+        said = (f"measurements only, no probability (pack {answer.model_version} has no stacker; "
+                f"{len(answer.measurements)} measurement(s))")
+        next_step = "pass --pack with a trained stacker for a probability (docs/triage_models.md)."
+    else:
+        said = (f"probability of pathology {answer.probability_of_pathology:.3f} "
+                f"({answer.stacker_provenance}, pack {answer.model_version})")
+        next_step = "nothing to do; not for clinical use."
+    lines = [f"medskills triage predict: {said}, exit 0",
+             f"  members run: {', '.join(answer.members_available) or 'none'}"]
+    lines += [f"  warning: member {member.name} did not run: {member.reason}" for member in answer.members_unavailable]
+    return [*lines, f"  next: {next_step}"]
 
 
 def train_stacker_command(

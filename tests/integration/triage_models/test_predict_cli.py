@@ -84,11 +84,27 @@ def test_a_study_no_member_could_analyse_exits_1_with_no_models_available(
 
 
 def test_predict_without_a_pack_prints_the_built_in_answer_for_the_real_chest_crop(shared_data: Path) -> None:
-    code, record = _predict(str(shared_data.joinpath(*CHEST_CROP)))
+    result = CliRunner().invoke(app, ["triage", "predict", str(shared_data.joinpath(*CHEST_CROP))])
+    code, record = result.exit_code, json.loads(result.stdout)
     assert code == 0, record
+    summary = result.stderr.splitlines()
+    assert any("measurements only, no probability" in line for line in summary)
+    assert any(line.strip().startswith("members run: qct") for line in summary)
+    assert summary[-1].strip().startswith("next: pass --pack")
     response = record["response"]
     assert record["pack_dir"] is None and response["processing_status"] == "Success"
     assert response["probability_of_pathology"] is None and response["pathology"] is None
     assert response["stacker_provenance"] == "none" and response["members_available"][0] == "qct"
     assert any(m["name"] == "laa_950" and m["reference_range"] is not None for m in response["measurements"])
     assert "Medical material" in response["top_pathologies"]
+
+
+def test_an_answer_with_a_probability_is_summarised_on_stderr_with_its_members(
+    tiny_pack: Path, shared_data: Path,
+) -> None:
+    result = CliRunner().invoke(app, ["triage", "predict", str(shared_data.joinpath(*CHEST_CROP)),
+                                      "--pack", str(tiny_pack)])
+    record = json.loads(result.stdout)
+    probability = record["response"]["probability_of_pathology"]
+    assert result.exit_code == 0 and f"probability of pathology {probability:.3f} (synthetic" in result.stderr
+    assert "members run: astra" in result.stderr and "not for clinical use" in result.stderr
