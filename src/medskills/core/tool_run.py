@@ -15,8 +15,9 @@ from typing import Any, Generic, TypeVar, cast
 from pydantic import BaseModel
 
 from medskills.core.errors import EnvironmentProblem, ExitCode, MedskillsError, PreflightError
-from medskills.core.models import Check, PreflightReport, RunRecord, Severity, Status, preflight_status, utc_now
+from medskills.core.models import PreflightReport, RunRecord, Status, utc_now
 from medskills.core.plan_card import PlanCard
+from medskills.core.preflight import PreflightCollector
 from medskills.core.run import PreparedRun
 
 __all__ = ["CommandRunRecord", "input_preflight", "prepare_command_run"]
@@ -60,23 +61,17 @@ def input_preflight(read: Callable[[], InputsT], *, where: str) -> tuple[InputsT
     Raises:
         MedskillsError: an error that is not exit 2 (it belongs to the run, not to its preflight).
     """
+    collector = PreflightCollector()
     try:
-        return read(), _report(request_valid=True, environment_ready=True, errors=[])
+        return read(), collector.report()
     except MedskillsError as err:
         if err.exit_code != ExitCode.USAGE:
             raise
         is_machine = isinstance(err, EnvironmentProblem)
         code = "environment" if is_machine else f"input.{getattr(err, 'error_code', None) or 'unusable'}"
-        messages = (err.problems if isinstance(err, PreflightError) else []) or [str(err)]
-        problems = [Check(code=code, severity=Severity.ERROR, message=message, field=where,
-                          blocks_request=not is_machine) for message in messages]
-        return None, _report(request_valid=is_machine, environment_ready=not is_machine, errors=problems)
-
-
-def _report(*, request_valid: bool, environment_ready: bool, errors: list[Check]) -> PreflightReport:
-    status = preflight_status(request_valid=request_valid, environment_ready=environment_ready)
-    return PreflightReport(status=status, request_valid=request_valid, environment_ready=environment_ready,
-                           errors=errors)
+        for message in (err.problems if isinstance(err, PreflightError) else []) or [str(err)]:
+            collector.error(code, message, field=where, blocks_request=not is_machine)
+        return None, collector.report()
 
 
 def prepare_command_run(
