@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from collection_rules import shared_node_ids, slow_first
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("MEDSKILLS_SHARED_DATA", REPO_ROOT.parent / "shared" / "data")).resolve()
@@ -13,6 +14,14 @@ SHARED_UPSTREAMS = REPO_ROOT.parent / "shared" / "upstreams"
 REAL_CTMR_BUNDLE = SHARED_UPSTREAMS / "NV-Segment-CTMR" / "NV-Segment-CTMR"
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Refuse tests that share a node id (pytest-xdist would run one of them); start slow tests first."""
+    shared = shared_node_ids(items)
+    if shared:
+        raise pytest.UsageError(f"these node ids are held by more than one test, give each its own id: {shared}")
+    items[:] = slow_first(items)
 
 
 @pytest.fixture(scope="session")

@@ -11,6 +11,8 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = "src/medskills"
 
+pytestmark = pytest.mark.slow  # about a minute: mypy reads the whole package and its dependencies
+
 
 def test_the_whole_package_is_clean_under_mypy_strict(tmp_path: Path) -> None:
     pytest.importorskip("mypy", reason="mypy is in the test extra: pip install -e '.[test]'")

@@ -83,6 +83,7 @@ def test_a_study_no_member_could_analyse_exits_1_with_no_models_available(
     assert "probability_of_pathology" not in record
 
 
+@pytest.mark.slow
 def test_predict_without_a_pack_prints_the_built_in_answer_for_the_real_chest_crop(shared_data: Path) -> None:
     result = CliRunner().invoke(app, ["triage", "predict", str(shared_data.joinpath(*CHEST_CROP))])
     code, record = result.exit_code, json.loads(result.stdout)
