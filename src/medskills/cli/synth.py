@@ -13,6 +13,7 @@ from medskills.cli._progress import progress_runner
 from medskills.core.label_spaces import LabelSpace
 from medskills.core.models import RunRecord
 from medskills.core.mr_brain_modality import MRBrainModality
+from medskills.synthesis.nv_generate.anatomy import REGION_NAMES
 from medskills.synthesis.nv_generate.ct_inference import CTVersion
 from medskills.synthesis.paired_ct.request import CTRunRequest
 
@@ -91,8 +92,8 @@ def ct_command(
 
 @anatomy_app.command("list")
 def anatomy_list_command(
-    region: str | None = typer.Option(None, "--region", "-r", help="head, chest (alias thorax), abdomen, pelvis, "
-                                      "lower, general or other."),
+    region: str | None = typer.Option(None, "--region", "-r", metavar=f"[{'|'.join(REGION_NAMES)}]",
+                                      help="Display region, any letter case; thorax is chest."),
     controllable: bool = typer.Option(False, "--controllable", help="Only the 10 size-controllable anatomies."),
     name_filter: str | None = typer.Option(None, "--filter", "-f", help="Case-insensitive substring of the name."),
 ) -> None:

@@ -40,6 +40,17 @@ def test_closed_set_options_are_enums_matched_case_insensitively(
     assert json.loads(result.stdout)[field[0]][field[1]] == expected
 
 
+def test_anatomy_region_lists_its_choices_in_help_and_matches_any_letter_case() -> None:
+    from medskills.synthesis.nv_generate.anatomy import REGION_NAMES
+
+    helped = runner.invoke(app, ["anatomy", "list", "--help"], env={"COLUMNS": "300"})
+    assert f"[{'|'.join(REGION_NAMES)}]" in helped.stdout and "thorax" in REGION_NAMES
+    listed = runner.invoke(app, ["anatomy", "list", "--region", "THORAX", "--filter", "lobe"])
+    assert listed.exit_code == 0 and json.loads(listed.stdout)["region"] == "chest"
+    refused = runner.invoke(app, ["anatomy", "list", "--region", "thorx"])
+    assert refused.exit_code == 2 and "'thorax'" in refused.stdout
+
+
 def test_an_unknown_enum_value_lists_the_choices_and_exits_2(tmp_path: Path) -> None:
     result = runner.invoke(app, ["synth", "mr-brain", "default", "--modality", "mri_t3", "-o", str(tmp_path / "o")])
     assert result.exit_code == 2 and "mri_t1" in result.stderr and not (tmp_path / "o").exists()

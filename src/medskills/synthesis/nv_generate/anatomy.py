@@ -25,6 +25,7 @@ from medskills.core.settings import Settings
 __all__ = [
     "CONTROLLABLE_SLOTS",
     "CONTROLLABLE_TUMORS",
+    "REGION_NAMES",
     "REQUEST_BODY_REGIONS",
     "Anatomy",
     "AnatomyListing",
@@ -85,15 +86,18 @@ def _region_of_id(label_id: int) -> BodyRegion:
     return BodyRegion.OTHER
 
 
+REGION_NAMES = (*(region.value for region in BodyRegion), *_REGION_ALIASES)
+"""Every name :func:`parse_region` accepts, in any letter case: the regions, then their aliases."""
+
+
 def parse_region(value: str) -> BodyRegion:
     """Convert a region name (``thorax`` is an alias of chest); unknown names raise UsageError."""
     name = _REGION_ALIASES.get(value.strip().lower(), value.strip().lower())
     try:
         return BodyRegion(name)
     except ValueError as err:
-        choices = [r.value for r in BodyRegion] + list(_REGION_ALIASES)
-        raise UsageError(f"unknown region {value!r}; choose one of {', '.join(choices)}."
-                         f"{suggestion_text(value, choices)}") from err
+        raise UsageError(f"unknown region {value!r}; choose one of {', '.join(REGION_NAMES)}."
+                         f"{suggestion_text(value, list(REGION_NAMES))}") from err
 
 
 class Anatomy(FrozenModel):
