@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-__all__ = ["SKILL_ALIASES", "SkillId"]
+__all__ = ["SKILL_ALIASES", "CTSynthesisMode", "SkillId"]
 
 
 class SkillId(StrEnum):
@@ -30,6 +30,17 @@ class SkillId(StrEnum):
             if name == member.value:
                 return member
         return SKILL_ALIASES.get(name)
+
+
+class CTSynthesisMode(StrEnum):
+    """Which single-purpose ``synth`` command wrote a ``synth-ct`` record (its ``mode``).
+
+    The paired run (``synth ct``) writes no mode; ``verify ct-synthesis`` grades only that one.
+    """
+
+    CT_MASK = "ct-mask"
+    CT_IMAGE = "ct-image"
+    CT_FROM_MASK = "ct-from-mask"
 
 
 SKILL_ALIASES: dict[str, SkillId] = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from medskills.core.skills import SKILL_ALIASES, SkillId
+from medskills.core.skills import SKILL_ALIASES, CTSynthesisMode, SkillId
 
 
 @pytest.mark.parametrize(("legacy", "skill"), [
@@ -29,3 +29,18 @@ def test_an_unknown_skill_name_is_refused() -> None:
 def test_every_alias_names_a_member_and_no_alias_shadows_a_canonical_value() -> None:
     assert set(SKILL_ALIASES.values()) <= set(SkillId)
     assert not set(SKILL_ALIASES) & {member.value for member in SkillId}
+
+
+def test_each_ct_synthesis_mode_is_the_synth_command_that_writes_it() -> None:
+    import typer
+
+    from medskills.cli import app
+    from medskills.synthesis.ct_from_mask.record import CTFromMaskRecord
+    from medskills.synthesis.ct_image.record import CTImageRecord
+    from medskills.synthesis.ct_mask.record import CTMaskRecord
+
+    synth = typer.main.get_command(app).commands["synth"].commands  # type: ignore[attr-defined]
+    assert {str(mode) for mode in CTSynthesisMode} <= set(synth)
+    writers = {CTMaskRecord: CTSynthesisMode.CT_MASK, CTImageRecord: CTSynthesisMode.CT_IMAGE,
+               CTFromMaskRecord: CTSynthesisMode.CT_FROM_MASK}
+    assert {record: record.model_fields["mode"].default for record in writers} == writers

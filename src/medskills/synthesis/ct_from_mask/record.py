@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from medskills.core.skills import SkillId
 from medskills.core.models import FrozenModel, RunRecord
+from medskills.core.skills import CTSynthesisMode, SkillId
 from medskills.synthesis.nv_generate.ct_inference import CTVersion
 from medskills.synthesis.nv_generate.image_evidence import ImageOutputSummary
 from medskills.synthesis.nv_generate.user_mask import MaskEvidence
@@ -37,7 +37,7 @@ class CTFromMaskRecord(RunRecord):
     """Evidence of one CT-from-mask run."""
 
     skill: SkillId = SkillId.SYNTH_CT
-    mode: str = "ct-from-mask"
+    mode: CTSynthesisMode = CTSynthesisMode.CT_FROM_MASK
     entrypoint: str = f"python -m {CT_FROM_MASK_ENTRYPOINT}"
     request: CTFromMaskRequestEvidence
     mask: MaskEvidence | None = None

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from medskills.core.skills import SkillId
 from medskills.core.models import RunRecord
+from medskills.core.skills import CTSynthesisMode, SkillId
 from medskills.synthesis.diff_model.staging import DIFF_MODEL_ENTRYPOINT, DiffModelInference, StagedDiffModel
 from medskills.synthesis.nv_generate.ct_inference import CTVersion
 from medskills.synthesis.nv_generate.image_evidence import ImageOutputSummary
@@ -18,7 +18,7 @@ class CTImageRecord(RunRecord):
     """Evidence of one CT image-only run."""
 
     skill: SkillId = SkillId.SYNTH_CT
-    mode: str = "ct-image"
+    mode: CTSynthesisMode = CTSynthesisMode.CT_IMAGE
     version: CTVersion
     entrypoint: str = f"python -m {DIFF_MODEL_ENTRYPOINT}"
     overrides: dict[str, Any]

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from medskills.core.skills import SkillId
 from medskills.core.models import FrozenModel, RunRecord
+from medskills.core.skills import CTSynthesisMode, SkillId
 from medskills.synthesis.ct_mask.evidence import MaskOutputSummary
 from medskills.synthesis.paired_ct.record import AnatomySizeCondition
 
@@ -29,7 +29,7 @@ class CTMaskRecord(RunRecord):
     """Evidence of one mask-only run."""
 
     skill: SkillId = SkillId.SYNTH_CT
-    mode: str = "ct-mask"
+    mode: CTSynthesisMode = CTSynthesisMode.CT_MASK
     entrypoint: str = UPSTREAM_FUNCTION
     runner_module: str = MASK_RUNNER_MODULE
     overrides: dict[str, Any]
