@@ -21,6 +21,7 @@ from medskills.triage.training import ThresholdRule
 
 if TYPE_CHECKING:
     from medskills.triage.studies import StudyPredictionRecord
+    from medskills.triage.training import TrainingRecord
 
 StudyArgument = Annotated[Path, typer.Argument(help="A ZIP of DICOM files, a DICOM folder, or a .nii/.nii.gz CT.")]
 
@@ -96,7 +97,22 @@ def train_stacker_command(
         provenance=provenance,
         fitted_on=fitted_on,
     )
-    emit(run_guarded(lambda: train_stacker(request)))
+    record = run_guarded(lambda: train_stacker(request))
+    write_summary(training_summary(record))
+    emit(record)
+
+
+def training_summary(record: TrainingRecord) -> list[str]:
+    """The stderr lines of a trained pack: where it is, how each stacker scored out of fold, the next step."""
+    lines = [f"medskills triage train-stacker: pack {record.model_version} written to {record.pack_dir}, exit 0"]
+    for metrics in (record.main, record.thoracic):
+        if metrics is not None:
+            lines.append(f"  {metrics.target}: out-of-fold AUC {metrics.auc:.3f} on {metrics.studies} studies "
+                         f"({metrics.positives} positive); at threshold {metrics.threshold:.3f} sensitivity "
+                         f"{metrics.sensitivity:.3f}, specificity {metrics.specificity:.3f}")
+    if record.stacker_provenance == StackerProvenance.SYNTHETIC:
+        lines.append("  warning: trained on synthetic features, a pipeline check: its probabilities mean nothing.")
+    return [*lines, f"  next: medskills triage predict STUDY --pack {record.pack_dir}"]
 
 
 def extract_features_command(

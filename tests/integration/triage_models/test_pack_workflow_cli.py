@@ -39,10 +39,11 @@ def _run(arguments: list[str], *, stderr_has: str = "") -> dict[str, object]:
     return json.loads(result.stdout)
 
 
-def _train(tmp_path: Path, base_pack: Path, *extra: str) -> dict[str, object]:
+def _train(tmp_path: Path, base_pack: Path, *extra: str, stderr_has: str = "") -> dict[str, object]:
     """train-stacker on ``tmp_path/train.csv`` + ``labels.csv`` into ``tmp_path/pack``, 3 folds."""
     table, labels, pack = (str(tmp_path / name) for name in ("train.csv", "labels.csv", "pack"))
-    return _run(["train-stacker", table, labels, "--out", pack, "--base-pack", str(base_pack), "--folds", "3", *extra])
+    return _run(["train-stacker", table, labels, "--out", pack, "--base-pack", str(base_pack), "--folds", "3", *extra],
+                stderr_has=stderr_has)
 
 
 CHEST = ("ct_chest_crop_1p5mm", "image.nii.gz")
@@ -68,7 +69,8 @@ def test_extract_train_predict_with_every_member(base_pack: Path, shared_data: P
         signal="ctclip_pneumothorax",
         nan_prefixes=("diffusion_", "fvlm_"),
     )
-    trained = _train(tmp_path, base_pack, "--model-version", "tiny-all-1", "--provenance", "synthetic")
+    trained = _train(tmp_path, base_pack, "--model-version", "tiny-all-1", "--provenance", "synthetic",
+                     stderr_has="synthetic features, a pipeline check")  # the stderr summary warns
     assert trained["main"]["auc"] > 0.9 and trained["thoracic"] is not None
     assert trained["stacker_provenance"] == "synthetic"
 
@@ -90,7 +92,7 @@ def test_predict_with_a_mismatched_feature_list_exits_1_with_a_reason(
 ) -> None:
     names = ["astra_embedding_0001", "astra_embedding_0000"]
     generated_feature_table(tmp_path / "train.csv", tmp_path / "labels.csv", names, studies=40)
-    _train(tmp_path, base_pack)
+    _train(tmp_path, base_pack, stderr_has=f"next: medskills triage predict STUDY --pack {tmp_path / 'pack'}")
     manifest = tmp_path / "pack" / "pack.yaml"
     text = manifest.read_text()
     manifest.write_text(
