@@ -11,6 +11,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from medskills.core.errors import ModelPackError
+from medskills.core.progress import OnProgress, report_progress
 from medskills.dicom.volume import HUVolume
 from medskills.triage.measurements import Measurement, QCTReport
 from medskills.triage.models import EnsembleMember, UnavailableMember, load_member
@@ -59,17 +60,18 @@ class FeatureRow:
 
 
 def compute_feature_row(members: Sequence[EnsembleMember], volume: HUVolume, *,
-                        inputs: StudyInputs | None = None) -> FeatureRow:
+                        inputs: StudyInputs | None = None, on_progress: OnProgress | None = None) -> FeatureRow:
     """Run every member once on ``volume``; a failing member gives NaN and a recorded reason.
 
     ``inputs`` are the study's already derived inputs (e.g. the chest check's lungs), reused.
+    ``on_progress`` hears of each member done (run, failed or unavailable), out of all of them.
     """
     inputs = StudyInputs(volume) if inputs is None else inputs
     values: dict[str, float] = {}
     available: list[str] = []
     reasons: dict[str, str] = {}
     reports: list[QCTReport] = []
-    for member in members:
+    for done, member in enumerate(members, start=1):
         if isinstance(member, UnavailableMember):
             reasons[member.name] = member.reason
             row = member.compute(inputs)
@@ -84,6 +86,7 @@ def compute_feature_row(members: Sequence[EnsembleMember], volume: HUVolume, *,
                 reasons[member.name] = f"failed: {type(err).__name__}: {err}"
                 row = np.full(len(member.feature_names), np.nan)
         values.update(zip(member.feature_names, (float(v) for v in row), strict=True))
+        report_progress(on_progress, done, len(members))
     measurements = tuple(m for report in reports for m in report.measurements)
     notes = tuple(note for report in reports for note in report.notes)
     return FeatureRow(values, available, reasons, measurements, notes)
@@ -139,18 +142,22 @@ class EnsemblePredictor:
         return [MemberUnavailable(name=m.name, reason=m.reason)
                 for m in self.members if isinstance(m, UnavailableMember)]
 
-    def features(self, volume: HUVolume, *, inputs: StudyInputs | None = None) -> FeatureRow:
+    def features(self, volume: HUVolume, *, inputs: StudyInputs | None = None,
+                 on_progress: OnProgress | None = None) -> FeatureRow:
         """Every member's features for ``volume`` (see :func:`compute_feature_row`)."""
-        return compute_feature_row(self.members, volume, inputs=inputs)
+        return compute_feature_row(self.members, volume, inputs=inputs, on_progress=on_progress)
 
-    def predict(self, volume: HUVolume, *, inputs: StudyInputs | None = None) -> TriagePrediction:
+    def predict(self, volume: HUVolume, *, inputs: StudyInputs | None = None,
+                on_progress: OnProgress | None = None) -> TriagePrediction:
         """Features -> main (and thoracic) stacker -> decision -> ranked findings.
+
+        ``on_progress`` hears of each member done (:func:`compute_feature_row`).
 
         Raises:
             NoModelsAvailable: no member gave features for this study.
         """
         manifest = self.pack.manifest
-        row = self.features(volume, inputs=inputs)
+        row = self.features(volume, inputs=inputs, on_progress=on_progress)
         if not row.members_available:
             reasons = "; ".join(f"{name}: {reason}" for name, reason in row.member_unavailable_reasons.items())
             raise NoModelsAvailable(

@@ -20,6 +20,7 @@ from medskills.core.errors import StudyError, UsageError
 from medskills.core.models import DISCLAIMER, SCHEMA_VERSION, FrozenModel
 from medskills.core.progress import OnProgress, report_progress
 from medskills.dicom.selection import StudyRefusal
+from medskills.dicom.volume import HUVolume
 from medskills.triage.ensemble import (
     EnsemblePredictor,
     FeatureRow,
@@ -30,7 +31,8 @@ from medskills.triage.ensemble import (
 from medskills.triage.features import FeatureTable, write_feature_table
 from medskills.triage.models import UnavailableMember
 from medskills.triage.pack import load_pack
-from medskills.triage.prediction import MemberUnavailable, Predictor
+from medskills.triage.prediction import MemberUnavailable, Predictor, TriagePrediction
+from medskills.triage.preprocessing import StudyInputs
 from medskills.triage.api.schemas import InferenceResponse, ProcessingStatus
 from medskills.triage.study_input import (
     CheckedStudy,
@@ -128,12 +130,27 @@ def analyse_study(source: StudySource, *, predictor: Predictor | Callable[[], Pr
     )
 
 
+class _ReportingMembers:
+    """``ensemble`` as a :class:`Predictor` whose members report, after predict_study's two steps."""
+
+    def __init__(self, ensemble: EnsemblePredictor, on_progress: OnProgress | None) -> None:
+        self._ensemble = ensemble
+        self._on_progress = on_progress
+        self.model_version = ensemble.model_version
+        self.members_available = ensemble.members_available
+        self.members_unavailable = ensemble.members_unavailable
+
+    def predict(self, volume: HUVolume, *, inputs: StudyInputs | None = None) -> TriagePrediction:
+        return self._ensemble.predict(volume, inputs=inputs, on_progress=lambda done, total: report_progress(
+            self._on_progress, 2 + done, 2 + total))
+
+
 def predict_study(image: Path, *, pack_dir: Path | None,
                   on_progress: OnProgress | None = None) -> StudyPredictionRecord:
     """Classify the input, refuse what the service refuses before any model loads, then load and predict.
 
     ``pack_dir=None`` uses the built-in default pack (:mod:`medskills.triage.default_pack`).
-    ``on_progress`` hears of three steps: the study read and checked, the pack loaded, the members run.
+    ``on_progress`` hears of the study read and checked, the pack loaded, then each member done.
     """
     from medskills.triage.default_pack import load_default_predictor
     from medskills.triage.ensemble import load_predictor
@@ -143,11 +160,12 @@ def predict_study(image: Path, *, pack_dir: Path | None,
     def load() -> Predictor:
         report_progress(on_progress, 1, 3)
         loaded.append(load_predictor(pack_dir) if pack_dir is not None else load_default_predictor())
-        report_progress(on_progress, 2, 3)
-        return loaded[0]
+        report_progress(on_progress, 2, 2 + len(loaded[0].members))
+        return _ReportingMembers(loaded[0], on_progress)
 
     response = analyse_study(study_source(image), predictor=load)
-    report_progress(on_progress, 3, 3)
+    steps = 2 + (len(loaded[0].members) if loaded else 1)
+    report_progress(on_progress, steps, steps)
     return StudyPredictionRecord(
         source_path=Path(image).absolute(), pack_dir=Path(pack_dir).absolute() if pack_dir else None,
         response=response,

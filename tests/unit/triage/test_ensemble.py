@@ -66,6 +66,13 @@ def test_not_implemented_member_gives_nan_and_is_listed_unavailable(tmp_path: Pa
     assert predictor.members_unavailable == prediction.members_unavailable
 
 
+def test_each_member_done_is_reported_the_unavailable_one_included(tmp_path: Path) -> None:
+    predictor = load_predictor(_astra_pack(tmp_path, extra_members=({"kind": "fvlm"},)))
+    heard: list[tuple[int, int]] = []
+    predictor.predict(synthetic_volume(), on_progress=lambda done, total: heard.append((done, total)))
+    assert heard == [(1, 2), (2, 2)]
+
+
 def test_study_on_which_every_member_fails_is_refused_not_answered(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
