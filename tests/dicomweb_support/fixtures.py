@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from dicomweb_support.orthanc import OrthancServer, orthanc_missing_reason, running_orthanc
+from dicomweb_support.studies import store_folder
 
 
 @pytest.fixture(scope="module")
@@ -37,3 +38,9 @@ def ct_series_dir(shared_data: Path) -> Path:
     if not folder.is_dir():
         pytest.skip(f"{folder} is missing")
     return folder
+
+
+@pytest.fixture(scope="module")
+def stored_ct(orthanc: OrthancServer, ct_series_dir: Path) -> tuple[str, str, int]:
+    """The real 20-slice CT series, stored once per module with STOW-RS: (study UID, series UID, count)."""
+    return store_folder(orthanc, ct_series_dir)

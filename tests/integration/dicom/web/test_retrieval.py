@@ -1,4 +1,4 @@
-"""QIDO-RS, WADO-RS and STOW-RS against a real private Orthanc: the round trip and every failure."""
+"""Finding and retrieving series (dicom/web/retrieval.py) from a real private Orthanc: round trip and failures."""
 
 from __future__ import annotations
 
@@ -16,24 +16,16 @@ from medskills.dicom.web import (
     DicomWebNotFound,
     DicomWebPartialRetrieval,
     DicomWebServer,
-    DicomWebTimeout,
-    DicomWebUnreachable,
     find_series,
     retrieve_series,
     retrieved_study,
 )
 
-from dicomweb_support.fixtures import ct_series_dir, orthanc  # noqa: F401  (pytest fixtures, used by name)
-from dicomweb_support.orthanc import OrthancServer, running_orthanc
-from dicomweb_support.studies import read_series_for_pacs, settings_for, silent_server, store_folder
+from dicomweb_support.fixtures import ct_series_dir, orthanc, stored_ct  # noqa: F401  (pytest fixtures, used by name)
+from dicomweb_support.orthanc import OrthancServer
+from dicomweb_support.studies import read_series_for_pacs, settings_for, store_folder
 
 pytestmark = pytest.mark.network_local
-
-
-@pytest.fixture(scope="module")
-def stored_ct(orthanc: OrthancServer, ct_series_dir: Path) -> tuple[str, str, int]:
-    """The real 20-slice CT series, stored once with STOW-RS."""
-    return store_folder(orthanc, ct_series_dir)
 
 
 def test_retrieved_study_holds_every_instance_and_is_removed_afterwards(
@@ -61,18 +53,6 @@ def test_kept_retrieval_stays_in_the_given_folder(orthanc: OrthancServer, stored
     assert len(list((tmp_path / "kept" / series_uid).glob("*.dcm"))) == study.instance_count == 20
 
 
-def test_qido_study_search_filters_by_date_range_and_modality(
-        orthanc: OrthancServer, stored_ct: tuple[str, str, int], ct_series_dir: Path) -> None:
-    study_uid, _, _ = stored_ct
-    server = DicomWebServer(settings_for(orthanc))
-    found = server.search_studies({"ModalitiesInStudy": "CT"})
-    assert study_uid in {str(item.StudyInstanceUID) for item in found}
-    date = str(pydicom.dcmread(next(ct_series_dir.iterdir())).StudyDate)
-    assert study_uid in {str(i.StudyInstanceUID) for i in server.search_studies({"StudyDate": f"{date}-{date}"})}
-    assert server.search_studies({"StudyDate": "19000101-19000102"}) == []
-    assert server.search_studies({"ModalitiesInStudy": "MR"}) == []
-
-
 def test_unknown_study_uid_is_study_not_found(orthanc: OrthancServer) -> None:
     with pytest.raises(DicomWebNotFound) as caught:
         find_series(DicomWebServer(settings_for(orthanc)), study_uid="1.2.3.4.5.6.7.8.9")
@@ -98,40 +78,6 @@ def test_study_without_the_wanted_modality_is_refused_with_what_it_holds(
     assert f"CT {series_uid}" in str(caught.value)
 
 
-def test_wrong_password_is_an_authentication_failure_without_the_password(orthanc: OrthancServer) -> None:
-    server = DicomWebServer(settings_for(orthanc, password="not-the-password"))
-    with pytest.raises(DicomWebAuthFailed) as caught:
-        server.search_studies({})
-    assert caught.value.error_code is DicomWebErrorCode.AUTHENTICATION_FAILED
-    assert "401" in str(caught.value) and "not-the-password" not in str(caught.value)
-    assert caught.value.exit_code == ExitCode.USAGE
-
-
-def test_no_credentials_is_an_authentication_failure(orthanc: OrthancServer) -> None:
-    with pytest.raises(DicomWebAuthFailed):
-        DicomWebServer(settings_for(orthanc, username=None, password=None)).search_series("1.2.3")
-
-
-def test_stopped_server_is_unreachable_after_bounded_retries(tmp_path: Path,
-                                                            caplog: pytest.LogCaptureFixture) -> None:
-    with running_orthanc(tmp_path / "short-lived") as server:
-        settings = settings_for(server, max_attempts=3, backoff_seconds=0.01)
-    with caplog.at_level(logging.WARNING, logger="urllib3"), pytest.raises(DicomWebUnreachable) as caught:
-        DicomWebServer(settings).search_studies({})
-    assert caught.value.error_code is DicomWebErrorCode.SERVER_UNREACHABLE
-    assert "3 attempt(s)" in str(caught.value) and caught.value.exit_code == ExitCode.FAILED
-    assert [r.getMessage().startswith("Retrying") for r in caplog.records].count(True) == 2
-
-
-def test_server_that_never_answers_is_a_timeout(orthanc: OrthancServer) -> None:
-    with silent_server() as url:
-        settings = settings_for(orthanc, url=url, timeout_seconds=0.3, max_attempts=2, backoff_seconds=0.0)
-        with pytest.raises(DicomWebTimeout) as caught:
-            DicomWebServer(settings).search_series("1.2.3")
-    assert caught.value.error_code is DicomWebErrorCode.SERVER_TIMEOUT
-    assert caught.value.exit_code == ExitCode.TIMEOUT
-
-
 def test_instance_deleted_after_qido_makes_a_partial_retrieval(orthanc: OrthancServer, ct_series_dir: Path,
                                                                tmp_path: Path) -> None:
     """QIDO-RS reports 20 instances; one is then deleted on the server (Orthanc REST) before WADO-RS."""
@@ -149,13 +95,6 @@ def test_instance_deleted_after_qido_makes_a_partial_retrieval(orthanc: OrthancS
         assert not (tmp_path / "partial").exists()
     finally:
         store_folder(orthanc, ct_series_dir)  # the module's other tests expect the whole series
-
-
-def test_unconfigured_server_names_the_variable() -> None:
-    from medskills.dicom.web import DicomWebSettings
-
-    with pytest.raises(DicomWebUnreachable, match="MEDSKILLS_DICOMWEB_URL"):
-        DicomWebServer(DicomWebSettings(url=""))
 
 
 def _first_sop_uid(folder: Path) -> str:
