@@ -15,17 +15,12 @@ from typer.testing import CliRunner
 from medskills.cli import app
 from medskills.dicom.web import DicomWebServer, find_series, retrieved_study
 
-from dicomweb_support.fixtures import ct_series_dir, dicomweb_environment, orthanc  # noqa: F401  (pytest fixtures, used by name)
+from dicomweb_support.fixtures import ct_series_dir, dicomweb_environment, orthanc, stored_ct  # noqa: F401  (pytest fixtures, used by name)
 from dicomweb_support.orthanc import REFUSED_SEG_PATIENT_ID, OrthancServer
 from dicomweb_support.studies import read_series_for_pacs, settings_for, store_folder
 from integration.segmentation.conftest import write_tiny_bundle
 
 pytestmark = [pytest.mark.network_local, pytest.mark.slow]
-
-
-@pytest.fixture(scope="module")
-def stored_ct(orthanc: OrthancServer, ct_series_dir: Path) -> tuple[str, str, int]:
-    return store_folder(orthanc, ct_series_dir)
 
 
 @pytest.fixture(scope="module")

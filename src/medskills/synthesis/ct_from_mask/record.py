@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from medskills.core.models import FrozenModel, RunRecord
 from medskills.core.skills import CTSynthesisMode, SkillId
@@ -37,7 +37,7 @@ class CTFromMaskRecord(RunRecord):
     """Evidence of one CT-from-mask run."""
 
     skill: SkillId = SkillId.SYNTH_CT
-    mode: CTSynthesisMode = CTSynthesisMode.CT_FROM_MASK
+    mode: Literal[CTSynthesisMode.CT_FROM_MASK] = CTSynthesisMode.CT_FROM_MASK
     entrypoint: str = f"python -m {CT_FROM_MASK_ENTRYPOINT}"
     request: CTFromMaskRequestEvidence
     mask: MaskEvidence | None = None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from medskills.core.models import RunRecord
 from medskills.core.skills import CTSynthesisMode, SkillId
@@ -18,7 +18,7 @@ class CTImageRecord(RunRecord):
     """Evidence of one CT image-only run."""
 
     skill: SkillId = SkillId.SYNTH_CT
-    mode: CTSynthesisMode = CTSynthesisMode.CT_IMAGE
+    mode: Literal[CTSynthesisMode.CT_IMAGE] = CTSynthesisMode.CT_IMAGE
     version: CTVersion
     entrypoint: str = f"python -m {DIFF_MODEL_ENTRYPOINT}"
     overrides: dict[str, Any]

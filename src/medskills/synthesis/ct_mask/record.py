@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from medskills.core.models import FrozenModel, RunRecord
 from medskills.core.skills import CTSynthesisMode, SkillId
@@ -29,7 +29,7 @@ class CTMaskRecord(RunRecord):
     """Evidence of one mask-only run."""
 
     skill: SkillId = SkillId.SYNTH_CT
-    mode: CTSynthesisMode = CTSynthesisMode.CT_MASK
+    mode: Literal[CTSynthesisMode.CT_MASK] = CTSynthesisMode.CT_MASK
     entrypoint: str = UPSTREAM_FUNCTION
     runner_module: str = MASK_RUNNER_MODULE
     overrides: dict[str, Any]
