@@ -5,11 +5,25 @@
 
 from __future__ import annotations
 
+from collections import namedtuple
 from pathlib import Path
 
 import pytest
 
 from standin_upstream import StandinRoot, build_nv_generate_root
+
+DiskUsage = namedtuple("DiskUsage", "total used free")
+
+
+def pretend_room_to_extract_masks(patch: pytest.MonkeyPatch) -> None:
+    """Make the CT preflight see 100 GB free where upstream would unpack the mask archive (~14 GB).
+
+    Tests of path B without extracted masks are about upstream's path, not this machine's disk; the
+    test of the space check itself sets its own numbers.
+    """
+    from medskills.synthesis.paired_ct import preflight
+
+    patch.setattr(preflight.shutil, "disk_usage", lambda _path: DiskUsage(200e9, 100e9, 100e9))
 
 
 @pytest.fixture

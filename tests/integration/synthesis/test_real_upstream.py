@@ -28,6 +28,7 @@ from medskills.synthesis.paired_ct.request import CTRunRequest
 from medskills.synthesis.paired_ct.run import run_ct_synthesis
 from medskills.synthesis.mr_brain.run import generate_mr_brain
 from medskills.synthesis.mr_brain.request import MRBrainRequest
+from standin_upstream.fixtures import pretend_room_to_extract_masks
 from standin_upstream.snapshot import copy_snapshot, nv_generate_snapshot, write_fake_assets  # noqa: F401
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
@@ -82,6 +83,7 @@ def upstream_stops(tmp_path_factory, nv_generate_snapshot) -> dict[str, dict]:
         patch.setenv("NV_GENERATE_ROOT", str(root))
         patch.setenv("MONAI_DATA_DIRECTORY", str(root))
         patch.chdir(tmp_path)
+        pretend_room_to_extract_masks(patch)  # these scenarios are about upstream, not this disk
         commands = _wrapper_commands(tmp_path, root)
     scenarios = [
         _scenario("ct_path_b", "inference_main", commands["ct_path_b"]),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections import namedtuple
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,7 @@ from medskills.synthesis.paired_ct import preflight as ct_preflight
 from medskills.synthesis.paired_ct.preflight import run_ct_preflight
 from medskills.synthesis.paired_ct.request import CTRunRequest
 from standin_upstream import build_nv_generate_root
+from standin_upstream.fixtures import DiskUsage, pretend_room_to_extract_masks
 from standin_upstream.snapshot import copy_snapshot, nv_generate_snapshot, write_fake_assets  # noqa: F401
 
 GPU = DeviceInfo(cuda_available=True, device_name="stand-in", total_memory_gb=24.0, torch_version="x")
@@ -109,14 +109,14 @@ def test_datasets_are_checked_where_upstream_reads_them(tmp_path, monkeypatch, s
 
 def test_zip_only_mask_candidates_warn_about_extraction(tmp_path, monkeypatch, scan_dir):
     standin = build_nv_generate_root(tmp_path, scan_dir=scan_dir, is_masks_extracted=False)
+    pretend_room_to_extract_masks(monkeypatch)
     outcome = _preflight(tmp_path, monkeypatch, root=standin.root)
     assert outcome.report.environment_ready and "masks_not_extracted" in _codes(outcome, kind="warnings")
 
 
 def test_zip_only_without_disk_space_is_an_error(tmp_path, monkeypatch, scan_dir):
     standin = build_nv_generate_root(tmp_path, scan_dir=scan_dir, is_masks_extracted=False)
-    usage = namedtuple("usage", "total used free")
-    monkeypatch.setattr(ct_preflight.shutil, "disk_usage", lambda _path: usage(1, 1, 1_000_000))
+    monkeypatch.setattr(ct_preflight.shutil, "disk_usage", lambda _path: DiskUsage(1, 1, 1_000_000))
     outcome = _preflight(tmp_path, monkeypatch, root=standin.root)
     assert "no_space_to_extract" in _codes(outcome)
     monkeypatch.setattr(ct_preflight.shutil, "disk_usage", shutil.disk_usage)
