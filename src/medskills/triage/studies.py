@@ -163,9 +163,7 @@ def predict_study(image: Path, *, pack_dir: Path | None,
         report_progress(on_progress, 2, 2 + len(loaded[0].members))
         return _ReportingMembers(loaded[0], on_progress)
 
-    response = analyse_study(study_source(image), predictor=load)
-    steps = 2 + (len(loaded[0].members) if loaded else 1)
-    report_progress(on_progress, steps, steps)
+    response = analyse_study(study_source(image), predictor=load)  # the last member done is the last step
     return StudyPredictionRecord(
         source_path=Path(image).absolute(), pack_dir=Path(pack_dir).absolute() if pack_dir else None,
         response=response,
