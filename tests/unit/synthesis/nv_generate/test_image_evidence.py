@@ -4,22 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import nibabel as nib
-import numpy as np
-
 from medskills.synthesis.nv_generate.image_evidence import ImageKind, inspect_image
-
-SPACING = (1.0, 1.0, 2.0)
-
-
-def _volume(tmp_path: Path, array: np.ndarray, name: str = "v.nii.gz") -> Path:
-    path = tmp_path / name
-    nib.save(nib.Nifti1Image(array, np.diag([*SPACING, 1.0])), str(path))
-    return path
-
-
-def _mr() -> np.ndarray:
-    return np.arange(8 * 8 * 4, dtype=np.int16).reshape(8, 8, 4)
+from unit.synthesis.nv_generate.image_files import mr_array, write_volume
 
 
 def test_unreadable_file_is_recorded_not_raised(tmp_path: Path) -> None:
@@ -30,7 +16,7 @@ def test_unreadable_file_is_recorded_not_raised(tmp_path: Path) -> None:
 
 
 def test_spacing_match_uses_six_decimals(tmp_path: Path) -> None:
-    image = inspect_image(_volume(tmp_path, _mr()), kind=ImageKind.MR, requested_spacing_mm=(1.0000001, 1.0, 2.0))
+    image = inspect_image(write_volume(tmp_path, mr_array()), kind=ImageKind.MR, requested_spacing_mm=(1.0000001, 1.0, 2.0))
     assert image.is_spacing_match_requested
-    other = inspect_image(_volume(tmp_path, _mr(), "b.nii.gz"), kind=ImageKind.MR, requested_spacing_mm=(1.01, 1, 2))
+    other = inspect_image(write_volume(tmp_path, mr_array(), "b.nii.gz"), kind=ImageKind.MR, requested_spacing_mm=(1.01, 1, 2))
     assert other.is_spacing_match_requested is False
