@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 import numpy as np
 import numpy.typing as npt
 
-from medskills.core.label_spaces import LabelSpace, align_label_maps
+from medskills.core.label_spaces import (
+    AnatomyUnit,
+    LabelSpace,
+    align_label_maps,
+    load_anatomy_table,
+    load_label_dictionary,
+)
+from medskills.core.preflight import parse_choice
 from medskills.verification.metrics import confusion_matrix, hd95_mm, overlap_per_class
 from medskills.verification.verdict import ClassScore, SegmentationScores
 
@@ -25,10 +34,17 @@ def score_segmentation(
 
     Both maps are first put on shared anatomy units (:func:`align_label_maps`); Dice and IoU of every
     unit come from one confusion matrix; HD95 is computed only for units present on both sides.
+    A Dice floor applies to a structure named by its unit, by the class name of any of its ids in
+    either space, or by that class's anatomy name (any letter case), so ``left kidney`` and
+    ``kidney_left`` set the same floor whichever spaces are compared; the strictest floor wins.
+
+    Raises:
+        UsageError: a label space that is not one of :class:`LabelSpace`.
     """
     from scipy import ndimage
 
-    prediction_space, reference_space = LabelSpace(prediction_space), LabelSpace(reference_space)
+    prediction_space = parse_choice(LabelSpace, prediction_space, where="prediction label space")
+    reference_space = parse_choice(LabelSpace, reference_space, where="reference label space")
     aligned = align_label_maps(prediction, reference, prediction_space=prediction_space,
                                reference_space=reference_space)
     num_units = len(aligned.units) + 1
@@ -36,10 +52,14 @@ def score_segmentation(
     overlaps = overlap_per_class(matrix, [unit.unit_id for unit in aligned.units])
     voxel_ml = float(np.prod(spacing_mm)) / 1000.0
     floors = {name.casefold(): value for name, value in (dice_floors or {}).items()}
+    floors_used: set[str] = set()
     prediction_boxes = ndimage.find_objects(aligned.prediction, max_label=num_units)
     reference_boxes = ndimage.find_objects(aligned.reference, max_label=num_units)
     classes = []
     for unit, overlap in zip(aligned.units, overlaps, strict=True):
+        unit_floors = {name: floors[name] for name in _names_of(unit, prediction_space, reference_space)
+                       if name in floors}
+        floors_used.update(unit_floors)
         distance = None
         if overlap.prediction_voxels and overlap.reference_voxels:
             box = _union(prediction_boxes[unit.unit_id - 1], reference_boxes[unit.unit_id - 1])
@@ -53,12 +73,35 @@ def score_segmentation(
             dice=None if overlap.dice is None else round(overlap.dice, 6),
             iou=None if overlap.iou is None else round(overlap.iou, 6),
             hd95_mm=None if distance is None else round(distance, 4),
-            dice_floor=floors.get(unit.anatomy.casefold()),
+            dice_floor=max(unit_floors.values(), default=None),
         ))
     return SegmentationScores(
         prediction_space=prediction_space.value, reference_space=reference_space.value, classes=classes,
         merged=list(aligned.merges), without_counterpart=list(aligned.unpaired),
+        unmatched_dice_floors=[name for name in (dice_floors or {}) if name.casefold() not in floors_used],
     )
+
+
+def _names_of(unit: AnatomyUnit, prediction_space: LabelSpace, reference_space: LabelSpace) -> set[str]:
+    """Every casefolded name a user may give ``unit``: its own, its classes' names and their anatomy names."""
+    names = {unit.anatomy.casefold()}
+    for space, ids in ((prediction_space, unit.prediction_ids), (reference_space, unit.reference_ids)):
+        dictionary = load_label_dictionary(space)
+        anatomy_of = _anatomy_by_class_name(space)
+        for label_id in ids:
+            if label_id in dictionary:
+                class_name = dictionary.name_of(label_id).casefold()
+                names.add(class_name)
+                if class_name in anatomy_of:
+                    names.add(anatomy_of[class_name])
+    return names
+
+
+@cache
+def _anatomy_by_class_name(space: LabelSpace) -> dict[str, str]:
+    """Casefolded class name in ``space`` -> casefolded anatomy name, from the packaged anatomy table."""
+    return {name.casefold(): row.anatomy.casefold() for row in load_anatomy_table().values()
+            if (name := row.names[space])}
 
 
 def _union(first: tuple[slice, ...], second: tuple[slice, ...]) -> tuple[slice, ...]:

@@ -242,9 +242,8 @@ def _ground_truth_tier(scores: SegmentationScores, dice_floors: dict[str, float]
         if item.dice_floor is not None:
             checks.append(check(f"dice_{item.name.replace(' ', '_')}", passed=(item.dice or 0.0) >= item.dice_floor,
                                 measured=item.dice, threshold=item.dice_floor, reason="Dice against the reference"))
-    scored = {item.name.casefold() for item in scores.classes}
-    for name, floor in dice_floors.items():
-        if name.casefold() not in scored:
-            checks.append(check(f"dice_{name.replace(' ', '_')}", passed=False, threshold=floor,
-                                reason=f"a Dice floor is set for {name!r} but neither side holds that structure"))
+    for name in scores.unmatched_dice_floors:
+        floor = dice_floors[name]
+        checks.append(check(f"dice_{name.replace(' ', '_')}", passed=False, threshold=floor,
+                            reason=f"a Dice floor is set for {name!r} but neither side holds that structure"))
     return tier("ground_truth", checks)

@@ -91,6 +91,8 @@ class SegmentationScores(FrozenModel):
     classes: list[ClassScore]
     merged: list[UnitMerge] = Field(default_factory=list)
     without_counterpart: list[UnpairedClass] = Field(default_factory=list)
+    unmatched_dice_floors: list[str] = Field(
+        default_factory=list, description="Dice floor names that match no compared structure, as given.")
 
 
 class Verdict(FrozenModel):

@@ -170,6 +170,16 @@ def test_dice_floor_fires_below_the_floor_and_for_absent_structures(
     assert _check(verdict, "ground_truth", "dice_brain") is Status.FAILED
 
 
+def test_dice_floor_by_anatomy_name_holds_for_a_structure_named_by_its_class_in_one_label_space(
+    abdomen: dict[str, Path],
+) -> None:
+    verdict = grade_segmentation(SegmentationVerifyRequest(
+        prediction=abdomen["reference"], prediction_labels="totalsegmentator", image=abdomen["image"],
+        ground_truth=abdomen["reference"], dice_floors={"left kidney": 0.9}))
+    assert _check(verdict, "ground_truth", "dice_kidney_left") is Status.PASSED
+    assert verdict.status is Status.PASSED
+
+
 def test_run_directory_is_graded_and_claims_are_cross_checked(
     tmp_path: Path, abdomen: dict[str, Path], reference_map: tuple[np.ndarray, np.ndarray],
 ) -> None:
