@@ -16,7 +16,8 @@ __all__ = ["claims_match_check", "recorded_hash_checks"]
 def recorded_hash_checks(
     recorded: Sequence[RecordedArtifact], run_dir: Path, files_read: Sequence[Artifact]
 ) -> list[VerdictCheck]:
-    """One check per recorded artifact the verifier also read: the recorded sha256 must match the file."""
+    """The recorded sha256 of every artifact the verifier also read must match the file; a recorded artifact
+    that is gone from disk fails the check whether it was graded or not (that evidence is lost)."""
     read_hashes = {artifact.path.resolve(): artifact.sha256 for artifact in files_read}
     mismatched, compared = [], 0
     for artifact in recorded:
