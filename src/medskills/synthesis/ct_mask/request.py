@@ -45,7 +45,7 @@ def check_mask_request(collector: PreflightCollector, merged: dict[str, Any]) ->
                         f"{merged.get('spacing')!r}.", field="spacing", fix=f"drop the key or set it to "
                         f"{list(MASK_SPACING_MM)}")
     steps = merged.get("mask_generation_num_inference_steps")
-    if isinstance(steps, int) and 1 <= steps < DDPM_STEPS:
+    if isinstance(steps, int) and not isinstance(steps, bool) and 1 <= steps < DDPM_STEPS:
         collector.warning("ddpm_steps_low", f"mask_generation_num_inference_steps {steps} < {DDPM_STEPS}: the mask "
                           "model is a DDPM and upstream only warns; quality is not guaranteed.",
                           field="mask_generation_num_inference_steps")

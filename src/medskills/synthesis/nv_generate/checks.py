@@ -195,4 +195,9 @@ def read_config_infer(collector: PreflightCollector, root: Path | None) -> dict[
         collector.error("upstream_config_unreadable", f"{path} is missing or not JSON: {err}.", field=str(path),
                         fix="restore it: `git -C <root> checkout -- configs`", blocks_request=False)
         return dict(DEFAULT_CONFIG_INFER)
-    return {**DEFAULT_CONFIG_INFER, **loaded} if isinstance(loaded, dict) else dict(DEFAULT_CONFIG_INFER)
+    if not isinstance(loaded, dict):
+        collector.error("upstream_config_unreadable", f"{path} holds a JSON {type(loaded).__name__}, not the object "
+                        "of inference settings upstream reads.", field=str(path),
+                        fix="restore it: `git -C <root> checkout -- configs`", blocks_request=False)
+        return dict(DEFAULT_CONFIG_INFER)
+    return {**DEFAULT_CONFIG_INFER, **loaded}

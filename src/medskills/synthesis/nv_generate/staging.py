@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from pydantic import JsonValue
 
@@ -23,7 +23,7 @@ __all__ = ["CUDA_ALLOC_CONF", "LOG_DIR_NAME", "STAGED_DIR_NAME", "StagedRun", "s
 STAGED_DIR_NAME = "_staged_configs"
 LOG_DIR_NAME = "logs"
 CUDA_ALLOC_CONF = "max_split_size_mb:128,expandable_segments:True"
-_DATASETS_MARKER = "datasets/"
+_DATASETS_FOLDER = "datasets"
 _ANATOMY_SIZE_KEY = "all_anatomy_size_conditions_json"
 _ANATOMY_SIZE_FILE = "datasets/all_anatomy_size_conditions.json"
 
@@ -52,8 +52,9 @@ def _absolute_environment(
         elif key == _ANATOMY_SIZE_KEY and value != _ANATOMY_SIZE_FILE and value.endswith("all_anatomy_size_conditions.json"):
             staged[key] = str(data_root / _ANATOMY_SIZE_FILE)
             corrections.append(f"{key}: {value!r} -> {_ANATOMY_SIZE_FILE!r} (the file the downloader writes)")
-        elif _DATASETS_MARKER in value:
-            staged[key] = str(data_root / value[value.index(_DATASETS_MARKER):])
+        elif _DATASETS_FOLDER in PurePosixPath(value).parts:
+            parts = PurePosixPath(value).parts
+            staged[key] = str(data_root.joinpath(*parts[parts.index(_DATASETS_FOLDER):]))
         elif key.startswith("trained_") or key.startswith("label_dict") or key == "model_dir":
             staged[key] = str((root / value).resolve())
         else:
