@@ -83,6 +83,21 @@ def zip_entries(zip_path: Path, entries: Sequence[tuple[str, bytes]], *, compres
     return zip_path
 
 
+def corrupt_first_member(zip_path: Path) -> Path:
+    """Flip bytes inside the deflated data of the ZIP's first member (its headers stay intact, as after a
+    damaged transfer): reading that member fails in zlib or on its CRC."""
+    with zipfile.ZipFile(zip_path) as archive:
+        info = archive.infolist()[0]
+    data = bytearray(zip_path.read_bytes())
+    name_length = int.from_bytes(data[info.header_offset + 26:info.header_offset + 28], "little")
+    extra_length = int.from_bytes(data[info.header_offset + 28:info.header_offset + 30], "little")
+    start = info.header_offset + 30 + name_length + extra_length
+    for offset in range(start + 8, start + min(info.compress_size, 64)):
+        data[offset] ^= 0xFF
+    zip_path.write_bytes(bytes(data))
+    return zip_path
+
+
 def zip_with_symlink(zip_path: Path) -> Path:
     info = zipfile.ZipInfo("link.dcm")
     info.external_attr = (stat.S_IFLNK | 0o777) << 16

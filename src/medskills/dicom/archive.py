@@ -11,6 +11,7 @@ import shutil
 import stat
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -182,7 +183,7 @@ def _extract_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, target: Pat
                     raise study_error(DicomErrorCode.ZIP_BOMB, f"ZIP entry {info.filename!r} expands past its "
                                       f"declared size of {info.file_size} bytes.")
                 out.write(chunk)
-    except (zipfile.BadZipFile, EOFError, OSError, NotImplementedError, RuntimeError) as err:
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, RuntimeError) as err:
         raise study_error(DicomErrorCode.ZIP_INVALID, f"ZIP entry {info.filename!r} cannot be extracted ({err}); "
                           "the archive is corrupt or uses an unsupported compression method.") from err
     return head

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -178,8 +179,13 @@ def _peek_study_id(source: StudySource, options: IngestOptions) -> str:
         inventory = inspect_zip(source.path, options.archive_limits)
         with zipfile.ZipFile(source.path) as archive:
             for info in inventory.members:
-                with archive.open(info) as handle:
-                    uid = _study_uid_of(handle)
+                try:
+                    with archive.open(info) as handle:
+                        uid = _study_uid_of(handle)
+                except (zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError) as err:
+                    raise study_error(DicomErrorCode.ZIP_INVALID, f"ZIP entry {info.filename!r} cannot be read "
+                                      f"({err}); the archive is corrupt or uses an unsupported compression "
+                                      "method.") from err
                 if uid:
                     return uid
     else:

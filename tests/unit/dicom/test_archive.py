@@ -8,7 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from dicom_support.builders import write_series, zip_entries, zip_folder, zip_with_encrypted_flag, zip_with_symlink
+from dicom_support.builders import (
+    corrupt_first_member,
+    write_series,
+    zip_entries,
+    zip_folder,
+    zip_with_encrypted_flag,
+    zip_with_symlink,
+)
 from medskills.core.errors import StudyError
 from medskills.dicom import AnySeriesPolicy, ArchiveLimits, DicomErrorCode, copy_stream_capped, inspect_zip, read_dicom_zip
 
@@ -106,6 +113,16 @@ def test_a_truncated_slice_in_the_zip_is_reported(tmp_path: Path, series_dir: Pa
     victim = sorted(series_dir.iterdir())[3]
     victim.write_bytes(victim.read_bytes()[:-500])
     assert _code(zip_folder(series_dir, tmp_path / "t.zip"), work_root) == DicomErrorCode.TRUNCATED_FILE
+
+
+def test_a_zip_member_with_corrupt_compressed_data_is_refused_as_zip_invalid(tmp_path: Path, series_dir: Path,
+                                                                            work_root: Path) -> None:
+    archive = corrupt_first_member(zip_folder(series_dir, tmp_path / "c.zip"))
+    with pytest.raises(StudyError) as caught:
+        read_dicom_zip(archive, limits=LIMITS, work_root=work_root)
+    assert caught.value.error_code == DicomErrorCode.ZIP_INVALID
+    assert "cannot be extracted" in str(caught.value) and "corrupt" in str(caught.value)
+    assert list(work_root.iterdir()) == []
 
 
 def test_two_series_plus_a_localizer_in_a_zip(tmp_path: Path, work_root: Path) -> None:
