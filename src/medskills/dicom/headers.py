@@ -87,6 +87,9 @@ def scan_headers(paths: Iterable[Path]) -> HeaderScan:
 def group_series(scan: HeaderScan, *, study_uid: str | None = None) -> list[SeriesGroup]:
     """Group by (study, series); several studies need ``study_uid`` to choose one.
 
+    A blank (de-identified) StudyInstanceUID is replaced by a UID derived from the instances, the one the
+    groups report, so that UID can be passed back as ``study_uid``.
+
     Raises:
         StudyError: ``no_dicom_series`` (nothing readable), ``multiple_studies`` (no choice made),
             ``study_not_found`` (the chosen study is absent).
@@ -95,7 +98,13 @@ def group_series(scan: HeaderScan, *, study_uid: str | None = None) -> list[Seri
         raise study_error(DicomErrorCode.NO_DICOM_SERIES,
                           f"no DICOM image found ({len(scan.skipped_files)} files were not DICOM images); "
                           "pass the series' .dcm files (a folder, or a ZIP of it).")
-    studies = sorted({instance.study_uid for instance in scan.instances})
+    derived_study_uid = (_derived_uid("study", scan.instances)
+                         if any(not instance.study_uid for instance in scan.instances) else "")
+
+    def study_of(instance: DicomInstance) -> str:
+        return instance.study_uid or derived_study_uid
+
+    studies = sorted({study_of(instance) for instance in scan.instances})
     if study_uid is not None:
         if study_uid not in studies:
             raise study_error(DicomErrorCode.STUDY_NOT_FOUND,
@@ -108,10 +117,9 @@ def group_series(scan: HeaderScan, *, study_uid: str | None = None) -> list[Seri
                           "or choose one with ?study_uid=.")
     grouped: dict[tuple[str, str], list[DicomInstance]] = defaultdict(list)
     for instance in scan.instances:
-        if instance.study_uid == studies[0]:
-            grouped[(instance.study_uid, instance.series_uid)].append(instance)
-    return [SeriesGroup(study_uid=study or _derived_uid("study", scan.instances),
-                        series_uid=series or _derived_uid("series", members), instances=tuple(members))
+        if study_of(instance) == studies[0]:
+            grouped[(studies[0], instance.series_uid)].append(instance)
+    return [SeriesGroup(study_uid=study, series_uid=series or _derived_uid("series", members), instances=tuple(members))
             for (study, series), members in sorted(grouped.items())]
 
 
