@@ -57,7 +57,7 @@ def outline_worst_slices(pair: RasPair, organs: list[OrganLabel], measured: list
 def write_consistency_card(path: Path, *, status: str, samples: list[tuple[SampleAgreement, RasPair,
                                                                           npt.NDArray[np.uint8], dict[str, int]]]
                            ) -> tuple[Path | None, str | None]:
-    """Write the card; returns ``(path, None)`` or ``(None, error)`` and never raises (see core.card)."""
+    """Write the card; returns ``(path, None)``, or ``(None, error)`` when writing fails (see core.card)."""
     panels, rows = [], []
     for sample, pair, outlines, worst in samples:
         for organ in sample.organs:
