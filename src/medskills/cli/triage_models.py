@@ -77,27 +77,18 @@ def train_stacker_command(
     threshold_rule: Annotated[ThresholdRule, typer.Option("--threshold-rule")] = ThresholdRule.YOUDEN,
     target_sensitivity: Annotated[float, typer.Option("--target-sensitivity", min=0.01, max=1.0)] = 0.9,
     provenance: Annotated[StackerProvenance, typer.Option(
-        "--provenance", help="fitted: real labelled studies; synthetic: generated features (a pipeline check).")
+        "--provenance", help="fitted: real labelled studies; synthetic: generated features (a pipeline check); "
+        "none is refused (it means a pack without a stacker).")
     ] = StackerProvenance.FITTED,
     fitted_on: Annotated[str | None, typer.Option("--fitted-on", help="What the labelled studies are.")] = None,
 ) -> None:
     """Train the main (and thoracic) LightGBM stackers with stratified CV and write a model pack."""
     from medskills.triage.training import TrainStackerRequest, train_stacker
 
-    request = TrainStackerRequest(
-        features_path=features,
-        labels_path=labels,
-        output_dir=output_dir,
-        base_pack=base_pack,
-        model_version=model_version,
-        folds=folds,
-        seed=seed,
-        threshold_rule=threshold_rule,
-        target_sensitivity=target_sensitivity,
-        provenance=provenance,
-        fitted_on=fitted_on,
-    )
-    record = run_guarded(lambda: train_stacker(request))
+    record = run_guarded(lambda: train_stacker(TrainStackerRequest(  # an invalid request is a usage error, exit 2
+        features_path=features, labels_path=labels, output_dir=output_dir, base_pack=base_pack,
+        model_version=model_version, folds=folds, seed=seed, threshold_rule=threshold_rule,
+        target_sensitivity=target_sensitivity, provenance=provenance, fitted_on=fitted_on)))
     write_summary(training_summary(record))
     emit(record)
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator
 
 from medskills.core.errors import InputError, UsageError
 from medskills.core.io import prepare_output_dir, sha256_file, write_json_atomic
@@ -74,11 +74,12 @@ class TrainStackerRequest(FrozenModel):
         default=None, description="What the labelled studies are; default: the labels file name."
     )
 
-    @model_validator(mode="after")
-    def _check_provenance(self) -> TrainStackerRequest:
-        if self.provenance is StackerProvenance.NONE:
+    @field_validator("provenance")
+    @classmethod
+    def _check_provenance(cls, provenance: StackerProvenance) -> StackerProvenance:
+        if provenance is StackerProvenance.NONE:
             raise ValueError("provenance 'none' means no stacker; train-stacker writes one: use fitted or synthetic")
-        return self
+        return provenance
 
 
 class StackerMetrics(FrozenModel):
