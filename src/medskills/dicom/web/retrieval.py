@@ -24,6 +24,8 @@ from medskills.dicom.web.errors import (
     DicomWebNoMatchingSeries,
     DicomWebNotFound,
     DicomWebPartialRetrieval,
+    DicomWebTimeout,
+    DicomWebUnreachable,
 )
 
 __all__ = ["RemoteSeries", "RetrievedSeries", "RetrievedStudy", "find_series", "retrieve_series",
@@ -103,24 +105,39 @@ def retrieve_series(server: DicomWebServer, series: RemoteSeries, folder: Path) 
     """Stream one series into ``folder`` (created; one ``<SOPInstanceUID>.dcm`` per instance).
 
     Raises:
-        DicomWebPartialRetrieval: fewer (or more) instances arrived than QIDO-RS reported; ``folder``
-            is removed.
+        DicomWebPartialRetrieval: fewer (or more) instances arrived than QIDO-RS reported, the stream
+            broke after it had started, or an instance could not be read; ``folder`` is removed.
     """
     import pydicom
+    from pydicom.errors import InvalidDicomError
 
     folder.mkdir(parents=True)
     uids: list[str] = []
-    for dataset in server.iter_series(series.study_instance_uid, series.series_instance_uid):
-        uid = str(dataset.SOPInstanceUID)
-        buffer = BytesIO()
-        pydicom.dcmwrite(buffer, dataset, enforce_file_format=True)
-        write_bytes_atomic(folder / f"{uid}.dcm", buffer.getvalue())
-        uids.append(uid)
+    where = f"series {series.series_instance_uid} of study {series.study_instance_uid}"
+    try:
+        for dataset in server.iter_series(series.study_instance_uid, series.series_instance_uid):
+            uid = str(dataset.SOPInstanceUID)
+            buffer = BytesIO()
+            pydicom.dcmwrite(buffer, dataset, enforce_file_format=True)
+            write_bytes_atomic(folder / f"{uid}.dcm", buffer.getvalue())
+            uids.append(uid)
+    except (DicomWebUnreachable, DicomWebTimeout) as err:
+        shutil.rmtree(folder, ignore_errors=True)
+        if not uids:
+            raise
+        raise DicomWebPartialRetrieval(
+            f"{where}: the WADO-RS stream broke after {len(uids)} instance(s) ({err}); the partial copy was "
+            "removed. Retry; if it breaks again, check the server's log") from err
+    except (InvalidDicomError, EOFError, ValueError, TypeError, KeyError, AttributeError) as err:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise DicomWebPartialRetrieval(
+            f"{where}: instance {len(uids) + 1} sent by WADO-RS is not a readable DICOM instance "
+            f"({type(err).__name__}: {err}); the partial copy was removed. Check the instance on the server") from err
     expected = series.reported_instance_count
     if not uids or (expected is not None and len(uids) != expected):
         shutil.rmtree(folder, ignore_errors=True)
         raise DicomWebPartialRetrieval(
-            f"series {series.series_instance_uid} of study {series.study_instance_uid}: WADO-RS returned "
+            f"{where}: WADO-RS returned "
             f"{len(uids)} instance(s) but QIDO-RS reported {expected}; the partial copy was removed. The "
             "series may still be arriving on the server (retry later) or instances were deleted")
     logger.info("retrieved %d instance(s) of series %s", len(uids), series.series_instance_uid)
