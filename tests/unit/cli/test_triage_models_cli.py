@@ -15,17 +15,15 @@ import typer
 import yaml
 from typer.testing import CliRunner, Result
 
-from dicom_support.builders import chest_phantom, write_volume_series
 from medskills.cli.triage_models import prediction_summary, register, training_summary
-from medskills.dicom.volume import HUVolume
 from medskills.triage.api.schemas import InferenceResponse, ProcessingStatus
 from medskills.triage.pack_manifest import FittedOn, StackerProvenance
 from medskills.triage.prediction import MemberUnavailable
 from medskills.triage.studies import StudyPredictionRecord
 from medskills.triage.training import StackerMetrics, ThresholdRule, TrainingRecord
-from triage_models_support.builders import generated_feature_table, write_pack
+from triage_models_support.builders import generated_feature_table
+from triage_service_support.study_fixtures import chest_series, lungless_series, qct_pack  # noqa: F401  (fixtures)
 
-SLICES = 22
 TWO_QCT_FEATURES = ["qct_lung_volume_both", "qct_haa_both"]
 
 
@@ -35,31 +33,6 @@ def app() -> typer.Typer:
     triage = typer.Typer()
     register(triage)
     return triage
-
-
-def _short_chest(*, lung_slices: tuple[int, int] = (1, SLICES - 1)) -> HUVolume:
-    """The chest phantom cut to 22 slices of 8 mm, lungs over 160 mm as the chest checks need."""
-    return chest_phantom(slices=SLICES, lung_slices=lung_slices, spacing_mm=8.0)
-
-
-@pytest.fixture(scope="module")
-def chest_series(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("chest")
-    write_volume_series(folder, _short_chest())
-    return folder
-
-
-@pytest.fixture(scope="module")
-def lungless_series(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("lungless")
-    write_volume_series(folder, _short_chest(lung_slices=(1, 1)))
-    return folder
-
-
-@pytest.fixture(scope="module")
-def qct_pack(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    members = [{"kind": "qct"}, {"kind": "fvlm"}]
-    return write_pack(tmp_path_factory.mktemp("qct_pack"), {"model_version": "qct-1", "members": members})
 
 
 @pytest.fixture

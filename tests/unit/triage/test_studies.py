@@ -33,34 +33,17 @@ from medskills.triage.studies import (
 from medskills.triage.study_input import IngestOptions, StudyFormat, StudySource, study_source
 from triage_models_support.builders import hash_path, write_pack
 from triage_service_support.predictors import FixedPredictor
+from triage_service_support.study_fixtures import (  # noqa: F401  (chest_series, lungless_series, qct_pack: fixtures)
+    CHEST_STUDY_UID,
+    LUNGLESS_STUDY_UID,
+    QCT_AND_FVLM,
+    SHORT_CHEST_SLICES,
+    chest_series,
+    lungless_series,
+    qct_pack,
+)
 
-CHEST_STUDY_UID = "1.2.826.0.1.77"
 CHEST_SERIES_UID = "1.2.826.0.1.77.1"
-LUNGLESS_STUDY_UID = "1.2.826.0.1.78"
-QCT_AND_FVLM = [{"kind": "qct"}, {"kind": "fvlm"}]
-
-
-@pytest.fixture(scope="module")
-def chest_series(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The chest phantom (96 x 96 x 80 voxels of 3 mm, lungs over 180 mm) as one axial CT series."""
-    folder = tmp_path_factory.mktemp("chest")
-    write_volume_series(folder, chest_phantom())
-    return folder
-
-
-@pytest.fixture(scope="module")
-def lungless_series(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The same body without lungs, as another study: the chest check refuses it."""
-    folder = tmp_path_factory.mktemp("lungless")
-    write_volume_series(folder, chest_phantom(lung_slices=(10, 10)), study_uid=LUNGLESS_STUDY_UID,
-                        series_uid=f"{LUNGLESS_STUDY_UID}.1")
-    return folder
-
-
-@pytest.fixture(scope="module")
-def qct_pack(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A members-only pack: ``qct`` (always runs) and ``fvlm`` (unavailable, NaN features)."""
-    return write_pack(tmp_path_factory.mktemp("qct_pack"), {"model_version": "qct-1", "members": QCT_AND_FVLM})
 
 
 @pytest.fixture(scope="module")
@@ -111,7 +94,7 @@ def test_analyse_study_answers_with_the_predictions_values_when_the_study_passes
     assert response.feature_list_sha256 == "0" * 64
     assert response.series_selection is not None and response.series_selection.chosen_series_uid == CHEST_SERIES_UID
     assert response.chest_check is not None and response.chest_check.decided_by == "passed"
-    assert predictor.seen == [(CHEST_SERIES_UID, (96, 96, 80))]
+    assert predictor.seen == [(CHEST_SERIES_UID, (96, 96, SHORT_CHEST_SLICES))]
 
 
 def test_analyse_study_hands_the_predictor_the_inputs_the_checks_derived(chest_series: Path) -> None:

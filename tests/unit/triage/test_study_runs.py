@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from dicom_support.builders import chest_phantom, write_volume_series
 from medskills.core.errors import ExitCode
 from medskills.core.models import PreflightStatus, RunRecord, Status
 from medskills.core.records import file_artifact
@@ -24,33 +23,13 @@ from medskills.triage.study_runs import (
     extract_features_in_folder,
     predict_in_folder,
 )
-from triage_models_support.builders import load_single_member, trained_pack, write_pack
-
-LUNGLESS_STUDY_UID = "1.2.826.0.1.78"
-QCT_AND_FVLM = [{"kind": "qct"}, {"kind": "fvlm"}]
-
-
-@pytest.fixture(scope="module")
-def chest_series(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The chest phantom (96 x 96 x 80 voxels of 3 mm) as one axial CT series of study 1.2.826.0.1.77."""
-    folder = tmp_path_factory.mktemp("chest")
-    write_volume_series(folder, chest_phantom())
-    return folder
-
-
-@pytest.fixture(scope="module")
-def lungless_series(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The same body without lungs, as another study: the chest check refuses it."""
-    folder = tmp_path_factory.mktemp("lungless")
-    write_volume_series(folder, chest_phantom(lung_slices=(10, 10)), study_uid=LUNGLESS_STUDY_UID,
-                        series_uid=f"{LUNGLESS_STUDY_UID}.1")
-    return folder
-
-
-@pytest.fixture(scope="module")
-def qct_pack(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A members-only pack: ``qct`` (always runs, no weights) and ``fvlm`` (unavailable)."""
-    return write_pack(tmp_path_factory.mktemp("qct_pack"), {"model_version": "qct-1", "members": QCT_AND_FVLM})
+from triage_models_support.builders import load_single_member, trained_pack
+from triage_service_support.study_fixtures import (  # noqa: F401  (chest_series, lungless_series, qct_pack: fixtures)
+    QCT_AND_FVLM,
+    chest_series,
+    lungless_series,
+    qct_pack,
+)
 
 
 @pytest.fixture(scope="module")
