@@ -55,3 +55,18 @@ class FixedPredictor:
             members_available=self.members_available, members_unavailable=self.members_unavailable,
             feature_list_sha256="0" * 64,
         )
+
+
+class GatedPredictor(FixedPredictor):
+    """A :class:`FixedPredictor` that holds each study until ``release`` is set; ``started`` says one is held
+    (so a test can queue a second request behind it without timing anything)."""
+
+    def __init__(self, **options: object) -> None:
+        super().__init__(**options)  # type: ignore[arg-type]
+        self.started = threading.Event()
+        self.release = threading.Event()
+
+    def predict(self, volume: HUVolume, *, inputs: StudyInputs | None = None) -> TriagePrediction:
+        self.started.set()
+        self.release.wait(timeout=120)
+        return super().predict(volume, inputs=inputs)

@@ -87,13 +87,9 @@ async def _run(runtime: ServiceRuntime, file: UploadFile, stored_name: str, *, i
         await run_in_threadpool(copy_stream_capped, file.file, target, max_bytes=settings.max_upload_bytes)
         upload = StudyUpload(path=target, is_nifti=is_nifti, study_uid=study_uid)
 
-        def job() -> InferenceResponse:
-            try:
-                return analyse_upload(upload, settings=settings, predictor=runtime.predictor)
-            finally:
-                shutil.rmtree(folder, ignore_errors=True)
-
-        submitted = slot.submit(job)
+        submitted = slot.submit(lambda: analyse_upload(upload, settings=settings, predictor=runtime.predictor))
+        # removed however the job ends: done, failed, or cancelled while still queued (request cancelled, shutdown)
+        submitted.add_done_callback(lambda _: shutil.rmtree(folder, ignore_errors=True))
         return await asyncio.wrap_future(submitted)
     finally:
         if submitted is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from fastapi.testclient import TestClient
 from dicom_support.builders import chest_phantom, zip_entries, zip_folder, zip_with_symlink
 from medskills.triage.prediction import NoModelsAvailable
 from triage_service_support.app_client import service_client
-from triage_service_support.predictors import FixedPredictor
+from triage_service_support.predictors import FixedPredictor, GatedPredictor
 from triage_service_support.studies import chest_zip
 
 
@@ -233,3 +234,35 @@ def test_a_nifti_not_in_hu_is_422(work_dir: Path, tmp_path: Path) -> None:
     with service_client(work_dir, FixedPredictor()) as client:
         response = _post(client, path, endpoint="/predict_nifti")
     assert response.status_code == 422 and response.json()["error_code"] == "hu_implausible"
+
+
+def test_a_queued_request_cancelled_before_it_runs_leaves_no_upload_behind(work_dir: Path,
+                                                                          chest_archive: Path) -> None:
+    """A request cancelled while queued (its client went away, or the server shuts down) never runs its job:
+    its upload folder must still be removed."""
+    import httpx
+
+    from medskills.triage.api import ServiceSettings, create_app
+
+    predictor = GatedPredictor()
+    app = create_app(ServiceSettings(work_dir=work_dir, builtin_pack=False), predictor=predictor)
+    body = chest_archive.read_bytes()
+
+    async def scenario() -> int:
+        async with app.router.lifespan_context(app), httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url="http://service") as client:
+            running = asyncio.create_task(client.post("/predict", files={"file": ("a.zip", body)}, timeout=120))
+            while not predictor.started.is_set():
+                await asyncio.sleep(0.01)
+            queued = asyncio.create_task(client.post("/predict", files={"file": ("b.zip", body)}, timeout=120))
+            while len(list(work_dir.iterdir())) < 2 or app.state.runtime.queue.in_use < 2:
+                await asyncio.sleep(0.01)
+            queued.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await queued
+            predictor.release.set()
+            return (await running).status_code
+
+    assert asyncio.run(scenario()) == 200
+    assert list(work_dir.iterdir()) == []
+    assert len(predictor.seen) == 1
