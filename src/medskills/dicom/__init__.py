@@ -9,6 +9,7 @@ from medskills.dicom.archive import ArchiveLimits, copy_stream_capped, extract_z
 from medskills.dicom.assembly import DicomSeries, read_dicom_files, read_dicom_series
 from medskills.dicom.errors import DicomErrorCode
 from medskills.dicom.geometry import AcquisitionPlane
+from medskills.dicom.headers import UID_MAX_LENGTH, UID_PATTERN
 from medskills.dicom.ingest import read_dicom_zip
 from medskills.dicom.nifti import read_nifti_volume
 from medskills.dicom.selection import (
@@ -24,6 +25,8 @@ from medskills.dicom.selection import (
 from medskills.dicom.volume import HUVolume
 
 __all__ = [
+    "UID_MAX_LENGTH",
+    "UID_PATTERN",
     "AcquisitionPlane",
     "AnySeriesPolicy",
     "ArchiveLimits",

@@ -16,9 +16,15 @@ from typing import Any
 from medskills.core.errors import study_error
 from medskills.dicom.errors import DicomErrorCode
 
-__all__ = ["DicomInstance", "HeaderScan", "SeriesGroup", "group_series", "scan_headers"]
+__all__ = ["UID_MAX_LENGTH", "UID_PATTERN", "DicomInstance", "HeaderScan", "SeriesGroup", "group_series",
+           "scan_headers"]
 
 logger = logging.getLogger(__name__)
+
+UID_PATTERN = r"^[0-9]+(\.[0-9]+)*$"
+"""A DICOM UID as a request may name one: dot-separated digit runs, no empty component. Leading zeros are
+let through: the standard forbids them, but archived studies carry them and DICOMweb clients accept them."""
+UID_MAX_LENGTH = 64
 
 _DEFER_PIXELS_ABOVE = "64 KB"
 _REQUIRED_TAGS = ("SOPInstanceUID", "Rows", "Columns")

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from pydantic import Field
 
 from medskills.core.models import FrozenModel
+from medskills.dicom.headers import UID_MAX_LENGTH, UID_PATTERN
 from medskills.dicom.web import DicomWebServer, RetrievedStudy, find_series, retrieved_series_set
 from medskills.triage.api.schemas import InferenceResponse
 from medskills.dicom.volume import HUVolume
@@ -33,14 +34,13 @@ __all__ = ["RemoteStudyAnswer", "RemoteStudyRequest", "StoredObject", "analyse_r
 
 logger = logging.getLogger(__name__)
 
-UID_PATTERN = r"^[0-9][0-9.]{0,63}$"
 
 
 class RemoteStudyRequest(FrozenModel):
     """Which study (and optionally which series) to triage, and whether the answer goes back."""
 
-    study_instance_uid: str = Field(pattern=UID_PATTERN)
-    series_instance_uid: str | None = Field(default=None, pattern=UID_PATTERN,
+    study_instance_uid: str = Field(pattern=UID_PATTERN, max_length=UID_MAX_LENGTH)
+    series_instance_uid: str | None = Field(default=None, pattern=UID_PATTERN, max_length=UID_MAX_LENGTH,
                                             description="None: every CT series; the pipeline selects one.")
     store_results: bool = Field(default=False, description="Store a DICOM SR of a successful answer in the study.")
 

@@ -247,11 +247,16 @@ def test_fake_client_methods_take_the_parameters_of_the_real_dicomweb_client(met
 
 
 @pytest.mark.parametrize("field", ["study_instance_uid", "series_instance_uid"])
-@pytest.mark.parametrize("uid", ["../etc/passwd", "1.2.x", "", ".1.2", "1" * 65])
+@pytest.mark.parametrize("uid", ["../etc/passwd", "1.2.x", "", ".1.2", "1.2.", "1..2", "1" * 65])
 def test_remote_study_request_refuses_a_uid_that_is_not_a_dotted_number(field: str, uid: str) -> None:
     values = {"study_instance_uid": STUDY_UID, field: uid}
     with pytest.raises(ValidationError, match=field):
         RemoteStudyRequest.model_validate(values)
+
+
+@pytest.mark.parametrize("uid", ["1.2.840.10008.5.1.4.1.1.2", "2.25.3301", "1.2.04.7"])
+def test_remote_study_request_takes_a_dotted_number_uid_leading_zeros_included(uid: str) -> None:
+    assert RemoteStudyRequest(study_instance_uid=uid).study_instance_uid == uid
 
 
 def test_remote_study_request_takes_every_ct_series_and_stores_nothing_by_default() -> None:

@@ -18,6 +18,7 @@ from fastapi import APIRouter, Depends, File, Header, Query, Request, UploadFile
 from medskills.core.errors import study_error
 from medskills.dicom.archive import copy_stream_capped
 from medskills.dicom.errors import DicomErrorCode
+from medskills.dicom.headers import UID_MAX_LENGTH, UID_PATTERN
 from medskills.triage.api.errors import ServiceErrorCode
 from medskills.triage.api.pipeline import StudyUpload, analyse_upload
 from medskills.triage.api.runtime import runtime_of
@@ -29,7 +30,6 @@ if TYPE_CHECKING:
 
 __all__ = ["predict_router", "require_api_key"]
 
-_UID_PATTERN = r"^[0-9][0-9.]{0,63}$"
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 _NIFTI_SUFFIXES = (".nii.gz", ".nii")
 _FAILURE_STATUSES = sorted(set(STATUS_BY_CODE.values()))
@@ -52,7 +52,8 @@ def predict_router() -> APIRouter:
 
     @router.post("/predict", response_model=InferenceResponse, responses=responses)
     async def predict(request: Request, file: Annotated[UploadFile, File(description="ZIP of one study's DICOM files")],
-                      study_uid: Annotated[str | None, Query(pattern=_UID_PATTERN)] = None) -> InferenceResponse:
+                      study_uid: Annotated[str | None, Query(pattern=UID_PATTERN, max_length=UID_MAX_LENGTH)] = None,
+                      ) -> InferenceResponse:
         name = file.filename or ""
         if not name.lower().endswith(".zip"):
             raise study_error(DicomErrorCode.UNSUPPORTED_FILE_TYPE,

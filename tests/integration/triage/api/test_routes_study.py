@@ -168,8 +168,9 @@ def test_study_without_ct_is_422_and_names_what_it_holds(client: TestClient, ort
     assert f"MR {series_uid}" in answer.json()["error"]
 
 
-def test_bad_uid_is_a_400(client: TestClient) -> None:
-    answer = client.post("/predict_study", json={"study_instance_uid": "../etc/passwd"})
+@pytest.mark.parametrize("uid", ["../etc/passwd", "1.2.", "1..2", "1" * 65])
+def test_bad_uid_is_a_400(client: TestClient, uid: str) -> None:
+    answer = client.post("/predict_study", json={"study_instance_uid": uid})
     assert answer.status_code == 400 and answer.json()["error_code"] == "bad_request"
 
 

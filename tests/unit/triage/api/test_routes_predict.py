@@ -176,7 +176,9 @@ def test_several_studies_need_study_uid_and_bad_uids_are_400(work_dir: Path, tmp
         assert _post(client, archive).json()["error_code"] == "multiple_studies"
         chosen = _post(client, archive, params={"study_uid": "9.2"}).json()
         assert chosen["error_code"] == "lungs_not_found"
-        assert client.post("/predict?study_uid=../x", files={"file": ("a.zip", b"x")}).status_code == 400
+        for bad_uid in ("../x", "9.2.", "9..2"):
+            answer = client.post("/predict", params={"study_uid": bad_uid}, files={"file": ("a.zip", b"x")})
+            assert answer.status_code == 400, bad_uid
 
 
 def test_a_refused_series_lists_the_candidates(work_dir: Path, tmp_path: Path) -> None:
