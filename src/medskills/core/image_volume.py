@@ -223,13 +223,20 @@ def read_nifti(path: Path, *, orientation: VolumeOrientation, units: VolumeUnits
         image = nib.load(str(path))
         if not isinstance(image, nib.Nifti1Image | nib.Nifti2Image):
             raise TypeError(f"{type(image).__name__} is not a NIfTI image")
-        array = np.asanyarray(image.dataobj)
     except Exception as err:  # nibabel raises many unrelated types for corrupt files
         raise InputError(f"{path} is not a readable NIfTI file ({type(err).__name__}: {err}).") from err
-    if array.ndim == 4 and array.shape[3] == 1:
-        array = array[..., 0]
-    if array.ndim != 3 or min(array.shape) < 1:
-        raise InputError(f"{path} has shape {tuple(array.shape)}; one 3D volume is required.")
+    shape = tuple(image.shape)
+    if len(shape) == 4 and shape[3] == 1:
+        shape = shape[:3]
+    if len(shape) != 3 or min(shape) < 1:  # from the header: nothing is decompressed for a wrong shape
+        raise InputError(f"{path} has shape {tuple(image.shape)}; one 3D volume is required.")
+    try:
+        array = np.asanyarray(image.dataobj)
+    except MemoryError:
+        raise  # this machine's limit, not a fault of the file
+    except Exception as err:
+        raise InputError(f"{path} is not a readable NIfTI file ({type(err).__name__}: {err}).") from err
+    array = array.reshape(shape)
     affine = np.asarray(image.affine, dtype=np.float64)
     if orientation is VolumeOrientation.CANONICAL_RAS:
         transform = canonical_transform(affine, array.shape)

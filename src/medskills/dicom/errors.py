@@ -26,6 +26,7 @@ class DicomErrorCode(StrEnum):
     ZIP_SYMLINK = "zip_symlink"
     ZIP_ENCRYPTED = "zip_encrypted"
     ZIP_DUPLICATE_NAMES = "zip_duplicate_names"
+    NIFTI_TOO_LARGE = "nifti_too_large"
     # studies and series
     NO_DICOM_SERIES = "no_dicom_series"
     MULTIPLE_STUDIES = "multiple_studies"

@@ -112,7 +112,7 @@ def read_checked_study(source: StudySource, *, options: IngestOptions) -> Checke
     selection: SeriesSelection | None = None
     nested: tuple[str, ...] = ()
     if source.format is StudyFormat.NIFTI:
-        volume = read_nifti_volume(source.path)  # validate_chest checks the HU scale first
+        volume = read_nifti_volume(source.path, limits=options.archive_limits)  # HU scale: validate_chest
     else:
         policy = ChestCTSeriesPolicy(min_slices=options.min_slices)
         if source.format is StudyFormat.DICOM_ZIP:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from medskills.core.errors import StudyError
-from medskills.dicom import DicomErrorCode, read_nifti_volume
+from medskills.dicom import ArchiveLimits, DicomErrorCode, read_nifti_volume
 
 
 @pytest.mark.parametrize("suffix", [".nii", ".nii.gz"])
@@ -44,3 +44,30 @@ def test_a_wrong_suffix_is_unsupported(tmp_path: Path) -> None:
     with pytest.raises(StudyError) as caught:
         read_nifti_volume(tmp_path / "scan.mha")
     assert caught.value.error_code == DicomErrorCode.UNSUPPORTED_FILE_TYPE
+
+
+def _zeros(path: Path, shape: tuple[int, ...]) -> Path:
+    nib.save(nib.Nifti1Image(np.zeros(shape, dtype=np.int16), np.eye(4)), path)
+    return path
+
+
+def test_a_nifti_declaring_more_voxel_bytes_than_the_limit_is_refused_before_decompression(tmp_path: Path) -> None:
+    path = _zeros(tmp_path / "big.nii.gz", (64, 64, 64))  # 524288 bytes of voxels
+    with pytest.raises(StudyError) as caught:
+        read_nifti_volume(path, limits=ArchiveLimits(max_uncompressed_bytes=500_000))
+    assert caught.value.error_code == DicomErrorCode.NIFTI_TOO_LARGE
+    assert "declares 524288 bytes of voxels, more than the limit of 500000" in str(caught.value)
+
+
+def test_a_nifti_that_expands_past_the_compression_ratio_is_refused(tmp_path: Path) -> None:
+    path = _zeros(tmp_path / "bomb.nii.gz", (64, 64, 64))  # zeros compress about 500x
+    with pytest.raises(StudyError) as caught:
+        read_nifti_volume(path, limits=ArchiveLimits(max_compression_ratio=200.0))
+    assert caught.value.error_code == DicomErrorCode.NIFTI_TOO_LARGE and "past the 200x limit" in str(caught.value)
+
+
+def test_a_nifti_within_the_limits_is_read(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    path = tmp_path / "ct.nii.gz"
+    nib.save(nib.Nifti1Image(rng.integers(-1000, 1000, (16, 16, 16)).astype(np.int16), np.eye(4)), path)
+    assert read_nifti_volume(path, limits=ArchiveLimits()).shape == (16, 16, 16)

@@ -238,6 +238,15 @@ def test_a_nifti_not_in_hu_is_422(work_dir: Path, tmp_path: Path) -> None:
     assert response.status_code == 422 and response.json()["error_code"] == "hu_implausible"
 
 
+def test_a_nifti_compression_bomb_is_413_and_leaves_nothing_behind(work_dir: Path, tmp_path: Path) -> None:
+    path = tmp_path / "bomb.nii.gz"  # 32 MB of zeros in about 40 KB
+    nib.save(nib.Nifti1Image(np.zeros((256, 256, 256), dtype=np.int16), np.eye(4)), path)
+    with service_client(work_dir, FixedPredictor()) as client:
+        response = _post(client, path, endpoint="/predict_nifti")
+    assert response.status_code == 413 and response.json()["error_code"] == "nifti_too_large"
+    assert list(work_dir.iterdir()) == []
+
+
 def test_a_queued_request_cancelled_before_it_runs_leaves_no_upload_behind(work_dir: Path,
                                                                           chest_archive: Path) -> None:
     """A request cancelled while queued (its client went away, or the server shuts down) never runs its job:
