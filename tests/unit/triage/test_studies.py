@@ -17,7 +17,7 @@ from dicom_support.builders import chest_phantom, write_volume_series
 from medskills.core.errors import ExitCode, ModelPackError, PreflightError, StudyError, UsageError
 from medskills.dicom.selection import StudyRefusal
 from medskills.dicom.volume import HUVolume
-from medskills.triage.api.pipeline import refuse_unconfigured
+from medskills.triage.api.pipeline import unconfigured_loader
 from medskills.triage.api.schemas import ProcessingStatus
 from medskills.triage.ensemble import EnsemblePredictor, load_predictor
 from medskills.triage.features import read_feature_table
@@ -145,7 +145,7 @@ def test_analyse_study_refuses_with_the_loaders_code_and_the_studys_uids_when_th
     chest_series: Path,
 ) -> None:
     with pytest.raises(StudyRefusal) as caught:
-        analyse_study(study_source(chest_series), predictor=refuse_unconfigured)
+        analyse_study(study_source(chest_series), predictor=unconfigured_loader(None))
     refusal = caught.value
     assert refusal.error_code == "predictor_not_configured" and "MEDSKILLS_PACK_DIR" in str(refusal)
     assert (refusal.study_uid, refusal.series_uid) == (CHEST_STUDY_UID, CHEST_SERIES_UID)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,7 +23,7 @@ from medskills.triage.prediction import Predictor
 from medskills.triage.studies import analyse_study
 from medskills.triage.study_input import IngestOptions, StudyFormat, StudySource
 
-__all__ = ["StudyUpload", "analyse_upload", "hashed_uid", "refuse_unconfigured"]
+__all__ = ["StudyUpload", "analyse_upload", "hashed_uid", "unconfigured_loader"]
 
 logger = logging.getLogger(__name__)
 
@@ -41,23 +42,36 @@ def hashed_uid(uid: str) -> str:
     return hashlib.sha256(uid.encode()).hexdigest()[:12]
 
 
-def analyse_upload(upload: StudyUpload, *, settings: ServiceSettings, predictor: Predictor | None) -> InferenceResponse:
-    """Run the one study pipeline on the upload, and keep a copy when archiving is on."""
+def analyse_upload(upload: StudyUpload, *, settings: ServiceSettings,
+                   predictor: Predictor | Callable[[], Predictor]) -> InferenceResponse:
+    """Run the one study pipeline on the upload, and keep a copy when archiving is on (a copy that fails is
+    logged: the answer is not lost for it)."""
     source = StudySource(upload.path, StudyFormat.NIFTI if upload.is_nifti else StudyFormat.DICOM_ZIP,
                          upload.study_uid)
     options = IngestOptions(archive_limits=settings.archive_limits, min_slices=settings.min_slices,
                             work_root=upload.path.parent)
-    response = analyse_study(source, predictor=predictor or refuse_unconfigured, options=options)
+    response = analyse_study(source, predictor=predictor, options=options)
     logger.info("study %s series %s answered", hashed_uid(response.study_uid), hashed_uid(response.series_uid))
     if settings.archive_dir is not None and not upload.is_nifti:
-        _archive(upload.path, response.study_uid, settings.archive_dir)
+        try:
+            _archive(upload.path, response.study_uid, settings.archive_dir)
+        except OSError as err:
+            logger.error("archive copy of study %s failed (%s: %s); the answer is sent without it",
+                         hashed_uid(response.study_uid), type(err).__name__, err)
     return response
 
 
-def refuse_unconfigured() -> Predictor:
-    """The loader used when the service has no predictor: a usable study gets 503 predictor_not_configured."""
-    raise study_error(ServiceErrorCode.PREDICTOR_NOT_CONFIGURED, "the study is usable but no model pack is "
-                        "configured; set MEDSKILLS_PACK_DIR (or MEDSKILLS_BUILTIN_PACK=true) and restart the service.")
+def unconfigured_loader(reason: str | None) -> Callable[[], Predictor]:
+    """The loader used when the service has no predictor: a usable study gets 503 predictor_not_configured,
+    saying why no pack loaded (``reason``, as ``/ready`` reports it)."""
+    why = reason or "no model pack is configured"
+
+    def refuse() -> Predictor:
+        raise study_error(ServiceErrorCode.PREDICTOR_NOT_CONFIGURED, f"the study is usable but the service has no "
+                          f"model: {why}. Fix MEDSKILLS_PACK_DIR (or set MEDSKILLS_BUILTIN_PACK=true) and restart "
+                          "the service.")
+
+    return refuse
 
 
 def _archive(upload: Path, study_uid: str, archive_dir: Path) -> None:

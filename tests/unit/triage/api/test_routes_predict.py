@@ -76,6 +76,18 @@ def test_a_usable_study_without_a_predictor_is_503_with_retry_after(work_dir: Pa
     assert response.json()["error_code"] == "predictor_not_configured"
 
 
+def test_a_usable_study_on_a_service_whose_pack_failed_to_load_is_told_why(work_dir: Path, chest_archive: Path,
+                                                                          tmp_path: Path) -> None:
+    broken = tmp_path / "pack"
+    broken.mkdir()
+    (broken / "pack.json").write_text("{not json")
+    with service_client(work_dir, pack_dir=broken) as client:
+        reason = client.get("/ready").json()["reason"]
+        response = _post(client, chest_archive)
+    assert response.status_code == 503 and response.json()["error_code"] == "predictor_not_configured"
+    assert reason and reason in response.json()["error"]
+
+
 def test_the_real_abdominal_series_is_422_before_any_predictor(work_dir: Path, shared_data: Path,
                                                                 tmp_path: Path) -> None:
     archive = zip_folder(shared_data / "ct_dicom_series", tmp_path / "study.zip")
@@ -220,6 +232,18 @@ def test_archiving_is_off_by_default_and_names_copies_without_uids(work_dir: Pat
         _post(client, chest_archive)
     copies = list(archive_dir.iterdir())
     assert len(copies) == 1 and "1.2.826" not in copies[0].name and copies[0].suffix == ".zip"
+
+
+def test_an_archive_copy_that_fails_is_logged_and_the_answer_still_sent(work_dir: Path, chest_archive: Path,
+                                                                         tmp_path: Path,
+                                                                         caplog: pytest.LogCaptureFixture) -> None:
+    not_a_folder = tmp_path / "archive"
+    not_a_folder.write_text("a file where the archive folder should be")
+    with caplog.at_level(logging.ERROR), service_client(work_dir, FixedPredictor(), archive_dir=not_a_folder) as client:
+        response = _post(client, chest_archive)
+    assert response.status_code == 200 and response.json()["probability_of_pathology"] == 0.87
+    assert "archive copy of study" in caplog.text and "1.2.826" not in caplog.text
+    assert list(work_dir.iterdir()) == []
 
 
 def test_malformed_multipart_gets_the_same_failure_body(work_dir: Path) -> None:
