@@ -112,7 +112,11 @@ def analyse_study(source: StudySource, *, predictor: Predictor | Callable[[], Pr
         except StudyError as err:
             raise StudyRefusal(str(err), error_code=err.error_code, selection=study.selection,
                                study_uid=volume.study_uid, series_uid=volume.series_uid) from err
-    prediction = predictor.predict(volume, inputs=study.inputs)
+    try:
+        prediction = predictor.predict(volume, inputs=study.inputs)
+    except StudyRefusal as refusal:  # no_models_available: the answer still says which series was chosen
+        refusal.selection = refusal.selection or study.selection
+        raise
     return InferenceResponse(
         study_uid=volume.study_uid, series_uid=volume.series_uid,
         probability_of_pathology=prediction.probability_of_pathology, pathology=prediction.pathology,

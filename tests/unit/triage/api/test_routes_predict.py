@@ -46,6 +46,7 @@ def test_a_study_no_member_could_analyse_is_refused_with_no_models_available(wor
     assert body["probability_of_pathology"] is None and body["pathology"] is None
     assert body["processing_status"] == "Failure" and "astra: failed: out of memory" in body["error"]
     assert body["study_uid"] == "1.2.826.0.1.77" and "Retry-After" not in response.headers
+    assert body["series_selection"]["chosen_series_uid"] == "1.2.826.0.1.77.1"
 
 
 def test_a_chest_study_succeeds_with_the_documented_body(work_dir: Path, chest_archive: Path) -> None:
