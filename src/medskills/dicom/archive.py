@@ -63,6 +63,8 @@ class ExtractedArchive:
 
     files: tuple[Path, ...]
     nested_archives: tuple[str, ...] = field(default_factory=tuple)
+    entry_names: dict[Path, str] = field(default_factory=dict)
+    """Each extracted file's name in the archive, for messages the uploader can act on."""
 
 
 def copy_stream_capped(source: BinaryIO, destination: Path, *, max_bytes: int) -> int:
@@ -158,6 +160,7 @@ def extract_zip(path: Path, destination: Path, limits: ArchiveLimits) -> Extract
     """
     inventory = inspect_zip(path, limits)
     files: list[Path] = []
+    entry_names: dict[Path, str] = {}
     nested = list(inventory.nested_archives)
     with zipfile.ZipFile(path) as archive:
         for index, info in enumerate(inventory.members, start=1):
@@ -167,7 +170,8 @@ def extract_zip(path: Path, destination: Path, limits: ArchiveLimits) -> Extract
                 nested.append(info.filename)
                 continue
             files.append(target)
-    return ExtractedArchive(files=tuple(files), nested_archives=tuple(nested))
+            entry_names[target] = info.filename
+    return ExtractedArchive(files=tuple(files), nested_archives=tuple(nested), entry_names=entry_names)
 
 
 def _extract_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path) -> bytes:

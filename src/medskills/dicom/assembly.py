@@ -9,7 +9,7 @@ CT comes out in HU as :class:`HUVolume`; other modalities as an :class:`ImageVol
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,9 +64,13 @@ def read_dicom_series(directory: Path, *, policy: SeriesPolicy | None = None, st
 
 
 def read_dicom_files(paths: Sequence[Path], *, policy: SeriesPolicy | None = None, study_uid: str | None = None,
-                     source: Path | None = None, decode_workers: int | None = None) -> DicomSeries:
-    """Headers once -> group -> select -> decode; the shared pipeline of every DICOM reader."""
-    scan = scan_headers(paths)
+                     source: Path | None = None, decode_workers: int | None = None,
+                     names: Mapping[Path, str] | None = None) -> DicomSeries:
+    """Headers once -> group -> select -> decode; the shared pipeline of every DICOM reader.
+
+    ``names`` are the files' names as the user knows them (ZIP entries), used in every message.
+    """
+    scan = scan_headers(paths, names=names)
     selected = select_series(group_series(scan, study_uid=study_uid), policy=policy)
     return assemble_volume(selected, source=source, skipped_files=scan.skipped_files, decode_workers=decode_workers)
 
@@ -82,7 +86,7 @@ def assemble_volume(selected: SelectedSeries, *, source: Path | None = None, ski
     by_source_index = transform.source_view(canonical)  # [column, row, slice]
     _require_decoders(instances)
     try:
-        frames = [encoded_frame(k, i.path.name, i.dataset) for k, i in enumerate(instances)]
+        frames = [encoded_frame(k, i.name, i.dataset) for k, i in enumerate(instances)]
         for k, stored in decode_frames(frames, workers=decode_workers):
             _place_slice(by_source_index[:, :, k], stored, instances[k])
     except FrameDecodeError as err:
@@ -133,6 +137,6 @@ def _require_decoders(instances: tuple[DicomInstance, ...]) -> None:
             is_available = False
         if not is_available:
             raise study_error(DicomErrorCode.UNSUPPORTED_TRANSFER_SYNTAX,
-                              f"{instance.path.name}: transfer syntax {syntax} cannot be decoded here; install the "
+                              f"{instance.name}: transfer syntax {syntax} cannot be decoded here; install the "
                               "pylibjpeg plugins (pip install 'medskills[dicom]') or re-export the series "
                               "uncompressed.")

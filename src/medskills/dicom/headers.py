@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,7 @@ class DicomInstance:
     """The header fields selection and assembly need, plus the dataset (pixels deferred)."""
 
     path: Path
+    name: str  # what the user calls the file (its name in an uploaded ZIP): the name messages give
     study_uid: str
     series_uid: str
     sop_instance_uid: str
@@ -69,24 +70,28 @@ class HeaderScan:
     skipped_files: tuple[str, ...]
 
 
-def scan_headers(paths: Iterable[Path]) -> HeaderScan:
-    """Parse each file's header once; files that are not DICOM images are skipped and listed."""
+def scan_headers(paths: Iterable[Path], *, names: Mapping[Path, str] | None = None) -> HeaderScan:
+    """Parse each file's header once; files that are not DICOM images are skipped and listed.
+
+    ``names`` gives a file's name as its user knows it (its entry in an uploaded ZIP); default: its own.
+    """
     import pydicom
     from pydicom.errors import InvalidDicomError
 
     instances: list[DicomInstance] = []
     skipped: list[str] = []
     for path in sorted(Path(p) for p in paths):
+        name = (names or {}).get(path, path.name)
         try:
             dataset = pydicom.dcmread(path, defer_size=_DEFER_PIXELS_ABOVE)
         except (InvalidDicomError, EOFError, OSError, ValueError, KeyError, TypeError) as err:
-            logger.debug("skipping %s: %s", path.name, type(err).__name__)
-            skipped.append(path.name)
+            logger.debug("skipping %s: %s", name, type(err).__name__)
+            skipped.append(name)
             continue
         if not all(tag in dataset for tag in _REQUIRED_TAGS) or "PixelData" not in dataset:
-            skipped.append(path.name)
+            skipped.append(name)
             continue
-        instances.append(_instance(path, dataset))
+        instances.append(_instance(path, name, dataset))
     return HeaderScan(instances=tuple(instances), skipped_files=tuple(skipped))
 
 
@@ -136,11 +141,12 @@ def _derived_uid(kind: str, instances: Iterable[DicomInstance]) -> str:
     return str(generate_uid(entropy_srcs=[kind, *sorted(i.sop_instance_uid for i in instances)]))
 
 
-def _instance(path: Path, dataset: Any) -> DicomInstance:
+def _instance(path: Path, name: str, dataset: Any) -> DicomInstance:
     spacing = _floats(dataset.get("PixelSpacing"))
     position = _floats(dataset.get("ImagePositionPatient"))
     return DicomInstance(
         path=path,
+        name=name,
         study_uid=str(dataset.get("StudyInstanceUID", "") or ""),
         series_uid=str(dataset.get("SeriesInstanceUID", "") or ""),
         sop_instance_uid=str(dataset.get("SOPInstanceUID", "") or ""),

@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+from medskills.core.errors import StudyError, study_error
 from medskills.dicom.archive import ArchiveLimits, extract_zip, work_directory
 from medskills.dicom.assembly import DicomSeries, read_dicom_files
+from medskills.dicom.errors import DicomErrorCode
 from medskills.dicom.selection import SeriesPolicy
 
 __all__ = ["read_dicom_zip"]
@@ -26,6 +28,15 @@ def read_dicom_zip(zip_path: Path, *, policy: SeriesPolicy | None = None, limits
     limits = limits or ArchiveLimits()
     with work_directory(work_root) as folder:
         extracted = extract_zip(Path(zip_path), folder, limits)
-        series = read_dicom_files(list(extracted.files), policy=policy, study_uid=study_uid, source=Path(zip_path),
-                                  decode_workers=decode_workers)
+        try:
+            series = read_dicom_files(list(extracted.files), policy=policy, study_uid=study_uid,
+                                      source=Path(zip_path), decode_workers=decode_workers,
+                                      names=extracted.entry_names)
+        except StudyError as err:
+            if err.error_code != DicomErrorCode.NO_DICOM_SERIES or not extracted.nested_archives:
+                raise
+            nested = ", ".join(extracted.nested_archives[:5]) + (", ..." if len(extracted.nested_archives) > 5 else "")
+            raise study_error(DicomErrorCode.NO_DICOM_SERIES,
+                              f"{err} The ZIP holds {len(extracted.nested_archives)} archive(s) that are not opened "
+                              f"({nested}): unzip them and upload one ZIP of the DICOM files.") from err
     return replace(series, nested_archives=extracted.nested_archives)

@@ -112,7 +112,10 @@ def test_nested_archives_are_ignored_and_reported(tmp_path: Path, series_dir: Pa
 def test_a_truncated_slice_in_the_zip_is_reported(tmp_path: Path, series_dir: Path, work_root: Path) -> None:
     victim = sorted(series_dir.iterdir())[3]
     victim.write_bytes(victim.read_bytes()[:-500])
-    assert _code(zip_folder(series_dir, tmp_path / "t.zip"), work_root) == DicomErrorCode.TRUNCATED_FILE
+    with pytest.raises(StudyError) as caught:
+        read_dicom_zip(zip_folder(series_dir, tmp_path / "t.zip"), limits=LIMITS, work_root=work_root)
+    assert caught.value.error_code == DicomErrorCode.TRUNCATED_FILE
+    assert str(caught.value).startswith(f"{victim.name}: pixel data could not be decoded")  # the name in the ZIP
 
 
 def test_a_zip_member_with_corrupt_compressed_data_is_refused_as_zip_invalid(tmp_path: Path, series_dir: Path,

@@ -130,7 +130,16 @@ def test_read_dicom_zip_refuses_a_zip_that_holds_only_nested_archives(tmp_path: 
     with pytest.raises(StudyError) as caught:
         read_dicom_zip(outer, work_root=work_root)
     assert caught.value.error_code == DicomErrorCode.NO_DICOM_SERIES
+    assert "holds 1 archive(s) that are not opened (study.zip): unzip them" in str(caught.value)
     assert list(work_root.iterdir()) == []
+
+
+def test_read_dicom_zip_lists_skipped_files_by_their_names_in_the_zip(tmp_path: Path, series_dir: Path,
+                                                                      work_root: Path) -> None:
+    (series_dir / "notes").mkdir()
+    (series_dir / "notes" / "readme.txt").write_text("not an image")
+    series = read_dicom_zip(zip_folder(series_dir, tmp_path / "s.zip"), work_root=work_root)
+    assert series.skipped_files == ("notes/readme.txt",)
 
 
 def test_read_dicom_zip_names_the_zip_as_the_volume_source(series_zip: Path, work_root: Path) -> None:
