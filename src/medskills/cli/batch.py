@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
@@ -42,9 +42,19 @@ def batch_command(
                            is_confirmed=yes, infrastructure_retries=retries, grace_seconds=grace_seconds,
                            check_arguments=_argument_checker())
     control = BatchControl()
+    failure: Exception | None = None
     with _stdout_kept_for_the_record(), _interrupts_to(control, grace_seconds), _progress_display() as on_progress:
-        report = run_guarded(lambda: run_batch(request, control=control, on_progress=on_progress))
+        try:
+            report = run_batch(request, control=control, on_progress=on_progress)
+        except Exception as err:  # reported once stdout is stdout again: the error record belongs there
+            failure = err
+    if failure is not None:
+        run_guarded(lambda: _raise(failure))
     emit(report, exit_code=report.exit_code)
+
+
+def _raise(error: Exception) -> NoReturn:
+    raise error
 
 
 def _argument_checker() -> Callable[[PlannedJob], str | None]:
