@@ -29,6 +29,8 @@ __all__ = ["ATTEMPTS_FOLDER", "VERIFICATION_FILE_NAME", "JobLaunch", "JobOutcome
 ATTEMPTS_FOLDER = ".attempts"
 VERIFICATION_FILE_NAME = "verification.json"
 _FORWARDED_VARIABLES = ("NV_GENERATE_ROOT", "NV_SEGMENT_CTMR_ROOT", "MONAI_DATA_DIRECTORY")
+_VERIFY_SUFFIX = ".verify"
+"""Log names of a job's chained verifier: ``<job>.verify.stdout.json``, ``<job>.verify.stderr.log``."""
 
 
 @dataclass(frozen=True)
@@ -125,7 +127,7 @@ def execute_job(launch: JobLaunch, running: RunningJobs | None = None) -> JobOut
     verify_code = None
     if state is JobState.PASSED and launch.verifier_argv is not None:
         verify_code = _run_logged(launch, (*launch.verifier_argv, str(launch.job_dir), "--json",
-                                           str(launch.job_dir / VERIFICATION_FILE_NAME)), ".verify", running)
+                                           str(launch.job_dir / VERIFICATION_FILE_NAME)), _VERIFY_SUFFIX, running)
         if verify_code != ExitCode.OK:
             state = state_of_exit_code(verify_code) if verify_code < 0 else JobState.FAILED
             message = f"the verifier exited {verify_code} (see {launch.job_dir / VERIFICATION_FILE_NAME})"
@@ -185,9 +187,15 @@ def _keep_printed_record(launch: JobLaunch) -> None:
     write_bytes_atomic(record, text)
 
 
+def _log_names(job_name: str) -> list[str]:
+    """The log files a job writes (names may hold dots, so job ``v`` must not claim job ``v.2``'s logs)."""
+    return [f"{job_name}.worker", *(f"{job_name}{suffix}.{kind}" for suffix in ("", _VERIFY_SUFFIX)
+                                    for kind in ("stdout.json", "stderr.log"))]
+
+
 def _set_aside_earlier_attempt(launch: JobLaunch) -> None:
     """Move an earlier attempt's folder and logs under ``.attempts/<name>/<time>/``."""
-    logs = [path for path in launch.log_dir.glob(f"{launch.name}.*") if path.is_file()]
+    logs = [path for path in (launch.log_dir / name for name in _log_names(launch.name)) if path.is_file()]
     has_folder = launch.job_dir.is_dir() and any(launch.job_dir.iterdir())
     if not has_folder and not logs:
         return

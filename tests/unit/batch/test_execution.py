@@ -30,3 +30,17 @@ def test_a_rerun_sets_the_earlier_attempt_aside_and_runs_the_command(tmp_path):
     assert len(kept) == 1 and kept[0].read_bytes() == b"from the lost attempt"
     assert (kept[0].parent.parent / "a.stderr.log").read_text() == "earlier attempt's log"
     assert outcome.exit_code is not None and (tmp_path / "logs" / "a.worker").is_file()
+
+
+def test_a_rerun_sets_aside_only_its_own_logs_when_another_job_name_starts_with_its_name_and_a_dot(tmp_path):
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (tmp_path / "jobs" / "v").mkdir(parents=True)
+    for name in ("v.stderr.log", "v.verify.stdout.json", "v.2.stdout.json", "v.2.stderr.log", "v.2.worker"):
+        (logs / name).write_text(name)
+    launch = JobLaunch(name="v", argv=("--version",), job_dir=tmp_path / "jobs" / "v", log_dir=logs, cwd=tmp_path,
+                       creates_job_dir=False, python=sys.executable)
+    execute_job(launch)
+    [attempt] = (tmp_path / "jobs" / ATTEMPTS_FOLDER / "v").iterdir()
+    assert sorted(p.name for p in attempt.iterdir()) == ["v.stderr.log", "v.verify.stdout.json"]
+    assert {"v.2.stdout.json", "v.2.stderr.log", "v.2.worker"} <= {p.name for p in logs.iterdir()}
