@@ -277,7 +277,13 @@ def _yaml_entries(path: Path, text: str) -> list[tuple[Any, int | None]]:
     unknown = sorted(set(document) - {"jobs"})
     if unknown:
         raise BatchManifestError(path, [ManifestProblem("-", 1, f"unknown top-level keys {unknown}; only 'jobs'")])
-    jobs_node = next(value for key, value in root.value if key.value == "jobs")
+    jobs_nodes = [(key, value) for key, value in root.value if key.value == "jobs"]
+    if len(jobs_nodes) > 1:
+        given_at = ", ".join(str(key.start_mark.line + 1) for key, _ in jobs_nodes)
+        raise BatchManifestError(path, [ManifestProblem("-", jobs_nodes[1][0].start_mark.line + 1,
+                                                        f"'jobs' is given {len(jobs_nodes)} times (lines {given_at}); "
+                                                        "YAML keeps only the last: merge them into one list")])
+    jobs_node = jobs_nodes[0][1]
     lines = [item.start_mark.line + 1 for item in jobs_node.value]
     return list(zip(document["jobs"], lines, strict=True))
 

@@ -145,3 +145,11 @@ jobs:
   - {name: verify, command: [verify, segmentation], argv: [runs/a]}
 """)
     assert [job.wants_gpu for job in jobs] == [True, False, False]
+
+
+def test_a_yaml_manifest_that_gives_jobs_twice_is_refused_with_both_lines(tmp_path):
+    text = ("jobs:\n  - name: a\n    command: [segment, ctmr]\n    argv: [ct.nii.gz]\n"
+            "jobs:\n  - name: b\n    command: [segment, ctmr]\n    argv: [ct.nii.gz]\n  - name: c\n"
+            "    command: [segment, ctmr]\n    argv: [ct.nii.gz]\n")
+    assert _problems(tmp_path, text) == [
+        "line 5, job '-': 'jobs' is given 2 times (lines 1, 5); YAML keeps only the last: merge them into one list"]
