@@ -36,6 +36,7 @@ AFFINE_TOLERANCE_MM = 1e-4
 SPACING_TOLERANCE_MM = 1e-4
 MAX_LABEL_ID = 65535
 _CHUNK_VOXELS = 1 << 20
+_INT32_MAX = int(np.iinfo(np.int32).max)
 
 
 class GeometryComparison(FrozenModel):
@@ -183,6 +184,17 @@ def as_label_map(array: npt.NDArray[np.generic], *, where: str) -> npt.NDArray[n
         InputError: values are not integral, negative, or not finite.
     """
     values = np.asarray(array)
+    if not (np.issubdtype(values.dtype, np.integer) or np.issubdtype(values.dtype, np.floating)
+            or values.dtype == np.bool_):
+        raise InputError(f"{where}: a label map holds one whole number a voxel; this file holds {values.dtype} "
+                         "values (a colour or complex image?). Save the labels as an integer image.")
+    if np.issubdtype(values.dtype, np.integer) and np.iinfo(values.dtype).max > _INT32_MAX and values.size:
+        smallest, largest = int(values.min()), int(values.max())
+        if smallest < 0:
+            raise InputError(f"{where}: label map has negative ids (min {smallest}); ids must be >= 0.")
+        if largest > _INT32_MAX:
+            raise InputError(f"{where}: label id {largest} is too large for a label id; check that the file is a "
+                             "label map.")
     if np.issubdtype(values.dtype, np.integer) or values.dtype == np.bool_:
         labels = values.astype(np.int32, copy=False)
     else:
@@ -198,6 +210,12 @@ def as_label_map(array: npt.NDArray[np.generic], *, where: str) -> npt.NDArray[n
                 worst = float(np.abs(chunk[finite] - rounded[finite]).max()) if finite.all() else float("nan")
                 raise InputError(f"{where}: label values are not integral (largest deviation {worst:g}). "
                                  "A label map must hold whole-number ids; check that the file is a label map.")
+            if rounded.size and float(rounded.min()) < 0:
+                raise InputError(f"{where}: label map has negative ids (min {float(rounded.min()):g}); ids must be "
+                                 ">= 0.")
+            if rounded.size and float(rounded.max()) > _INT32_MAX:
+                raise InputError(f"{where}: label id {float(rounded.max()):g} is too large for a label id; check "
+                                 "that the file is a label map.")
             flat_labels[start:start + chunk.size] = rounded
             start += chunk.size
     if labels.size and int(labels.min()) < 0:

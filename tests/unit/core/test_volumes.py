@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -81,3 +82,22 @@ def test_compare_geometry_detects_shape_spacing_and_affine_differences(tmp_path:
     assert same.is_match
     assert not different.is_shape_match and not different.is_affine_match and different.is_spacing_match
     assert different.affine_max_abs_diff == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize(("values", "message"), [
+    (np.array([[[0, 4294967295]]], dtype=np.uint32), "label id 4294967295 is too large"),
+    (np.array([[[0, 2**32 + 5]]], dtype=np.int64), "label id 4294967301 is too large"),
+    (np.array([[[0, -(2**33)]]], dtype=np.int64), "negative ids (min -8589934592)"),
+    (np.array([[[0.0, 3e9]]], dtype=np.float64), "label id 3e+09 is too large"),
+    (np.array([[[0.0, -3e9]]], dtype=np.float64), "negative ids (min -3e+09)"),
+], ids=["uint32-max", "int64-wraps-to-5", "int64-negative", "float-large", "float-negative"])
+def test_as_label_map_refuses_ids_outside_int32_with_their_true_values(values: np.ndarray, message: str) -> None:
+    with pytest.raises(InputError, match=re.escape(message)):
+        as_label_map(values, where="mask.nii.gz")
+
+
+@pytest.mark.parametrize("dtype", [np.complex64, np.dtype([("R", "u1"), ("G", "u1"), ("B", "u1")])],
+                         ids=["complex", "rgb"])
+def test_as_label_map_refuses_values_that_are_not_one_number_a_voxel(dtype: np.dtype) -> None:
+    with pytest.raises(InputError, match="a label map holds one whole number a voxel"):
+        as_label_map(np.zeros((2, 2, 2), dtype=dtype), where="mask.nii.gz")
