@@ -17,7 +17,13 @@ from pathlib import Path
 from pydantic import Field
 
 from medskills.core.errors import InputError
-from medskills.core.label_spaces import BACKGROUND_ID, LabelSpace, SegmentationModality, load_label_dictionary
+from medskills.core.label_spaces import (
+    BACKGROUND_ID,
+    LabelSpace,
+    SegmentationModality,
+    load_label_dictionary,
+    vista3d_subclasses,
+)
 from medskills.core.models import FrozenModel
 from medskills.core.preflight import PreflightCollector, parse_choice, suggestion_text
 from medskills.core.settings import Settings
@@ -57,7 +63,7 @@ def load_label_sets() -> LabelSets:
     document = json.loads(text)
     return LabelSets(
         everything={SegmentationModality(key): tuple(ids) for key, ids in document["everything"].items()},
-        subclass={int(key): tuple(ids) for key, ids in document["subclass"].items()},
+        subclass=vista3d_subclasses(),
         max_prompt_id_exclusive=int(document["max_prompt_id_exclusive"]),
     )
 
@@ -219,7 +225,7 @@ def _resolve_token(
 ) -> int | None:
     """One token to a trained, promptable id, or ``None`` after recording why not."""
     field = "--label-prompts"
-    if token.lstrip("-").isdigit():
+    if token.lstrip("-").isdecimal() and token.lstrip("-").isascii():  # "²" is a digit to str.isdigit
         label_id = int(token)
     else:
         found = labels.id_for_name(token)

@@ -62,6 +62,12 @@ def test_misspelled_name_is_refused_with_a_did_you_mean() -> None:
     assert "Did you mean 'liver'" in report.errors[0].message
 
 
+@pytest.mark.parametrize("token", ["²", "٣", "-²"], ids=["superscript-two", "arabic-three", "negative-superscript"])
+def test_a_token_of_unicode_digits_is_an_unknown_name_not_a_crash(token: str) -> None:
+    _, report = _resolve(token)
+    assert _codes(report) == ["prompt_unknown_name"]
+
+
 @pytest.mark.parametrize(("token", "code"), [
     ("0", "prompt_background"),
     ("155", "prompt_untrained"),
