@@ -24,6 +24,7 @@ from medskills.core.settings import Settings
 from medskills.core.upstream import Runner, UpstreamCommand, build_environment, run_upstream
 from medskills.core.image_volume import ImageVolume, VolumeOrientation, VolumeUnits
 from medskills.core.volumes import (
+    AFFINE_TOLERANCE_MM,
     as_label_map,
     compare_geometry,
     label_statistics,
@@ -92,7 +93,9 @@ def _prepare(
     memory_probe: MemoryProbe,
 ) -> PreparedRun[SegmentationRunRecord]:
     start, started_at = time.monotonic(), utc_now()
-    request = request.model_copy(update={"output_dir": Path(request.output_dir).absolute()})
+    request = request.model_copy(update={  # recorded absolute: a verifier may run from another folder
+        "output_dir": Path(request.output_dir).absolute(), "image_path": Path(request.image_path).absolute(),
+        "ground_truth_path": None if request.ground_truth_path is None else Path(request.ground_truth_path).absolute()})
     outcome = preflight_segmentation(request, settings=settings, device_info=device_info or detect_device(),
                                      memory_probe=memory_probe)
     preflight_seconds = round(time.monotonic() - start, 3)
@@ -259,9 +262,14 @@ def _write_outputs(record: SegmentationRunRecord, outcome: PreflightOutcome, lab
     if plan.output_type is OutputType.NIFTI or loaded.series is None:
         return _Written(mask_path=mask_path, dicom_seg=None, gates=[])
     volume = loaded.series.volume
+    # the label map's affine went through a float32 NIfTI header: on an oblique series it is ~1e-5 mm off the
+    # series' own, past highdicom's tolerance; on the same grid, the SEG is written on the series' exact affine
+    is_same_grid = (label_map.labels.shape == volume.array.shape
+                    and bool(np.allclose(label_map.affine, volume.affine, atol=AFFINE_TOLERANCE_MM)))
     try:
         source = read_seg_sources(loaded.series.source_paths, study_uid=volume.study_uid, series_uid=volume.series_uid)
-        summary = write_dicom_seg(labels=label_map.labels, affine_ras=label_map.affine, source=source,
+        summary = write_dicom_seg(labels=label_map.labels, source=source,
+                                  affine_ras=volume.affine if is_same_grid else label_map.affine,
                                   names=outcome.labels.names, output_path=Path(record.output_dir) / "labels.seg.dcm",
                                   algorithm_version=plan.bundle.version or "unknown")
     except GateFailure as err:

@@ -54,6 +54,18 @@ def test_stand_in_success_passes_every_gate_and_writes_the_pack(
 
 
 @pytest.mark.usefixtures("bundle_env")
+def test_relative_image_and_ground_truth_paths_are_recorded_absolute_for_a_verifier_elsewhere(
+    ct: Path, tmp_path: Path, stand_in: Callable[[str], Runner], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(ct.parent)
+    record = _run(Path(ct.name), tmp_path / "out", stand_in("ok"), ground_truth_path=Path(ct.name))
+    assert record.request.image_path == ct and record.request.ground_truth_path == ct
+    monkeypatch.chdir(tmp_path)
+    run, _ = load_run(tmp_path / "out", SegmentationRun)
+    assert run.request.image == ct and run.request.ground_truth == ct
+
+
+@pytest.mark.usefixtures("bundle_env")
 @pytest.mark.parametrize(("mode", "gates", "exit_code"), [
     ("no_output", {"output_exists"}, 1),
     ("traceback", {"no_traceback"}, 1),
