@@ -151,6 +151,9 @@ class SegmentationRun(_InputModel):
     requested_prompt_ids: list[int] | None = Field(
         default=None, validation_alias=AliasPath("plan", "prompts", "requested_ids"),
         description="Prompt ids before subclass expansion; empty in everything mode.")
+    bundle_input_path: Path | None = Field(
+        default=None, validation_alias=AliasPath("plan", "input", "bundle_input_path"),
+        description="The NIfTI the bundle read: a DICOM series input's conversion, kept in the run folder.")
     output: SegmentationOutput
     artifacts: list[RecordedArtifact] = Field(default_factory=list)
 
@@ -160,6 +163,9 @@ class SegmentationRun(_InputModel):
 
     @property
     def mask_path(self) -> Path:
+        if self.output.mask_path is None and self.status not in (None, "passed"):
+            raise InputError(f"the run ended {self.status!r} (exit {self.exit_code}) without writing a label map: "
+                             "there is nothing to grade. Its result.json and logs say why it failed.")
         path = self.output.mask_path or self.output.bundle_output_path
         if path is None:
             raise InputError("result.json has neither output.mask_path nor output.bundle_output_path; "

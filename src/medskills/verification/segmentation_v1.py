@@ -9,7 +9,13 @@ import numpy.typing as npt
 from pydantic import Field, model_validator
 
 from medskills.core.errors import UsageError
-from medskills.core.label_spaces import LabelSpace, SegmentationModality, load_anatomy_table, load_label_dictionary
+from medskills.core.label_spaces import (
+    LabelSpace,
+    SegmentationModality,
+    load_anatomy_table,
+    load_label_dictionary,
+    vista3d_subclasses,
+)
 from medskills.core.models import Artifact, FrozenModel
 from medskills.core.progress import OnProgress, report_progress
 from medskills.core.skills import SkillId
@@ -116,7 +122,7 @@ def _collect_inputs(request: SegmentationVerifyRequest) -> _Inputs:
             hash_checks=[])
     run, record_path = load_run(request.run_dir, SegmentationRun)
     prediction = resolve_artifact(run.mask_path, request.run_dir)
-    image = request.image or (resolve_artifact(run.request.image, request.run_dir) if run.request.image else None)
+    image = request.image or _run_image(run, request.run_dir)
     truth = request.ground_truth or (
         resolve_artifact(run.request.ground_truth, request.run_dir) if run.request.ground_truth else None)
     space = request.prediction_labels or _space(run.output.label_space)
@@ -210,10 +216,25 @@ def _label_set_tier(labels: npt.NDArray[np.integer], inputs: _Inputs) -> Tier:
     return tier("label_set", checks)
 
 
+def _run_image(run: SegmentationRun, run_dir: Path) -> Path | None:
+    """The image a run segmented; for a DICOM series input (a folder), the NIfTI the bundle read from it."""
+    recorded = run.request.image
+    if recorded is None:
+        return None
+    is_folder = (recorded if recorded.is_absolute() else run_dir / recorded).is_dir() or recorded.is_dir()
+    if is_folder and run.bundle_input_path is not None:
+        return resolve_artifact(run.bundle_input_path, run_dir)
+    return resolve_artifact(recorded, run_dir)
+
+
 def _expand_prompts(prompts: list[int], space: LabelSpace) -> set[int]:
-    """Prompted ids plus the ids of their parts (VISTA3D expands ``kidney`` into left and right)."""
+    """Prompted ids plus the ids of their parts: the bundle's own expansion for VISTA3D (``bone`` into every
+    vertebra and rib), and the anatomy table's parts in every space (``kidney`` into left and right)."""
     dictionary, table = load_label_dictionary(space), load_anatomy_table()
     allowed = set(prompts)
+    if space is LabelSpace.VISTA3D:
+        subclasses = vista3d_subclasses()
+        allowed.update(part for prompt in prompts for part in subclasses.get(prompt, ()))
     for row in table.values():
         name, parent = row.names[space], row.parent
         while name is not None and parent is not None:

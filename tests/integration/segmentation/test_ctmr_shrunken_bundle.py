@@ -20,6 +20,7 @@ from medskills.core.provenance import DeviceInfo
 from medskills.core.settings import load_settings
 from medskills.segmentation import SegmentationRequest, segment_ctmr
 from medskills.segmentation.labels import SegmentationModality, load_label_sets
+from medskills.verification import SegmentationVerifyRequest, grade_segmentation
 
 pytestmark = pytest.mark.slow
 
@@ -92,3 +93,34 @@ def test_shrunken_bundle_run_on_a_dicom_series_writes_a_realigned_seg(shared_dat
     assert volume.spatial_shape[1:] == (512, 512)
     roles = {artifact.role for artifact in record.artifacts}
     assert {"label_map", "dicom_seg", "converted_input", "bundle_output"} <= roles
+    # the verifier grades the run against the NIfTI the bundle read (the recorded image is a folder)
+    verdict = grade_segmentation(SegmentationVerifyRequest(run_dir=tmp_path / "out"))
+    assert {(item.role, item.path) for item in verdict.files_read} >= {("image", converted)}
+
+
+def _oblique_copy(series: Path, target: Path, *, degrees: float = 15.0) -> Path:
+    """The real series with its slice plane tilted about the x axis and positions along the new normal (a valid
+    oblique acquisition, no gantry shear)."""
+    import pydicom
+
+    target.mkdir()
+    cos, sin = np.cos(np.radians(degrees)), np.sin(np.radians(degrees))
+    normal = np.array([0.0, -sin, cos])
+    for index, path in enumerate(sorted(series.iterdir(), key=lambda p: float(
+            pydicom.dcmread(p, stop_before_pixels=True).ImagePositionPatient[2]))):
+        dataset = pydicom.dcmread(path)
+        spacing = float(dataset.get("SpacingBetweenSlices", dataset.SliceThickness))
+        dataset.ImageOrientationPatient = [1.0, 0.0, 0.0, 0.0, cos, sin]
+        dataset.ImagePositionPatient = [float(v) for v in np.array([-249.5, -437.5, -766.5]) + normal * spacing * index]
+        dataset.save_as(target / path.name)
+    return target
+
+
+@pytest.mark.skipif(not HAS_DICOM_READER, reason="medskills.dicom.read_dicom_series is not in this checkout yet")
+@pytest.mark.usefixtures("bundle_env")
+def test_shrunken_bundle_run_on_an_oblique_dicom_series_writes_its_seg(shared_data: Path, tmp_path: Path) -> None:
+    series = _oblique_copy(shared_data / "ct_dicom_series", tmp_path / "oblique")
+    record = _segment(series, tmp_path / "out", prompts="spleen,aorta")
+    gates = {g.gate: g.status for g in record.gates}
+    assert record.status == Status.PASSED, record.failure_reasons
+    assert "dicom_seg_written" not in gates and gates["dicom_seg_round_trip"] == Status.PASSED

@@ -220,6 +220,36 @@ def test_prompted_run_with_extra_ids_fails_but_parent_prompts_expand(
                   "label_set", "ids_within_prompts") is Status.FAILED
 
 
+def test_a_run_prompted_with_bone_may_hold_every_vertebra_and_rib_the_bundle_expands_it_into(
+    tmp_path: Path, abdomen: dict[str, Path], reference_map: tuple[np.ndarray, np.ndarray],
+) -> None:
+    from medskills.core.label_spaces import vista3d_subclasses
+
+    reference, affine = reference_map
+    bones = np.zeros_like(reference)
+    parts = vista3d_subclasses()[21]
+    bones[reference > 0] = parts[0]
+    bones[reference == 5] = parts[-1]  # the liver's voxels stand for a rib: two distinct parts of 21
+    run_dir = build_segmentation_run(tmp_path / "bone", abdomen["image"], bones, affine, label_prompts=[21])
+    verdict = grade_segmentation(SegmentationVerifyRequest(run_dir=run_dir))
+    assert _check(verdict, "label_set", "ids_within_prompts") is Status.PASSED
+
+
+def test_a_failed_run_without_a_label_map_is_refused_as_having_nothing_to_grade(
+    tmp_path: Path, abdomen: dict[str, Path], reference_map: tuple[np.ndarray, np.ndarray],
+) -> None:
+    import json
+
+    reference, affine = reference_map
+    run_dir = build_segmentation_run(tmp_path / "failed", abdomen["image"], reference, affine)
+    record = json.loads((run_dir / "result.json").read_text())
+    record.update(status="failed", exit_code=1, output={"mask_path": None, "label_space": "vista3d",
+                                                        "bundle_output_path": str(run_dir / "never_written.nii.gz")})
+    (run_dir / "result.json").write_text(json.dumps(record))
+    with pytest.raises(InputError, match="the run ended 'failed' \\(exit 1\\) without writing a label map"):
+        grade_segmentation(SegmentationVerifyRequest(run_dir=run_dir))
+
+
 def test_mri_run_is_graded_with_the_mri_subset(shared_data: Path, tmp_path: Path) -> None:
     folder = shared_data / "mr_body_3mm"
     from unit.verification.run_builders import load_nifti

@@ -14,6 +14,7 @@ from medskills.core.label_spaces._dictionary import (
     LabelSource,
     LabelSpace,
     load_label_dictionary,
+    vista3d_subclasses,
 )
 from medskills.core.label_spaces._mapping import (
     AnatomyRow,
@@ -52,4 +53,5 @@ __all__ = [
     "load_anatomy_table",
     "load_label_dictionary",
     "map_labels",
+    "vista3d_subclasses",
 ]

@@ -12,6 +12,7 @@ from medskills.core.errors import InputError
 from medskills.core.preflight import suggestion_text
 
 __all__ = [
+    "vista3d_subclasses",
     "BACKGROUND_ID",
     "LabelDictionary",
     "LabelEntry",
@@ -153,3 +154,11 @@ def load_label_dictionary(space: LabelSpace | str) -> LabelDictionary:
         for item in document["labels"]
     )
     return LabelDictionary(space=space, source=LabelSource(**document["source"]), entries=entries)
+
+
+@cache
+def vista3d_subclasses() -> dict[int, tuple[int, ...]]:
+    """VISTA3D's parent prompts (2 kidney, 20 lung, 21 bone) and the classes the bundle segments for each:
+    a bundle fact (packaged with the segmentation facts) that the wrapper and the verifier both need."""
+    text = resources.files("medskills").joinpath("data", "segmentation", "ctmr_label_sets.json").read_text("utf-8")
+    return {int(key): tuple(ids) for key, ids in json.loads(text)["subclass"].items()}
