@@ -92,8 +92,8 @@ def _check_values(collector: PreflightCollector, merged: dict[str, Any]) -> None
                         f"multiples of {SLIDING_WINDOW_MULTIPLE} (latent voxels), got {window!r}.",
                         field="autoencoder_sliding_window_infer_size", fix="for example [48, 48, 48]")
     overlap = merged["autoencoder_sliding_window_infer_overlap"]
-    if not (is_finite_number(overlap) and 0.0 <= overlap <= 1.0):
-        collector.error("overlap_invalid", f"autoencoder_sliding_window_infer_overlap must be in [0, 1], got "
+    if not (is_finite_number(overlap) and 0.0 <= overlap < 1.0):  # MONAI's SlidingWindowInferer refuses 1
+        collector.error("overlap_invalid", f"autoencoder_sliding_window_infer_overlap must be in [0, 1), got "
                         f"{overlap!r}.", field="autoencoder_sliding_window_infer_overlap", fix="for example 0.6666")
     guidance = merged["cfg_guidance_scale"]
     is_guidance_ok = check_guidance(collector, guidance, fix="0 turns tumor guidance off; 1..5 strengthens tumors")

@@ -34,6 +34,7 @@ def test_defaults_render_settings_on_the_snapped_grid() -> None:
         ({"autoencoder_sliding_window_infer_size": [48, 48, 40]}, "sliding_window_invalid"),
         ({"autoencoder_sliding_window_infer_size": [48, 48]}, "sliding_window_invalid"),
         ({"autoencoder_sliding_window_infer_overlap": 1.5}, "overlap_invalid"),
+        ({"autoencoder_sliding_window_infer_overlap": 1.0}, "overlap_invalid"),
         ({"cfg_guidance_scale": -0.5}, "guidance_invalid"),
         ({"modality": 9}, "modality_not_ct"),
     ],
