@@ -62,7 +62,7 @@ def _prepare(
     collector = PreflightCollector()
     facts = diff_model_facts(request.version.value)
     root = resolve_generate_root(collector, settings)
-    defaults = read_inference_defaults(facts, root)
+    defaults = read_inference_defaults(collector, facts, root)
     inference = validate_ct_image_overrides(collector, overrides, unknown, defaults=defaults.inference, random_seed=request.random_seed)
     check_upstream_commit(collector, root, skill=SkillId.SYNTH_CT, version=request.version.value)
     check_upstream_requirements(collector, root)

@@ -21,6 +21,7 @@ from pydantic import Field
 from medskills.core.errors import EnvironmentProblem
 from medskills.core.io import write_text_atomic
 from medskills.core.models import FrozenModel
+from medskills.core.preflight import PreflightCollector
 from medskills.synthesis.nv_generate.request import INFERENCE_BLOCK
 
 __all__ = [
@@ -117,25 +118,27 @@ def diff_model_facts(version: str) -> DiffModelFacts:
     )
 
 
-def read_inference_defaults(facts: DiffModelFacts, upstream_root: Path | None) -> InferenceDefaults:
+def read_inference_defaults(collector: PreflightCollector, facts: DiffModelFacts,
+                            upstream_root: Path | None) -> InferenceDefaults:
     """Read the inference block of the upstream config actually present, else the packaged facts.
 
-    Raises:
-        EnvironmentProblem: the upstream config exists but is not valid JSON with the expected block.
+    A config that is present but not valid JSON with the expected block is a readiness error on
+    ``collector`` (the clone must be restored before a run); the packaged facts stand in meanwhile.
     """
+    packaged = InferenceDefaults(inference=facts.inference_defaults,
+                                 source=f"packaged facts at upstream commit {packaged_commit()[:7]}")
     path = None if upstream_root is None else Path(upstream_root) / facts.model_config
     if path is None or not path.is_file():
-        return InferenceDefaults(inference=facts.inference_defaults,
-                                 source=f"packaged facts at upstream commit {packaged_commit()[:7]}")
+        return packaged
     try:
         block = json.loads(path.read_text(encoding="utf-8"))[INFERENCE_BLOCK]
         merged = {**facts.inference_defaults.model_dump(), **block}
         return InferenceDefaults(inference=DiffModelInference.model_validate(merged), source=str(path))
     except (OSError, ValueError, KeyError, TypeError) as err:
-        raise EnvironmentProblem(
-            f"{path} is not a usable upstream model config ({type(err).__name__}: {err}). "
-            "Restore it with `git -C <NV_GENERATE_ROOT> checkout -- configs`."
-        ) from err
+        collector.error("upstream_config_unreadable", f"{path} is not a usable upstream model config "
+                        f"({type(err).__name__}: {err}).", field=str(path),
+                        fix="restore it: `git -C <NV_GENERATE_ROOT> checkout -- configs`", blocks_request=False)
+        return packaged
 
 
 def _absolute_environment(document: dict[str, Any], upstream_root: Path) -> dict[str, Any]:

@@ -87,7 +87,7 @@ def _prepare(
     collector = PreflightCollector()
     facts = diff_model_facts(MR_BRAIN_VERSION)
     upstream_root = resolve_generate_root(collector, settings)
-    defaults = read_inference_defaults(facts, upstream_root)
+    defaults = read_inference_defaults(collector, facts, upstream_root)
     modality = resolve_modality(collector, cli_modality=request.modality, override_modality=overrides.modality)
     inference = validate_overrides(collector, overrides, defaults=defaults.inference, modality=modality,
                                    random_seed=request.random_seed)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from medskills.core.errors import EnvironmentProblem
+from medskills.core.preflight import PreflightCollector
 from medskills.synthesis.diff_model.staging import (
     diff_model_argv, diff_model_facts, output_name_pattern, read_inference_defaults, scan_diff_model_outputs,
     stage_diff_model,
@@ -40,16 +40,23 @@ def test_output_name_pattern_matches_upstream_names_only() -> None:
 
 
 def test_defaults_come_from_the_present_config_else_packaged(tmp_path: Path) -> None:
-    assert read_inference_defaults(FACTS, None).inference.cfg_guidance_scale == 2
-    present = read_inference_defaults(FACTS, _upstream(tmp_path))
+    assert read_inference_defaults(PreflightCollector(), FACTS, None).inference.cfg_guidance_scale == 2
+    present = read_inference_defaults(PreflightCollector(), FACTS, _upstream(tmp_path))
     assert present.inference.cfg_guidance_scale == 5 and present.source.endswith(Path(FACTS.model_config).name)
 
 
-def test_broken_upstream_config_is_an_environment_problem(tmp_path: Path) -> None:
+@pytest.mark.parametrize("content", ["{", '{"diffusion_unet_inference": {"dim": "x"}}', "[]"],
+                         ids=["not-json", "wrong-type", "no-block"])
+def test_a_broken_upstream_config_is_a_readiness_error_and_the_packaged_defaults_stand_in(
+        tmp_path: Path, content: str) -> None:
     root = _upstream(tmp_path)
-    (root / FACTS.model_config).write_text("{")
-    with pytest.raises(EnvironmentProblem, match="not a usable upstream model config"):
-        read_inference_defaults(FACTS, root)
+    (root / FACTS.model_config).write_text(content)
+    collector = PreflightCollector()
+    defaults = read_inference_defaults(collector, FACTS, root)
+    assert defaults.source.startswith("packaged facts")
+    [error] = collector.report().errors
+    assert error.code == "upstream_config_unreadable" and not error.blocks_request
+    assert "not a usable upstream model config" in error.message and "checkout -- configs" in error.fix
 
 
 def test_staging_makes_paths_absolute_and_keeps_other_blocks(tmp_path: Path) -> None:
