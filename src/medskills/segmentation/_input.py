@@ -91,6 +91,13 @@ def _load_dicom_series(path: Path, collector: PreflightCollector) -> LoadedInput
         collector.error("input_unreadable", f"{path}: not one readable DICOM series: {err}", field=_FIELD,
                         fix="pass a folder holding exactly one DICOM series, or a NIfTI file")
         return None
+    usable = [c for c in series.selection.candidates if c.rejection_code is None] if series.selection else []
+    if len(usable) > 1:
+        chosen = series.selection.chosen_series_uid if series.selection else None
+        others = ", ".join(f"{c.series_uid} ({c.slice_count} slices)" for c in usable if c.series_uid != chosen)
+        collector.warning("input_several_series", f"{path} holds {len(usable)} usable DICOM series; the one with "
+                          f"the most slices, {chosen}, is segmented and {others} left out.", field=_FIELD,
+                          fix="to segment another, pass a folder holding only that series")
     volume = series.volume
     geometry = geometry_of(volume.array.shape, volume.affine, str(volume.array.dtype))
     return LoadedInput(path=path, kind=InputKind.DICOM_SERIES, array=volume.array, affine=volume.affine,

@@ -52,3 +52,17 @@ def test_a_dicom_series_of_any_modality_and_plane_passes_preflight_with_its_real
     assert outcome.loaded is not None
     np.testing.assert_array_equal(outcome.loaded.array, np.asarray(reference.dataobj))
     np.testing.assert_allclose(outcome.loaded.affine, reference.affine, atol=1e-4)
+
+
+def test_a_folder_of_two_usable_series_warns_which_one_is_segmented_and_which_is_left_out(
+        ready: Settings, shared_data: Path, tmp_path: Path) -> None:
+    from dicom_support.builders import write_series
+
+    folder = tmp_path / "two_series"
+    folder.mkdir()
+    write_series(folder, slices=24, study_uid="9.1", series_uid="9.1.1", prefix="a")
+    write_series(folder, slices=12, study_uid="9.1", series_uid="9.1.2", prefix="b")
+    outcome = _preflight(ready, folder, "CT_BODY")
+    [warning] = [check for check in outcome.report.warnings if check.code == "input_several_series"]
+    assert "holds 2 usable DICOM series" in warning.message and "9.1.1, is segmented" in warning.message
+    assert "9.1.2 (12 slices) left out" in warning.message and "only that series" in (warning.fix or "")
