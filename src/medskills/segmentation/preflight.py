@@ -247,9 +247,26 @@ def _check_output_type(
 
 
 def _check_ground_truth(path: Path | None, collector: PreflightCollector) -> None:
-    if path is not None and not Path(path).is_file():
-        collector.error("ground_truth_missing", f"ground truth {path} does not exist.", field="--ground-truth",
-                        fix="pass an existing label map, or drop --ground-truth")
+    """The label map the verifier will grade against: present, a file, and readable as a 3D NIfTI (its header)."""
+    import nibabel as nib
+
+    if path is None:
+        return
+    if not Path(path).is_file():
+        what = "is a folder, not a label map file" if Path(path).is_dir() else "does not exist"
+        collector.error("ground_truth_missing", f"ground truth {path} {what}.", field="--ground-truth",
+                        fix="pass an existing NIfTI label map, or drop --ground-truth")
+        return
+    try:
+        shape = tuple(nib.load(str(path)).shape)  # type: ignore[attr-defined]
+    except Exception as err:  # nibabel raises many types for foreign or corrupt files
+        collector.error("ground_truth_unreadable", f"ground truth {path} is not a readable NIfTI file "
+                        f"({type(err).__name__}: {err}).", field="--ground-truth",
+                        fix="pass the reference label map as .nii or .nii.gz")
+        return
+    if len([n for n in shape if n > 1]) > 3 or len(shape) < 3:
+        collector.error("ground_truth_unreadable", f"ground truth {path} has shape {shape}; one 3D label map is "
+                        "needed.", field="--ground-truth", fix="pass one 3D label map")
 
 
 def _check_device(

@@ -228,6 +228,23 @@ def test_a_missing_ground_truth_is_refused(ready: Settings, write_volume: Callab
     assert _errors(outcome) == ["ground_truth_missing"]
 
 
+def test_a_ground_truth_folder_is_refused_as_a_folder(ready: Settings, write_volume: Callable[..., Path],
+                                                       tmp_path: Path) -> None:
+    outcome = _preflight(ready, write_volume("ct.nii.gz", ct_like()), ground_truth_path=tmp_path)
+    assert _errors(outcome) == ["ground_truth_missing"]
+    assert "is a folder, not a label map file" in outcome.report.errors[0].message
+
+
+def test_a_ground_truth_that_is_not_a_3d_nifti_is_refused_before_the_run(
+        ready: Settings, write_volume: Callable[..., Path], tmp_path: Path) -> None:
+    text = tmp_path / "text.nii.gz"
+    text.write_text("not a NIfTI")
+    flat = write_volume("flat.nii.gz", np.zeros((8, 8), dtype=np.int16))
+    for truth in (text, flat):
+        outcome = _preflight(ready, write_volume("ct.nii.gz", ct_like()), ground_truth_path=truth)
+        assert _errors(outcome) == ["ground_truth_unreadable"], truth
+
+
 def test_all_problems_are_reported_together(settings_for: Callable[..., Settings], tmp_path: Path) -> None:
     outcome = _preflight(settings_for(tmp_path / "nowhere"), tmp_path / "missing.nii.gz", modality="CT",
                          prompts="livr", device="gpu", ground_truth_path=tmp_path / "gt.nii.gz")
