@@ -16,7 +16,7 @@ from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 
 from medskills.core.errors import UsageError
 from medskills.core.io import write_json_atomic
@@ -88,7 +88,13 @@ class Ledger:
         """Load ``OUT/ledger.json`` if a previous run left one, else start an empty ledger."""
         path = output_dir / LEDGER_FILE_NAME
         if path.is_file():
-            return cls(output_dir, LedgerFile.model_validate_json(path.read_text(encoding="utf-8")))
+            try:
+                return cls(output_dir, LedgerFile.model_validate_json(path.read_text(encoding="utf-8")))
+            except (ValidationError, OSError, UnicodeDecodeError) as err:
+                raise UsageError(f"{path}, the record of an earlier batch in this folder, cannot be read "
+                                 f"({type(err).__name__}: {str(err).splitlines()[0]}); the batch cannot know which "
+                                 "jobs finished. Restore the file, or move it aside to run every job again, or "
+                                 "pass a new --output-dir.") from err
         return cls(output_dir, LedgerFile(manifest=manifest))
 
     def entry(self, name: str) -> JobEntry | None:

@@ -46,3 +46,16 @@ def test_a_second_batch_is_refused_while_the_first_holds_the_folder(tmp_path):
         except BatchLocked:
             assert time.monotonic() < deadline
             time.sleep(0.1)
+
+
+def test_an_unreadable_ledger_is_a_usage_error_naming_the_file_and_the_ways_out(tmp_path):
+    from medskills.batch.ledger import LEDGER_FILE_NAME, Ledger
+    from medskills.core.errors import UsageError
+
+    (tmp_path / LEDGER_FILE_NAME).write_text("{half a ledger")
+    with pytest.raises(UsageError) as caught:
+        Ledger.open(tmp_path, tmp_path / "batch.yaml")
+    message = str(caught.value)
+    assert str(tmp_path / LEDGER_FILE_NAME) in message and "cannot be read" in message
+    assert "move it aside" in message and "--output-dir" in message
+    assert (tmp_path / LEDGER_FILE_NAME).read_text() == "{half a ledger"
