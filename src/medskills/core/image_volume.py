@@ -217,6 +217,8 @@ def read_nifti(path: Path, *, orientation: VolumeOrientation, units: VolumeUnits
     import nibabel as nib
 
     path = Path(path)
+    if path.is_dir():
+        raise InputError(f"{path} is a folder; a NIfTI file (.nii or .nii.gz) is needed here.")
     if not path.is_file():
         raise InputError(f"{path} does not exist. Check the path.")
     try:

@@ -53,6 +53,11 @@ def test_a_volume_whose_spacing_disagrees_with_its_affine_is_refused() -> None:
                     orientation=VolumeOrientation.ON_DISK)
 
 
+def test_a_folder_given_for_a_nifti_file_is_refused_as_a_folder(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="is a folder; a NIfTI file"):
+        read_nifti(tmp_path, orientation=VolumeOrientation.ON_DISK)
+
+
 def test_missing_and_multi_volume_files_are_refused(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="does not exist"):
         read_nifti(tmp_path / "absent.nii.gz", orientation=VolumeOrientation.ON_DISK)
