@@ -106,9 +106,10 @@ def _check_values(collector: PreflightCollector, merged: dict[str, Any]) -> None
 
 
 def _snapped_size(shape: tuple[int, ...]) -> tuple[int, int, int]:
-    """The grid upstream's validation snaps a mask to (for the cost estimate only)."""
-    xy = next((n for n in CT_SIZES_XY if n >= max(shape[0], shape[1])), CT_SIZES_XY[-1])
-    z = next((n for n in CT_SIZES_Z if n >= shape[2]), CT_SIZES_Z[-1])
+    """The grid upstream's ``_suggest_valid_target`` snaps a RAS-ordered mask shape to (for the cost estimate):
+    the valid size closest to the mean of x and y, and the valid size closest to z."""
+    xy = min(CT_SIZES_XY, key=lambda n: abs(n - (shape[0] + shape[1]) / 2))
+    z = min(CT_SIZES_Z, key=lambda n: abs(n - shape[2]))
     return (xy, xy, z)
 
 

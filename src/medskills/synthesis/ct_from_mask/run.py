@@ -37,7 +37,7 @@ from medskills.synthesis.nv_generate.image_evidence import ImageKind, image_arti
 from medskills.synthesis.nv_generate.image_card import write_image_card
 from medskills.synthesis.nv_generate.image_gates import evaluate_image_gates
 from medskills.synthesis.nv_generate.staging import LOG_DIR_NAME, stage_ct_configs
-from medskills.synthesis.nv_generate.user_mask import PreparedMask, prepare_user_mask
+from medskills.synthesis.nv_generate.user_mask import PreparedMask, prepare_user_mask, ras_grid
 
 __all__ = ["generate_ct_from_mask"]
 
@@ -76,7 +76,7 @@ def _prepare(
                              body_envelope_ct=request.body_envelope_ct,
                              allow_missing_body_label=request.allow_missing_body_label)
     inference = validate_from_mask_overrides(collector, file, base_config=base,
-                                             mask_shape=None if mask is None else mask.evidence.geometry.shape)
+                                             mask_shape=None if mask is None else ras_grid(mask.evidence.geometry)[0])
     check_upstream_commit(collector, root, skill=SkillId.SYNTH_CT, version=_VERSION.value)
     check_upstream_requirements(collector, root)
     weights = check_weights(collector, settings, SkillId.SYNTH_CT, _VERSION.value, root, names=FROM_MASK_WEIGHTS,

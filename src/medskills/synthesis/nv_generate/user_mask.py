@@ -16,13 +16,14 @@ import numpy as np
 import numpy.typing as npt
 
 from medskills.core.errors import InputError
+from medskills.core.image_volume import canonical_transform
 from medskills.core.label_spaces import LabelMappingRecord, LabelSpace, map_labels
 from medskills.core.models import FrozenModel
 from medskills.core.preflight import PreflightCollector
 from medskills.core.volumes import Geometry, LabelStatistics, as_label_map, label_statistics, read_volume
 from medskills.synthesis.nv_generate.body_envelope import BODY_LABEL, BodyEnvelopeSummary, add_body_envelope
 
-__all__ = ["MAX_MAISI_ID", "MaskEvidence", "PreparedMask", "SourceLabels", "prepare_user_mask"]
+__all__ = ["MAX_MAISI_ID", "MaskEvidence", "PreparedMask", "SourceLabels", "prepare_user_mask", "ras_grid"]
 
 MAX_MAISI_ID = 132
 CT_SIZES_XY = (256, 384, 512)
@@ -108,13 +109,21 @@ def _validate_ids(collector: PreflightCollector, stats: LabelStatistics, *, allo
                         field="mask_path", fix="pass a label map with at least one organ")
 
 
+def ras_grid(geometry: Geometry) -> tuple[tuple[int, int, int], tuple[float, float, float]]:
+    """Shape and spacing (affine column norms) after reorienting to RAS, as upstream's ``validate_user_mask``
+    sees the mask (it loads it with MONAI's ``Orientationd(axcodes="RAS")``)."""
+    transform = canonical_transform(np.asarray(geometry.affine, dtype=np.float64), geometry.shape)
+    return transform.canonical_shape, transform.canonical_spacing_mm
+
+
 def _check_geometry(collector: PreflightCollector, geometry: Geometry) -> bool:
-    """Warn when upstream will resample the mask (shape or spacing outside its CT sets); True if so."""
-    (x, y, z), (sx, sy, sz) = geometry.shape, geometry.spacing_mm
-    is_valid = (x == y and x in CT_SIZES_XY and z in CT_SIZES_Z and abs(sx - sy) < 1e-3
+    """Warn when upstream will resample the mask (shape or spacing outside its CT sets); True if so. The rule
+    is upstream's ``_is_valid_target`` on the RAS grid, its 1e-6 mm tolerance included."""
+    (x, y, z), (sx, sy, sz) = ras_grid(geometry)
+    is_valid = (x == y and x in CT_SIZES_XY and z in CT_SIZES_Z and abs(sx - sy) < 1e-6
                 and CT_SPACING_XY_MM[0] <= sx <= CT_SPACING_XY_MM[1] and CT_SPACING_Z_MM[0] <= sz <= CT_SPACING_Z_MM[1])
     if not is_valid:
-        collector.warning("mask_resampled_upstream", f"mask grid {geometry.shape} at {geometry.spacing_mm} mm is "
+        collector.warning("mask_resampled_upstream", f"mask grid {(x, y, z)} at {(sx, sy, sz)} mm (in RAS order) is "
                           "outside upstream's CT sizes/spacings; upstream resamples it (nearest neighbour) to the "
                           "nearest valid grid, which degrades boundaries.", field="mask_path")
     return not is_valid

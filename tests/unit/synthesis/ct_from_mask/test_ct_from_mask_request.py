@@ -26,6 +26,19 @@ def test_defaults_render_settings_on_the_snapped_grid() -> None:
     assert settings.num_inference_steps == 30 and settings.output_size == (256, 256, 128)
 
 
+@pytest.mark.parametrize(("mask_shape", "snapped"), [
+    ((300, 300, 200), (256, 256, 256)),  # upstream takes the closest valid size, not the next larger one
+    ((460, 440, 700), (512, 512, 640)),
+    ((330, 330, 100), (384, 384, 128)),
+])
+def test_the_cost_grid_is_the_one_upstream_snaps_the_mask_to(mask_shape: tuple[int, int, int],
+                                                             snapped: tuple[int, int, int]) -> None:
+    collector = PreflightCollector()
+    file = FromMaskFile(mask_path=Path("m.nii.gz"), overrides={}, unknown_keys=[])
+    settings = validate_from_mask_overrides(collector, file, base_config={}, mask_shape=mask_shape)
+    assert settings is not None and settings.output_size == snapped
+
+
 @pytest.mark.parametrize(
     ("overrides", "code"),
     [

@@ -161,3 +161,27 @@ def test_vista3d_map_converts_by_name_and_reports_coarse_classes(tmp_path: Path)
     unmapped = prepared.evidence.conversion.unmapped
     assert [(item.source_name, item.reason) for item in unmapped] == [("lung", UnmappedReason.TARGET_IS_FINER)]
     assert unmapped[0].voxel_count == 64 and not collector.has_request_errors
+
+
+def _upstream_sized(shape: tuple[int, int, int]) -> np.ndarray:
+    labels = np.zeros(shape, dtype=np.uint8)
+    labels[8:-8, 8:-8, 8:-8] = BODY_LABEL
+    labels[20:30, 20:30, 20:30] = 1
+    return labels
+
+
+# voxel axes stored as (x, z, y): the affine sends axis 1 to S and axis 2 to A
+_XZY = np.array([[1.5, 0, 0, 0], [0, 0, 1.5, 0], [0, 2.0, 0, 0], [0, 0, 0, 1.0]])
+
+
+@pytest.mark.parametrize(("shape", "affine", "is_resampled"), [
+    ((256, 256, 128), AFFINE, False),
+    ((256, 128, 256), _XZY, False),  # 256 x 256 x 128 at 1.5, 1.5, 2 mm once in RAS order
+    ((256, 256, 128), _XZY, True),  # a valid-looking file whose RAS grid is 256 x 128 x 256
+    ((256, 256, 128), np.diag([1.5, 1.5004, 2.0, 1.0]), True),  # x and y spacings differ past upstream's 1e-6
+], ids=["valid", "valid-in-ras-order", "invalid-in-ras-order", "xy-spacings-differ"])
+def test_upstream_resampling_is_predicted_on_the_ras_grid_with_upstreams_tolerance(
+        tmp_path: Path, shape: tuple[int, int, int], affine: np.ndarray, is_resampled: bool) -> None:
+    collector, prepared = _prepare(_save(tmp_path / "m.nii.gz", _upstream_sized(shape), affine))
+    assert prepared.evidence.is_upstream_resampled is is_resampled
+    assert ("mask_resampled_upstream" in {check.code for check in collector.report().warnings}) is is_resampled
