@@ -60,6 +60,7 @@ class MRBrainOverrides(FrozenModel):
     cfg_guidance_scale: Any = None
     modality: Any = None
     unknown_keys: list[str] = Field(default_factory=list)
+    null_keys: list[str] = Field(default_factory=list, description="Keys given as JSON null (refused, not defaulted).")
 
     def given(self) -> dict[str, Any]:
         """The override keys that were set, for evidence."""
@@ -75,7 +76,8 @@ def load_overrides(config: Path | None) -> MRBrainOverrides:
     if config is None:
         return MRBrainOverrides()
     known, unknown = read_override_file(config, allowed_keys=OVERRIDE_KEYS)
-    return MRBrainOverrides(**known, unknown_keys=unknown)
+    nulls = [key for key, value in known.items() if value is None]
+    return MRBrainOverrides(**known, unknown_keys=unknown, null_keys=nulls)
 
 
 def resolve_modality(
@@ -165,6 +167,9 @@ def validate_overrides(
 ) -> DiffModelInference | None:
     """Check every override (all problems collected) and return the rendered block, or None if invalid."""
     check_unknown_keys(collector, overrides.unknown_keys, OVERRIDE_KEYS, where="the MR-brain config")
+    for key in overrides.null_keys:  # as synth ct and ct-image treat it: null is not "use the default"
+        collector.error("null_value", f"{key} is null in the MR-brain config.", field=key,
+                        fix="give a value, or drop the key to use the upstream default")
     dim = _check_dim(collector, overrides.dim if overrides.dim is not None else list(defaults.dim))
     spacing = _check_spacing(collector, overrides.spacing if overrides.spacing is not None else list(defaults.spacing))
     steps = overrides.num_inference_steps if overrides.num_inference_steps is not None else defaults.num_inference_steps

@@ -156,3 +156,14 @@ def test_cost_estimate_asks_for_confirmation_only_when_large() -> None:
     assert cost.needs_confirmation and cost.peak_vram_gb == 32 and len(cost.reasons) == 2
     many_steps = DEFAULTS.model_copy(update={"num_inference_steps": 1000})
     assert estimate_mr_brain_cost(many_steps).needs_confirmation
+
+
+@pytest.mark.parametrize("key", ["dim", "spacing", "num_inference_steps", "cfg_guidance_scale"])
+def test_a_null_override_is_refused_not_taken_for_the_default(tmp_path: Path, key: str) -> None:
+    path = tmp_path / "mr.json"
+    path.write_text(json.dumps({key: None}))
+    collector = PreflightCollector()
+    rendered = validate_overrides(collector, load_overrides(path), defaults=DEFAULTS,
+                                  modality=MRBrainModality.MRI_T1, random_seed=7)
+    assert rendered is None and _codes(collector) == {"null_value"}
+    assert collector.report().errors[0].field == key
