@@ -96,7 +96,7 @@ def grade_ct_pair_consistency(request: PairConsistencyRequest, *, model: LiteMed
     tiers: list[Tier] = []
     skill = None
     if request.run_dir is not None:
-        run, record_path = load_run(request.run_dir, CTSynthesisRun)
+        run, record_path = load_run(request.run_dir, CTSynthesisRun, command="ct-pair-consistency")
         files.append(file_read("record", record_path))
         skill = run.skill
         tiers.append(ct_target_tier(run))

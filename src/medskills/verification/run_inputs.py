@@ -238,9 +238,11 @@ def _kind_of(model: type[_InputModel]) -> tuple[str, str]:
     return kinds.get(model, ("?", "this kind of run"))
 
 
-def _refuse_unrunnable(document: dict[str, object], record_path: Path, model: type[_InputModel]) -> None:
+def _refuse_unrunnable(document: dict[str, object], record_path: Path, model: type[_InputModel],
+                       command: str | None) -> None:
     """A record of a run that never ran (preflight-only, refused) or of another kind: a clear error, exit 2."""
-    command, grades = _kind_of(model)
+    model_command, grades = _kind_of(model)
+    command = command or model_command
     skill, mode = str(document.get("skill", "?")), document.get("mode")
     kind = f"{skill}{f' ({mode})' if mode else ''}"
     if "preflight" in document and document.get("invocation") is None and document.get("output") is None:
@@ -253,15 +255,16 @@ def _refuse_unrunnable(document: dict[str, object], record_path: Path, model: ty
                          "--output-dir of the synthesis or segmentation run instead.")
     known = skill_of(skill)
     right = _VERIFY_COMMAND_BY_SKILL.get(known) if known is not None else None
-    is_other_skill = right is not None and right != command
-    is_other_mode = command == "ct-synthesis" and mode not in (None, "ct")
+    is_other_skill = right is not None and right != model_command
+    is_other_mode = model_command == "ct-synthesis" and mode not in (None, "ct")
     if is_other_skill or is_other_mode:
         hint = f" Use `medskills verify {right}` for it." if is_other_skill else ""
         raise InputError(f"{record_path} is a {kind} run, but `medskills verify {command}` grades {grades}.{hint}")
 
 
-def load_run(run_dir: Path, model: type[RunT]) -> tuple[RunT, Path]:
-    """Read ``run_dir/result.json`` into ``model``; returns the model and the file path.
+def load_run(run_dir: Path, model: type[RunT], *, command: str | None = None) -> tuple[RunT, Path]:
+    """Read ``run_dir/result.json`` into ``model``; returns the model and the file path. ``command`` is the
+    verify command the messages name (default: the one that grades ``model``'s runs).
 
     Raises:
         InputError: the folder or record is missing, not JSON, records a run that never ran or a run of
@@ -279,13 +282,14 @@ def load_run(run_dir: Path, model: type[RunT]) -> tuple[RunT, Path]:
         raise InputError(f"{record_path} is not valid JSON ({err}). Re-run the skill to rewrite it.") from err
     if not isinstance(document, dict):
         raise InputError(f"{record_path} holds a JSON {type(document).__name__}, not a run record.")
-    _refuse_unrunnable(document, record_path, model)
+    _refuse_unrunnable(document, record_path, model, command)
     try:
         return model.model_validate(document), record_path
     except ValidationError as err:
         problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])} ({e['type'].replace('_', ' ')})"
                              for e in err.errors())
-        raise InputError(f"{record_path} lacks fields `medskills verify {_kind_of(model)[0]}` reads: {problems}. "
+        raise InputError(f"{record_path} lacks fields `medskills verify {command or _kind_of(model)[0]}` reads: "
+                         f"{problems}. "
                          "Is this the output folder of the right kind of run?") from err
 
 

@@ -36,6 +36,10 @@ __all__ = ["RunDirRequest", "verify_in_folder"]
 RequestT = TypeVar("RequestT", bound=BaseModel)
 
 _FILE_OPTIONS = ("prediction", "image", "label", "ground_truth")
+_COMMAND: dict[VerifierId, str] = {
+    VerifierId.CT_SYNTHESIS: "ct-synthesis", VerifierId.MR_SYNTHESIS: "mr-synthesis",
+    VerifierId.SEGMENTATION: "segmentation", VerifierId.CT_PAIR_CONSISTENCY: "ct-pair-consistency",
+}
 _RECORD_MODEL: dict[VerifierId, type[_InputModel]] = {
     VerifierId.CT_SYNTHESIS: CTSynthesisRun, VerifierId.MR_SYNTHESIS: MRSynthesisRun,
     VerifierId.SEGMENTATION: SegmentationRun, VerifierId.CT_PAIR_CONSISTENCY: CTSynthesisRun,
@@ -86,7 +90,7 @@ def _check_inputs(verifier: VerifierId, request: BaseModel, run_dir: Path | None
         EnvironmentProblem: LiteMedSAM's weights are not installed (ct-pair-consistency; blocked).
     """
     if run_dir is not None:
-        load_run(run_dir, _RECORD_MODEL[verifier])
+        load_run(run_dir, _RECORD_MODEL[verifier], command=_COMMAND[verifier])
     missing = [f"--{name.replace('_', '-')} {path}: no such file" for name in _FILE_OPTIONS
                if isinstance(path := getattr(request, name, None), Path) and not path.is_file()]
     if missing:

@@ -63,3 +63,10 @@ def test_a_verifiers_own_record_is_refused_as_not_a_run(verifier: str, tmp_path:
                                                       "output": {"verifier": "ct_synthesis_quality_v1"}}))
     code, record = _verify(verifier, tmp_path)
     assert code == 2 and "is the record of the verifier ct_synthesis_quality_v1" in str(record["error"])
+
+
+def test_ct_pair_consistency_on_a_segmentation_run_names_itself_and_the_right_verifier(tmp_path: Path) -> None:
+    (tmp_path / "result.json").write_text(json.dumps({"skill": "segment-ctmr", "output": {"mask_path": "x"}}))
+    code, record = _verify("ct-pair-consistency", tmp_path)
+    assert code == 2 and "`medskills verify ct-pair-consistency` grades" in str(record["error"])
+    assert "Use `medskills verify segmentation`" in str(record["error"])
