@@ -24,7 +24,6 @@ from medskills.core.settings import Settings
 from medskills.core.upstream import Runner, UpstreamCommand, build_environment, run_upstream
 from medskills.core.image_volume import ImageVolume, VolumeOrientation, VolumeUnits
 from medskills.core.volumes import (
-    AFFINE_TOLERANCE_MM,
     as_label_map,
     compare_geometry,
     label_statistics,
@@ -263,9 +262,9 @@ def _write_outputs(record: SegmentationRunRecord, outcome: PreflightOutcome, lab
         return _Written(mask_path=mask_path, dicom_seg=None, gates=[])
     volume = loaded.series.volume
     # the label map's affine went through a float32 NIfTI header: on an oblique series it is ~1e-5 mm off the
-    # series' own, past highdicom's tolerance; on the same grid, the SEG is written on the series' exact affine
-    is_same_grid = (label_map.labels.shape == volume.array.shape
-                    and bool(np.allclose(label_map.affine, volume.affine, atol=AFFINE_TOLERANCE_MM)))
+    # series' own, past highdicom's tolerance; on the input's grid (checked once, for geometry_matches_input)
+    # the SEG is written on the series' exact affine
+    is_same_grid = label_map.context.geometry is not None and label_map.context.geometry.is_match
     try:
         source = read_seg_sources(loaded.series.source_paths, study_uid=volume.study_uid, series_uid=volume.series_uid)
         summary = write_dicom_seg(labels=label_map.labels, source=source,
