@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from functools import cache
-
 import numpy as np
 import numpy.typing as npt
 
@@ -11,8 +9,8 @@ from medskills.core.label_spaces import (
     AnatomyUnit,
     LabelSpace,
     align_label_maps,
-    load_anatomy_table,
     load_label_dictionary,
+    rows_by_class_name,
 )
 from medskills.core.preflight import parse_choice
 from medskills.verification.metrics import confusion_matrix, hd95_mm, overlap_per_class
@@ -87,21 +85,14 @@ def _names_of(unit: AnatomyUnit, prediction_space: LabelSpace, reference_space: 
     names = {unit.anatomy.casefold()}
     for space, ids in ((prediction_space, unit.prediction_ids), (reference_space, unit.reference_ids)):
         dictionary = load_label_dictionary(space)
-        anatomy_of = _anatomy_by_class_name(space)
+        rows = rows_by_class_name(space)
         for label_id in ids:
             if label_id in dictionary:
                 class_name = dictionary.name_of(label_id).casefold()
                 names.add(class_name)
-                if class_name in anatomy_of:
-                    names.add(anatomy_of[class_name])
+                if class_name in rows:
+                    names.add(rows[class_name].anatomy.casefold())
     return names
-
-
-@cache
-def _anatomy_by_class_name(space: LabelSpace) -> dict[str, str]:
-    """Casefolded class name in ``space`` -> casefolded anatomy name, from the packaged anatomy table."""
-    return {name.casefold(): row.anatomy.casefold() for row in load_anatomy_table().values()
-            if (name := row.names[space])}
 
 
 def _union(first: tuple[slice, ...], second: tuple[slice, ...]) -> tuple[slice, ...]:

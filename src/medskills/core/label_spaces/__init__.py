@@ -27,6 +27,7 @@ from medskills.core.label_spaces._mapping import (
     build_label_mapping,
     load_anatomy_table,
     map_labels,
+    rows_by_class_name,
 )
 from medskills.core.label_spaces._modality import SegmentationModality
 
@@ -53,5 +54,6 @@ __all__ = [
     "load_anatomy_table",
     "load_label_dictionary",
     "map_labels",
+    "rows_by_class_name",
     "vista3d_subclasses",
 ]
