@@ -20,7 +20,7 @@ from medskills.dicom.archive import copy_stream_capped
 from medskills.dicom.errors import DicomErrorCode
 from medskills.dicom.headers import UID_MAX_LENGTH, UID_PATTERN
 from medskills.triage.api.errors import ServiceErrorCode
-from medskills.triage.api.pipeline import StudyUpload, analyse_upload, unconfigured_loader
+from medskills.triage.api.pipeline import StudyUpload, analyse_upload
 from medskills.triage.api.runtime import runtime_of
 from medskills.triage.api.schemas import InferenceResponse
 from medskills.triage.api.status import STATUS_BY_CODE
@@ -88,7 +88,7 @@ async def _run(runtime: ServiceRuntime, file: UploadFile, stored_name: str, *, i
         await run_in_threadpool(copy_stream_capped, file.file, target, max_bytes=settings.max_upload_bytes)
         upload = StudyUpload(path=target, is_nifti=is_nifti, study_uid=study_uid)
 
-        predictor = runtime.predictor or unconfigured_loader(runtime.not_ready_reason)
+        predictor = runtime.predictor_or_refusal()
         submitted = slot.submit(lambda: analyse_upload(upload, settings=settings, predictor=predictor))
         # removed however the job ends: done, failed, or cancelled while still queued (request cancelled, shutdown)
         submitted.add_done_callback(lambda _: shutil.rmtree(folder, ignore_errors=True))

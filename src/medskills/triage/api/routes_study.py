@@ -17,7 +17,7 @@ from pydantic import Field
 
 from medskills.core.errors import StudyError
 from medskills.dicom.web import DicomWebError, DicomWebServer, DicomWebSettings, load_dicomweb_settings
-from medskills.triage.api.pipeline import hashed_uid, unconfigured_loader
+from medskills.triage.api.pipeline import hashed_uid
 from medskills.triage.api.routes_predict import require_api_key
 from medskills.triage.api.runtime import ServiceRuntime, runtime_of
 from medskills.triage.api.schemas import InferenceResponse
@@ -71,8 +71,7 @@ def _analyse(body: RemoteStudyRequest, runtime: ServiceRuntime, settings: DicomW
                             work_root=service.work_dir)
     try:
         answer = analyse_remote_study(body, server=DicomWebServer(settings),
-                                      predictor=runtime.predictor or unconfigured_loader(runtime.not_ready_reason),
-                                      options=options)
+                                      predictor=runtime.predictor_or_refusal(), options=options)
     except DicomWebError as err:
         logger.info("study %s: %s", hashed_uid(body.study_instance_uid), err.error_code.value)
         raise StudyError(str(err), error_code=err.error_code) from err

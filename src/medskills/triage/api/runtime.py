@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from medskills.core.errors import MedskillsError
 from medskills.triage.api.jobs import JobQueue
+from medskills.triage.api.pipeline import unconfigured_loader
 from medskills.triage.api.settings import ServiceSettings
 from medskills.triage.prediction import Predictor
 
@@ -27,6 +29,11 @@ class ServiceRuntime:
     predictor: Predictor | None
     queue: JobQueue
     not_ready_reason: str | None = None
+
+    def predictor_or_refusal(self) -> Predictor | Callable[[], Predictor]:
+        """What a route hands the study pipeline: the predictor, or a loader that refuses a usable study with
+        503 ``predictor_not_configured`` saying why no pack loaded."""
+        return self.predictor or unconfigured_loader(self.not_ready_reason)
 
 
 def load_runtime(settings: ServiceSettings, predictor: Predictor | None) -> ServiceRuntime:
