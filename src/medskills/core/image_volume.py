@@ -11,12 +11,16 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
 from medskills.core.errors import InputError
 from medskills.core.models import FrozenModel
+
+if TYPE_CHECKING:
+    from nibabel import Nifti1Image, Nifti2Image
 
 __all__ = [
     "CanonicalTransform",
@@ -26,6 +30,7 @@ __all__ = [
     "VolumeUnits",
     "canonical_transform",
     "geometry_of",
+    "open_nifti",
     "read_nifti",
     "spacing_from_affine",
     "to_canonical_ras",
@@ -202,17 +207,12 @@ def to_canonical_ras(array: npt.NDArray[np.generic],
     return np.ascontiguousarray(transform.apply(array), dtype=np.float32), transform.canonical_affine
 
 
-def read_nifti(path: Path, *, orientation: VolumeOrientation, units: VolumeUnits = VolumeUnits.UNKNOWN) -> ImageVolume:
-    """Read one 3D NIfTI volume (a 4th axis of length 1 is dropped), keeping its on-disk dtype.
-
-    Args:
-        path: a ``.nii`` or ``.nii.gz`` file.
-        orientation: ``ON_DISK`` returns the stored array (no copy beyond the read);
-            ``CANONICAL_RAS`` returns a contiguous copy permuted and flipped to closest-canonical RAS+.
-        units: what the values mean (the file does not say).
+def open_nifti(path: Path) -> tuple[Nifti1Image | Nifti2Image, tuple[int, int, int]]:
+    """The NIfTI image with only its header read, and its 3D shape (a 4th axis of length 1 dropped): what a
+    file is can be checked before any voxel is decompressed.
 
     Raises:
-        InputError: the file is missing, not readable as NIfTI, or not one 3D volume.
+        InputError: the path is a folder or missing, the file is not readable as NIfTI, or not one 3D volume.
     """
     import nibabel as nib
 
@@ -227,11 +227,28 @@ def read_nifti(path: Path, *, orientation: VolumeOrientation, units: VolumeUnits
             raise TypeError(f"{type(image).__name__} is not a NIfTI image")
     except Exception as err:  # nibabel raises many unrelated types for corrupt files
         raise InputError(f"{path} is not a readable NIfTI file ({type(err).__name__}: {err}).") from err
-    shape = tuple(image.shape)
+    shape = tuple(int(n) for n in image.shape)
     if len(shape) == 4 and shape[3] == 1:
         shape = shape[:3]
-    if len(shape) != 3 or min(shape) < 1:  # from the header: nothing is decompressed for a wrong shape
+    if len(shape) != 3 or min(shape) < 1:
         raise InputError(f"{path} has shape {tuple(image.shape)}; one 3D volume is required.")
+    return image, (shape[0], shape[1], shape[2])
+
+
+def read_nifti(path: Path, *, orientation: VolumeOrientation, units: VolumeUnits = VolumeUnits.UNKNOWN) -> ImageVolume:
+    """Read one 3D NIfTI volume (a 4th axis of length 1 is dropped), keeping its on-disk dtype.
+
+    Args:
+        path: a ``.nii`` or ``.nii.gz`` file.
+        orientation: ``ON_DISK`` returns the stored array (no copy beyond the read);
+            ``CANONICAL_RAS`` returns a contiguous copy permuted and flipped to closest-canonical RAS+.
+        units: what the values mean (the file does not say).
+
+    Raises:
+        InputError: the file is missing, not readable as NIfTI, or not one 3D volume.
+    """
+    path = Path(path)
+    image, shape = open_nifti(path)
     try:
         array = np.asanyarray(image.dataobj)
     except MemoryError:

@@ -7,7 +7,13 @@ from pathlib import Path
 import numpy as np
 
 from medskills.core.errors import InputError, study_error
-from medskills.core.image_volume import VolumeOrientation, read_nifti, spacing_from_affine, to_canonical_ras
+from medskills.core.image_volume import (
+    VolumeOrientation,
+    open_nifti,
+    read_nifti,
+    spacing_from_affine,
+    to_canonical_ras,
+)
 from medskills.dicom.archive import ArchiveLimits
 from medskills.dicom.errors import DicomErrorCode
 from medskills.dicom.volume import HUVolume
@@ -58,15 +64,11 @@ def read_nifti_volume(path: Path, *, limits: ArchiveLimits | None = None) -> HUV
 def _check_declared_size(path: Path, limits: ArchiveLimits) -> None:
     """Refuse, from the header alone, voxels that would expand past ``limits`` (absolute size, or ratio to the
     file's size); an unreadable header is left to :func:`read_nifti` to report."""
-    import nibabel as nib
-
     try:
-        image = nib.load(str(path))
-    except Exception:  # nibabel raises many unrelated types for corrupt files; read_nifti says which
+        image, shape = open_nifti(path)
+    except InputError:  # read_nifti reports it, with its study error code
         return
-    if not isinstance(image, nib.Nifti1Image | nib.Nifti2Image):
-        return
-    declared = int(np.prod(image.shape, dtype=np.int64)) * image.get_data_dtype().itemsize
+    declared = int(np.prod(shape, dtype=np.int64)) * image.header.get_data_dtype().itemsize
     stored = path.stat().st_size
     if declared > limits.max_uncompressed_bytes:
         raise study_error(DicomErrorCode.NIFTI_TOO_LARGE,

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from medskills.core.assets import AssetKind, assets_for
+from medskills.core.errors import InputError
+from medskills.core.image_volume import open_nifti
 from medskills.core.skills import SkillId
 from medskills.core.models import CostEstimate, PreflightReport
 from medskills.core.preflight import PreflightCollector, suggestion_text
@@ -248,8 +250,6 @@ def _check_output_type(
 
 def _check_ground_truth(path: Path | None, collector: PreflightCollector) -> None:
     """The label map the verifier will grade against: present, a file, and readable as a 3D NIfTI (its header)."""
-    import nibabel as nib
-
     if path is None:
         return
     if not Path(path).is_file():
@@ -258,15 +258,10 @@ def _check_ground_truth(path: Path | None, collector: PreflightCollector) -> Non
                         fix="pass an existing NIfTI label map, or drop --ground-truth")
         return
     try:
-        shape = tuple(nib.load(str(path)).shape)  # type: ignore[attr-defined]
-    except Exception as err:  # nibabel raises many types for foreign or corrupt files
-        collector.error("ground_truth_unreadable", f"ground truth {path} is not a readable NIfTI file "
-                        f"({type(err).__name__}: {err}).", field="--ground-truth",
-                        fix="pass the reference label map as .nii or .nii.gz")
-        return
-    if len([n for n in shape if n > 1]) > 3 or len(shape) < 3:
-        collector.error("ground_truth_unreadable", f"ground truth {path} has shape {shape}; one 3D label map is "
-                        "needed.", field="--ground-truth", fix="pass one 3D label map")
+        open_nifti(path)  # the header only: readable, and one 3D volume, as the verifier will read it
+    except InputError as err:
+        collector.error("ground_truth_unreadable", f"ground truth: {err}", field="--ground-truth",
+                        fix="pass one 3D reference label map as .nii or .nii.gz")
 
 
 def _check_device(
